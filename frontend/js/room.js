@@ -1,0 +1,197 @@
+// Entry point of the board page: wires the socket, the protocol, the board and the UI together.
+
+import { ReconnectingSocket } from './net/socket.js';
+import * as proto from './net/protocol.js';
+import { Board } from './render/board.js';
+import { Pen } from './ui/pen.js';
+import { Toolbar } from './ui/toolbar.js';
+import { toast } from './ui/toast.js';
+
+const roomId = location.pathname.split('/').filter(Boolean)[1] ?? '';
+const key = new URLSearchParams(location.hash.slice(1)).get('key');
+
+/** @param {string} sel */
+const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
+
+/** @type {{me: number | null, role: string | null, synced: boolean, members: Map<number, {id: number, name: string, role: string}>, room: any}} */
+const state = { me: null, role: null, synced: false, members: new Map(), room: null };
+
+const board = new Board($('.stage'));
+const toolbar = new Toolbar($('.toolbar'));
+const name = displayName();
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/rooms/${roomId}/ws`;
+const socket = new ReconnectingSocket(wsUrl);
+
+let lastCursor = 0;
+const pen = new Pen({
+  board,
+  send: (msg) => socket.send(msg),
+  me: () => state.me,
+  canDraw: () => state.role === 'editor' && state.synced,
+  style: () => ({ color: toolbar.color, width: toolbar.width }),
+  onCursor: (x, y) => {
+    const now = performance.now();
+    if (now - lastCursor < 33 || !state.synced) return;
+    lastCursor = now;
+    socket.send(proto.cursor(x, y));
+  },
+  onRefused: () => {
+    if (state.role === 'viewer') toast(proto.ERROR_TEXT.read_only, 'error');
+    else toast('Not connected yet; try again in a moment.', 'error');
+  },
+});
+
+// Messages are applied strictly in order; tile images decode asynchronously, so each message
+// waits for the previous one.
+let queue = Promise.resolve();
+socket.addEventListener('message', (e) => {
+  const data = /** @type {CustomEvent} */ (e).detail;
+  queue = queue.then(() => handle(data)).catch((err) => console.error('inkroom:', err));
+});
+socket.addEventListener('open', () => {
+  state.synced = false;
+  socket.send(proto.hello(name, key));
+});
+socket.addEventListener('state', (e) => showState(/** @type {CustomEvent} */ (e).detail));
+socket.addEventListener('close', (e) => {
+  const { code } = /** @type {CustomEvent} */ (e).detail;
+  state.synced = false;
+  if (code === 4001) showFatal('This edit link is not valid for this board.');
+  if (code === 4009) showFatal('This board is full. Try again later.');
+});
+socket.start();
+setupShare();
+
+/** @param {string | ArrayBuffer} data */
+async function handle(data) {
+  if (typeof data !== 'string') {
+    const frame = proto.parseFrame(data);
+    if (frame) await board.putTile(frame);
+    return;
+  }
+  const msg = JSON.parse(data);
+  switch (msg.type) {
+    case 'welcome':
+      state.me = msg.you;
+      state.role = msg.role;
+      state.room = msg.room;
+      state.members = new Map(msg.members.map((/** @type {any} */ m) => [m.id, m]));
+      pen.reset();
+      board.reset(msg.room);
+      showRoom();
+      break;
+    case 'synced':
+      state.synced = true;
+      break;
+    case 'stroke_begin':
+      board.begin(`${msg.author}:${msg.stroke}`, msg);
+      break;
+    case 'stroke_points':
+      board.addPoints(`${msg.author}:${msg.stroke}`, msg.points);
+      break;
+    case 'stroke_end':
+      board.end(`${msg.author}:${msg.stroke}`);
+      break;
+    case 'commit':
+      board.commit(`${msg.author}:${msg.stroke}`);
+      $('.board').dataset.seq = String(msg.seq);
+      break;
+    case 'cursors':
+      for (const c of msg.cursors) {
+        if (c.id === state.me) continue;
+        const m = state.members.get(c.id);
+        board.setCursor(c.id, m?.name ?? 'Guest', memberColor(c.id), c.x, c.y);
+      }
+      break;
+    case 'member_joined':
+      state.members.set(msg.member.id, msg.member);
+      showMembers();
+      break;
+    case 'member_left':
+      state.members.delete(msg.id);
+      board.dropAuthor(msg.id);
+      board.removeCursor(msg.id);
+      showMembers();
+      break;
+    case 'error':
+      toast(proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
+      break;
+    default:
+      break;
+  }
+}
+
+function showRoom() {
+  const room = state.room;
+  document.title = `${room.name} · inkroom`;
+  $('.room-name').textContent = room.name;
+  const viewer = state.role !== 'editor';
+  document.body.classList.toggle('is-viewer', viewer);
+  $('.role-badge').textContent = viewer ? 'View only' : 'Editing';
+  $('.role-badge').dataset.role = viewer ? 'viewer' : 'editor';
+  const download = /** @type {HTMLAnchorElement} */ ($('#download'));
+  download.href = `/api/rooms/${roomId}/canvas.png`;
+  download.download = `${room.name.replace(/[^\w-]+/g, '-') || 'inkroom'}.png`;
+  showMembers();
+}
+
+function showMembers() {
+  const list = $('.members');
+  list.replaceChildren();
+  for (const m of state.members.values()) {
+    const li = document.createElement('li');
+    li.style.setProperty('--member-color', memberColor(m.id));
+    li.textContent = m.id === state.me ? `${m.name} (you)` : m.name;
+    li.title = m.role === 'editor' ? 'Can draw' : 'View only';
+    if (m.role !== 'editor') li.classList.add('viewer');
+    list.append(li);
+  }
+  $('.member-count').textContent = String(state.members.size);
+}
+
+/** @param {string} s */
+function showState(s) {
+  const el = $('.conn');
+  el.dataset.state = s;
+  el.textContent = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', closed: 'Disconnected' }[s] ?? s;
+}
+
+/** @param {string} text */
+function showFatal(text) {
+  const el = $('.fatal');
+  el.textContent = text;
+  el.hidden = false;
+}
+
+function setupShare() {
+  const viewUrl = `${location.origin}/r/${roomId}`;
+  const editUrl = key ? `${viewUrl}#key=${key}` : null;
+  const editBtn = /** @type {HTMLButtonElement} */ ($('#copy-edit'));
+  if (!editUrl) editBtn.hidden = true;
+  editBtn.addEventListener('click', () => editUrl && copy(editUrl, 'Edit link copied: anyone with it can draw.'));
+  $('#copy-view').addEventListener('click', () => copy(viewUrl, 'View link copied: it lets people watch, not draw.'));
+}
+
+/** @param {string} text @param {string} done */
+async function copy(text, done) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(done);
+  } catch {
+    window.prompt('Copy this link:', text);
+  }
+}
+
+function displayName() {
+  let n = localStorage.getItem('inkroom.name');
+  if (!n) {
+    n = `Guest ${Math.floor(100 + Math.random() * 900)}`;
+    localStorage.setItem('inkroom.name', n);
+  }
+  return n;
+}
+
+/** @param {number} id */
+function memberColor(id) {
+  return `hsl(${(id * 137) % 360} 70% 45%)`;
+}

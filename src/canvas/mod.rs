@@ -1,0 +1,273 @@
+//! The raster canvas: a sparse grid of 256x256 tiles rendered with tiny-skia.
+//!
+//! Synchronous and free of actix and I/O so it can be tested alone. The room actor owns one
+//! [`Canvas`] and is the only writer; readers (join, export) take a [`Snapshot`], which shares the
+//! tiles (copy on write) instead of copying pixels.
+
+mod snapshot;
+mod stroke;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tiny_skia::{FillRule, Paint, Pixmap, Transform};
+
+pub use snapshot::{encode_png, Snapshot, TileImage};
+pub use stroke::{stroke_path, stroke_radius};
+
+/// Side of a square tile in pixels.
+pub const TILE_SIZE: u32 = 256;
+
+/// An RGBA color with straight (not premultiplied) alpha.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgba {
+    /// Red.
+    pub r: u8,
+    /// Green.
+    pub g: u8,
+    /// Blue.
+    pub b: u8,
+    /// Alpha; 255 is opaque.
+    pub a: u8,
+}
+
+impl Rgba {
+    /// The color as `#rrggbb`, or `#rrggbbaa` when not opaque.
+    pub fn to_hex(self) -> String {
+        if self.a == 255 {
+            format!("#{:02x}{:02x}{:02x}", self.r, self.g, self.b)
+        } else {
+            format!("#{:02x}{:02x}{:02x}{:02x}", self.r, self.g, self.b, self.a)
+        }
+    }
+
+    fn to_skia(self) -> tiny_skia::Color {
+        tiny_skia::Color::from_rgba8(self.r, self.g, self.b, self.a)
+    }
+}
+
+/// A drawing tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tool {
+    /// A round, pressure-sensitive pen.
+    Pen,
+}
+
+/// A finished stroke, ready to be committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stroke {
+    /// Tool used.
+    pub tool: Tool,
+    /// Color, straight alpha.
+    pub color: Rgba,
+    /// Nominal width in pixels (the diameter at pressure 0.5).
+    pub width: f32,
+    /// Flat `[x, y, pressure, ...]` triples in canvas pixels.
+    pub points: Vec<f32>,
+}
+
+/// Index of a tile: column and row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TileId {
+    /// Column, from the left.
+    pub col: u16,
+    /// Row, from the top.
+    pub row: u16,
+}
+
+/// A sparse tiled RGBA canvas. Untouched tiles cost no memory.
+#[derive(Debug, Clone)]
+pub struct Canvas {
+    width: u32,
+    height: u32,
+    cols: u32,
+    rows: u32,
+    /// Row-major tiles; `None` is fully transparent. `Arc` makes snapshots cheap: a write after a
+    /// snapshot copies just the tile it touches.
+    tiles: Vec<Option<Arc<Pixmap>>>,
+}
+
+impl Canvas {
+    /// A transparent canvas, or `None` when a side is 0 or over 65,535 tiles' worth.
+    pub fn new(width: u32, height: u32) -> Option<Canvas> {
+        if width == 0 || height == 0 {
+            return None;
+        }
+        let cols = width.div_ceil(TILE_SIZE);
+        let rows = height.div_ceil(TILE_SIZE);
+        if cols > u32::from(u16::MAX) || rows > u32::from(u16::MAX) {
+            return None;
+        }
+        Some(Canvas {
+            width,
+            height,
+            cols,
+            rows,
+            tiles: vec![None; (cols * rows) as usize],
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Pixel size of a tile: 256x256 except at the right and bottom edges.
+    pub fn tile_size(&self, id: TileId) -> (u32, u32) {
+        let x0 = u32::from(id.col) * TILE_SIZE;
+        let y0 = u32::from(id.row) * TILE_SIZE;
+        (
+            TILE_SIZE.min(self.width - x0),
+            TILE_SIZE.min(self.height - y0),
+        )
+    }
+
+    /// Renders a stroke into the canvas and returns the tiles it touched.
+    pub fn draw_stroke(&mut self, stroke: &Stroke) -> Vec<TileId> {
+        let Some(path) = stroke_path(&stroke.points, stroke.width) else {
+            return Vec::new();
+        };
+        let mut paint = Paint::default();
+        paint.set_color(stroke.color.to_skia());
+        paint.anti_alias = true;
+
+        let bounds = path.bounds();
+        let touched = self.tiles_in(
+            bounds.left() - 1.0,
+            bounds.top() - 1.0,
+            bounds.right() + 1.0,
+            bounds.bottom() + 1.0,
+        );
+        for &id in &touched {
+            let (x0, y0) = (
+                (u32::from(id.col) * TILE_SIZE) as f32,
+                (u32::from(id.row) * TILE_SIZE) as f32,
+            );
+            let tile = self.tile_mut(id);
+            tile.fill_path(
+                &path,
+                &paint,
+                FillRule::Winding,
+                Transform::from_translate(-x0, -y0),
+                None,
+            );
+        }
+        touched
+    }
+
+    /// A cheap, immutable copy of the current tiles.
+    pub fn snapshot(&self) -> Snapshot {
+        let tiles = self
+            .tiles
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                let t = t.as_ref()?;
+                let id = TileId {
+                    col: (i as u32 % self.cols) as u16,
+                    row: (i as u32 / self.cols) as u16,
+                };
+                Some((id, Arc::clone(t)))
+            })
+            .collect();
+        Snapshot::new(self.width, self.height, tiles)
+    }
+
+    /// Tiles overlapping the rectangle, clipped to the canvas.
+    fn tiles_in(&self, left: f32, top: f32, right: f32, bottom: f32) -> Vec<TileId> {
+        if !(left.is_finite() && top.is_finite() && right.is_finite() && bottom.is_finite()) {
+            return Vec::new();
+        }
+        if right < 0.0 || bottom < 0.0 || left >= self.width as f32 || top >= self.height as f32 {
+            return Vec::new();
+        }
+        let tile = TILE_SIZE as f32;
+        let c0 = (left.max(0.0) / tile) as u32;
+        let r0 = (top.max(0.0) / tile) as u32;
+        let c1 = ((right / tile) as u32).min(self.cols - 1);
+        let r1 = ((bottom / tile) as u32).min(self.rows - 1);
+        let mut out = Vec::with_capacity(((c1 - c0 + 1) * (r1 - r0 + 1)) as usize);
+        for row in r0..=r1 {
+            for col in c0..=c1 {
+                out.push(TileId {
+                    col: col as u16,
+                    row: row as u16,
+                });
+            }
+        }
+        out
+    }
+
+    /// The tile's pixmap, allocated on first write and unshared from snapshots.
+    fn tile_mut(&mut self, id: TileId) -> &mut Pixmap {
+        let (w, h) = self.tile_size(id);
+        let index = (u32::from(id.row) * self.cols + u32::from(id.col)) as usize;
+        let slot = self.tiles[index].get_or_insert_with(|| {
+            Arc::new(Pixmap::new(w, h).expect("tile sides are between 1 and 256"))
+        });
+        Arc::make_mut(slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pen(color: Rgba, width: f32, points: Vec<f32>) -> Stroke {
+        Stroke {
+            tool: Tool::Pen,
+            color,
+            width,
+            points,
+        }
+    }
+
+    const RED: Rgba = Rgba {
+        r: 255,
+        g: 0,
+        b: 0,
+        a: 255,
+    };
+
+    #[test]
+    fn untouched_tiles_cost_nothing() {
+        let mut c = Canvas::new(1000, 600).expect("valid size");
+        assert!(c.snapshot().tiles().is_empty());
+        let touched = c.draw_stroke(&pen(RED, 4.0, vec![10.0, 10.0, 0.5, 50.0, 10.0, 0.5]));
+        assert_eq!(touched, vec![TileId { col: 0, row: 0 }]);
+        assert_eq!(c.snapshot().tiles().len(), 1);
+    }
+
+    #[test]
+    fn strokes_across_tile_edges_touch_every_tile() {
+        let mut c = Canvas::new(600, 600).expect("valid size");
+        let touched = c.draw_stroke(&pen(RED, 10.0, vec![100.0, 250.0, 0.5, 300.0, 250.0, 0.5]));
+        assert_eq!(touched.len(), 4);
+        let snap = c.snapshot();
+        // The line is continuous across the seam at x = 256.
+        for x in [250, 255, 256, 260] {
+            assert_eq!(snap.pixel(x, 250).map(|p| p.a), Some(255), "x={x}");
+        }
+        assert_eq!(snap.pixel(100, 200).map(|p| p.a), Some(0));
+    }
+
+    #[test]
+    fn strokes_outside_the_canvas_touch_nothing() {
+        let mut c = Canvas::new(100, 100).expect("valid size");
+        let touched = c.draw_stroke(&pen(RED, 4.0, vec![-50.0, -50.0, 0.5, -40.0, -40.0, 0.5]));
+        assert!(touched.is_empty());
+    }
+
+    #[test]
+    fn edge_tiles_are_clipped_to_the_canvas() {
+        let c = Canvas::new(300, 260).expect("valid size");
+        assert_eq!(c.tile_size(TileId { col: 1, row: 1 }), (44, 4));
+        assert!(Canvas::new(0, 10).is_none());
+    }
+}

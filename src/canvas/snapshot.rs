@@ -1,0 +1,129 @@
+//! Immutable views of the canvas and their encoding to PNG, for joins and exports.
+//!
+//! Encoding is CPU work: callers run it on a blocking pool, never on the room's loop.
+
+use std::sync::Arc;
+
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder};
+use tiny_skia::{Pixmap, PixmapPaint, Transform};
+
+use super::{Rgba, TileId, TILE_SIZE};
+
+/// The non-empty tiles of a canvas at one moment, sharing pixels with the canvas.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    width: u32,
+    height: u32,
+    tiles: Vec<(TileId, Arc<Pixmap>)>,
+}
+
+/// One tile encoded for the wire.
+#[derive(Debug, Clone)]
+pub struct TileImage {
+    /// Which tile.
+    pub id: TileId,
+    /// PNG bytes, straight alpha.
+    pub png: Vec<u8>,
+}
+
+impl Snapshot {
+    pub(super) fn new(width: u32, height: u32, tiles: Vec<(TileId, Arc<Pixmap>)>) -> Snapshot {
+        Snapshot {
+            width,
+            height,
+            tiles,
+        }
+    }
+
+    /// The non-empty tiles.
+    pub fn tiles(&self) -> &[(TileId, Arc<Pixmap>)] {
+        &self.tiles
+    }
+
+    /// Canvas width.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Canvas height.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// One pixel with straight alpha, or `None` outside the canvas.
+    pub fn pixel(&self, x: u32, y: u32) -> Option<Rgba> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let id = TileId {
+            col: (x / TILE_SIZE) as u16,
+            row: (y / TILE_SIZE) as u16,
+        };
+        let Some((_, tile)) = self.tiles.iter().find(|(t, _)| *t == id) else {
+            return Some(Rgba {
+                r: 0,
+                g: 0,
+                b: 0,
+                a: 0,
+            });
+        };
+        let p = tile.pixel(x % TILE_SIZE, y % TILE_SIZE)?.demultiply();
+        Some(Rgba {
+            r: p.red(),
+            g: p.green(),
+            b: p.blue(),
+            a: p.alpha(),
+        })
+    }
+
+    /// Encodes every non-empty tile as PNG.
+    pub fn encode_tiles(&self) -> Vec<TileImage> {
+        self.tiles
+            .iter()
+            .map(|(id, pixmap)| TileImage {
+                id: *id,
+                png: encode_pixmap(pixmap),
+            })
+            .collect()
+    }
+
+    /// The whole canvas composited over an opaque background, as PNG.
+    pub fn to_png(&self, background: Rgba) -> Vec<u8> {
+        let mut full =
+            Pixmap::new(self.width, self.height).expect("snapshot sizes come from a valid canvas");
+        full.fill(tiny_skia::Color::from_rgba8(
+            background.r,
+            background.g,
+            background.b,
+            255,
+        ));
+        let paint = PixmapPaint::default();
+        for (id, tile) in &self.tiles {
+            full.draw_pixmap(
+                i32::from(id.col) * TILE_SIZE as i32,
+                i32::from(id.row) * TILE_SIZE as i32,
+                Pixmap::as_ref(tile),
+                &paint,
+                Transform::identity(),
+                None,
+            );
+        }
+        encode_pixmap(&full)
+    }
+}
+
+/// Encodes a premultiplied pixmap as a straight-alpha RGBA PNG with fast compression.
+fn encode_pixmap(pixmap: &Pixmap) -> Vec<u8> {
+    let rgba = pixmap.clone().take_demultiplied();
+    encode_png(&rgba, pixmap.width(), pixmap.height())
+}
+
+/// Encodes straight-alpha RGBA bytes as PNG with the fast (fdeflate) setting.
+pub fn encode_png(rgba: &[u8], width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+        .write_image(rgba, width, height, ExtendedColorType::Rgba8)
+        .expect("writing a correctly sized image into memory cannot fail");
+    out
+}

@@ -1,0 +1,86 @@
+//! Runtime configuration: where to listen, where to store, and every limit the server enforces.
+//!
+//! Every limit is a named field with a documented default, so operators can read in one place what
+//! a client may do. `docs/protocol.md` lists the same limits from the client's point of view.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Server configuration. `Config::default()` gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server binds to. Default `127.0.0.1:8080`.
+    pub addr: SocketAddr,
+    /// Directory holding the room store. Default `./data`.
+    pub data_dir: PathBuf,
+
+    /// Width of a room created without one. Default 1920.
+    pub default_width: u32,
+    /// Height of a room created without one. Default 1080.
+    pub default_height: u32,
+    /// Largest width or height a room may have, in pixels. Default 8192.
+    pub max_canvas_side: u32,
+    /// Longest room name, in characters. Default 100.
+    pub max_room_name_chars: usize,
+    /// Longest member display name, in characters. Default 40.
+    pub max_member_name_chars: usize,
+    /// Largest HTTP request body, in bytes. Default 16 KiB.
+    pub max_http_body_bytes: usize,
+
+    /// Largest WebSocket frame a client may send, in bytes. Default 64 KiB.
+    pub max_frame_bytes: usize,
+    /// Most points (x, y, pressure triples) in one client message. Default 1024.
+    pub max_points_per_message: usize,
+    /// Most points in one stroke, over all its messages. Default 20,000.
+    pub max_points_per_stroke: usize,
+    /// Most strokes one member may have open (begun, not ended) at once. Default 8.
+    pub max_open_strokes: usize,
+    /// Thickest stroke a client may ask for, in pixels. Default 256.
+    pub max_stroke_width: f32,
+    /// Most members (editors and viewers) in one room. Default 200.
+    pub max_members_per_room: usize,
+
+    /// Most messages waiting in one member's outbox before it counts as lagging. Default 1024.
+    pub outbox_messages: usize,
+    /// Most bytes waiting in one member's outbox before it counts as lagging. Default 8 MiB.
+    pub outbox_bytes: usize,
+    /// How often the room sends batched cursor positions. Default 33 ms (about 30 a second).
+    pub cursor_interval: Duration,
+    /// How often the server pings each connection. Default 5 s.
+    pub heartbeat_interval: Duration,
+    /// A connection silent for this long (no message, no pong) is dropped. Default 20 s.
+    pub client_timeout: Duration,
+    /// Time a new connection has to send `hello`. Default 10 s.
+    pub hello_timeout: Duration,
+    /// Longest a single write to a socket may wait before the connection is dropped. Default 10 s.
+    pub write_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            default_width: 1920,
+            default_height: 1080,
+            max_canvas_side: 8192,
+            max_room_name_chars: 100,
+            max_member_name_chars: 40,
+            max_http_body_bytes: 16 * 1024,
+            max_frame_bytes: 64 * 1024,
+            max_points_per_message: 1024,
+            max_points_per_stroke: 20_000,
+            max_open_strokes: 8,
+            max_stroke_width: 256.0,
+            max_members_per_room: 200,
+            outbox_messages: 1024,
+            outbox_bytes: 8 * 1024 * 1024,
+            cursor_interval: Duration::from_millis(33),
+            heartbeat_interval: Duration::from_secs(5),
+            client_timeout: Duration::from_secs(20),
+            hello_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}

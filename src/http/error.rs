@@ -1,0 +1,72 @@
+//! The JSON error body every API endpoint uses.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::protocol::{ErrorCode, ProtoError};
+
+/// An API failure: an HTTP status, a stable code and a human message.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    message: String,
+}
+
+impl ApiError {
+    /// 404 for a room that does not exist.
+    pub fn room_not_found() -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: ErrorCode::NotFound,
+            message: "no board with this id".to_owned(),
+        }
+    }
+
+    /// 400 with a message.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: ErrorCode::BadRequest,
+            message: message.into(),
+        }
+    }
+
+    /// 500 with a message.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: ErrorCode::Internal,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ProtoError> for ApiError {
+    fn from(e: ProtoError) -> ApiError {
+        let status = match e.code {
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError {
+            status,
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(json!({
+            "error": { "code": self.code.as_str(), "message": self.message }
+        }))
+    }
+}

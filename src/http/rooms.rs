@@ -1,0 +1,173 @@
+//! The rooms API: create, describe, export as PNG, and the WebSocket upgrade.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::ApiError;
+use crate::room::{NewRoom, Registry, Status, TakeSnapshot};
+use crate::session;
+
+/// The `201` body of `POST /api/rooms`: the only response that carries the edit key.
+#[derive(Debug, Serialize)]
+struct Created {
+    id: String,
+    edit_key: String,
+    name: String,
+    width: u32,
+    height: u32,
+    background: String,
+    edit_url: String,
+    view_url: String,
+}
+
+/// The body of `GET /api/rooms/{id}`: public facts and live counts, no secrets.
+#[derive(Debug, Serialize)]
+struct Info {
+    id: String,
+    name: String,
+    width: u32,
+    height: u32,
+    background: String,
+    seq: u64,
+    editors: usize,
+    viewers: usize,
+}
+
+/// `POST /api/rooms`: creates a room from an optional JSON body.
+pub async fn create(
+    registry: web::Data<Registry>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let req: NewRoom = if body.iter().all(u8::is_ascii_whitespace) {
+        NewRoom::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid room request: {e}")))?
+    };
+    let meta = registry.create(req)?;
+    tracing::info!(room = %meta.id, width = meta.width, height = meta.height, "room created");
+    let id = meta.id.to_string();
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/rooms/{id}")))
+        .json(Created {
+            edit_url: format!("/r/{id}#key={}", meta.edit_key),
+            view_url: format!("/r/{id}"),
+            edit_key: meta.edit_key.clone(),
+            name: meta.name.clone(),
+            width: meta.width,
+            height: meta.height,
+            background: meta.background.to_hex(),
+            id,
+        }))
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::room_not_found())
+}
+
+/// `GET /api/rooms/{id}`: public facts and live member counts.
+pub async fn info(
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let meta = registry.meta(id).ok_or_else(ApiError::room_not_found)?;
+    let status = match registry.loaded(id) {
+        Some(addr) => addr
+            .send(Status)
+            .await
+            .map_err(|_| ApiError::internal("the room is not available"))?,
+        None => crate::room::RoomStatus {
+            seq: 0,
+            editors: 0,
+            viewers: 0,
+        },
+    };
+    Ok(HttpResponse::Ok().json(Info {
+        id: meta.id.to_string(),
+        name: meta.name.clone(),
+        width: meta.width,
+        height: meta.height,
+        background: meta.background.to_hex(),
+        seq: status.seq,
+        editors: status.editors,
+        viewers: status.viewers,
+    }))
+}
+
+/// `GET /api/rooms/{id}/canvas.png`: the committed canvas over the background.
+pub async fn canvas_png(
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let (meta, addr) = registry.open(id).ok_or_else(ApiError::room_not_found)?;
+    let (snapshot, seq) = addr
+        .send(TakeSnapshot)
+        .await
+        .map_err(|_| ApiError::internal("the room is not available"))?;
+    let background = meta.background;
+    let png = web::block(move || snapshot.to_png(background))
+        .await
+        .map_err(|_| ApiError::internal("encoding the canvas failed"))?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Inkroom-Seq", seq.to_string()))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{}.png\"", file_stem(&meta.name)),
+        ))
+        .body(png))
+}
+
+/// A safe file name from a room name.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_matches('-');
+    if stem.is_empty() {
+        "inkroom".to_owned()
+    } else {
+        stem.to_owned()
+    }
+}
+
+/// `GET /api/rooms/{id}/ws`: upgrades to the room's WebSocket.
+pub async fn websocket(
+    req: HttpRequest,
+    body: web::Payload,
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = parse_id(&path)?;
+    let (meta, addr) = registry.open(id).ok_or_else(ApiError::room_not_found)?;
+    let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
+    let config = Arc::clone(registry.config());
+    actix_web::rt::spawn(session::run(ws_session, stream, meta, addr, config));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_stem;
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(file_stem("My board!"), "My-board");
+        assert_eq!(file_stem("../../etc"), "etc");
+        assert_eq!(file_stem("…"), "inkroom");
+    }
+}

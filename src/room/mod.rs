@@ -1,0 +1,10 @@
+//! Rooms: the [`Room`] actor that owns a canvas and its members, the [`Registry`] that maps room
+//! ids to running actors, and the bounded [`outbox`] each member reads from.
+
+pub mod outbox;
+mod registry;
+#[allow(clippy::module_inception)]
+mod room;
+
+pub use registry::{NewRoom, Registry, RoomMeta};
+pub use room::{FromClient, Join, Leave, Room, RoomStatus, Status, TakeSnapshot};

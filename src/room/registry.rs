@@ -1,0 +1,240 @@
+//! The registry: which rooms exist, and the running actor of each loaded room.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix::{Actor, Addr};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::room::Room;
+use crate::canvas::Rgba;
+use crate::config::Config;
+use crate::protocol::{parse_opaque_color, ErrorCode, ProtoError, RoomView};
+
+/// What a room is, fixed at creation.
+#[derive(Debug, Clone)]
+pub struct RoomMeta {
+    /// Room id, UUID v4.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Canvas width.
+    pub width: u32,
+    /// Canvas height.
+    pub height: u32,
+    /// Opaque background color.
+    pub background: Rgba,
+    /// Secret that makes a member an editor; 128 random bits as 32 hex digits. Never logged.
+    pub edit_key: String,
+}
+
+impl RoomMeta {
+    /// The public view of the room (no key).
+    pub fn view(&self) -> RoomView {
+        RoomView {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            width: self.width,
+            height: self.height,
+            background: self.background.to_hex(),
+        }
+    }
+
+    /// Whether `key` is the edit key, compared in constant time.
+    pub fn is_edit_key(&self, key: &str) -> bool {
+        constant_time_eq(key.as_bytes(), self.edit_key.as_bytes())
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The body of `POST /api/rooms`; every field is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoom {
+    /// Room name; default "Untitled board".
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Canvas width; default [`Config::default_width`].
+    #[serde(default)]
+    pub width: Option<u32>,
+    /// Canvas height; default [`Config::default_height`].
+    #[serde(default)]
+    pub height: Option<u32>,
+    /// Background `#rrggbb`; default white.
+    #[serde(default)]
+    pub background: Option<String>,
+}
+
+/// A registered room: its facts and, when loaded, its actor.
+struct Slot {
+    meta: Arc<RoomMeta>,
+    addr: Option<Addr<Room>>,
+}
+
+/// Maps room ids to rooms; starts a room's actor the first time it is needed.
+pub struct Registry {
+    config: Arc<Config>,
+    rooms: Mutex<HashMap<Uuid, Slot>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(config: Arc<Config>) -> Registry {
+        Registry {
+            config,
+            rooms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configuration rooms run with.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// Validates a request and registers a new room.
+    pub fn create(&self, req: NewRoom) -> Result<Arc<RoomMeta>, ProtoError> {
+        let c = &self.config;
+        let bad = |m: String| ProtoError::new(ErrorCode::BadRequest, m);
+        let name = req.name.as_deref().unwrap_or("").trim();
+        let name = if name.is_empty() {
+            "Untitled board".to_owned()
+        } else {
+            name.to_owned()
+        };
+        if name.chars().count() > c.max_room_name_chars || name.chars().any(char::is_control) {
+            return Err(bad(format!(
+                "name must be at most {} characters, without control characters",
+                c.max_room_name_chars
+            )));
+        }
+        let width = req.width.unwrap_or(c.default_width);
+        let height = req.height.unwrap_or(c.default_height);
+        let max = c.max_canvas_side;
+        if !(1..=max).contains(&width) || !(1..=max).contains(&height) {
+            return Err(bad(format!(
+                "width and height must be between 1 and {max} pixels"
+            )));
+        }
+        let background = match req.background.as_deref() {
+            None => Rgba {
+                r: 255,
+                g: 255,
+                b: 255,
+                a: 255,
+            },
+            Some(text) => parse_opaque_color(text)
+                .ok_or_else(|| bad("background must be a color like #ffffff".to_owned()))?,
+        };
+        let meta = Arc::new(RoomMeta {
+            id: Uuid::new_v4(),
+            name,
+            width,
+            height,
+            background,
+            edit_key: new_key(),
+        });
+        self.lock().insert(
+            meta.id,
+            Slot {
+                meta: Arc::clone(&meta),
+                addr: None,
+            },
+        );
+        Ok(meta)
+    }
+
+    /// A room's facts, if it exists.
+    pub fn meta(&self, id: Uuid) -> Option<Arc<RoomMeta>> {
+        self.lock().get(&id).map(|s| Arc::clone(&s.meta))
+    }
+
+    /// The actor of a room if it is running now (does not start it).
+    pub fn loaded(&self, id: Uuid) -> Option<Addr<Room>> {
+        self.lock()
+            .get(&id)
+            .and_then(|s| s.addr.clone())
+            .filter(Addr::connected)
+    }
+
+    /// A room's facts and actor, starting the actor on the current arbiter when needed.
+    /// `None` when no such room exists.
+    pub fn open(&self, id: Uuid) -> Option<(Arc<RoomMeta>, Addr<Room>)> {
+        let mut rooms = self.lock();
+        let slot = rooms.get_mut(&id)?;
+        if let Some(addr) = slot.addr.as_ref().filter(|a| a.connected()) {
+            return Some((Arc::clone(&slot.meta), addr.clone()));
+        }
+        let addr = Room::new(Arc::clone(&slot.meta), Arc::clone(&self.config)).start();
+        slot.addr = Some(addr.clone());
+        Some((Arc::clone(&slot.meta), addr))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Slot>> {
+        // A panic while holding this lock leaves the map consistent (every write is one insert),
+        // so a poisoned lock is still safe to use.
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// 128 random bits from the OS, as 32 lowercase hex digits.
+fn new_key() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_long_and_distinct() {
+        let (a, b) = (new_key(), new_key());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn create_validates() {
+        let r = Registry::new(Arc::new(Config::default()));
+        let m = r.create(NewRoom::default()).expect("defaults are valid");
+        assert_eq!(
+            (m.width, m.height, m.name.as_str()),
+            (1920, 1080, "Untitled board")
+        );
+        for bad in [
+            NewRoom {
+                width: Some(0),
+                ..NewRoom::default()
+            },
+            NewRoom {
+                height: Some(9000),
+                ..NewRoom::default()
+            },
+            NewRoom {
+                background: Some("red".into()),
+                ..NewRoom::default()
+            },
+        ] {
+            assert_eq!(
+                r.create(bad).map(|_| ()).map_err(|e| e.code),
+                Err(ErrorCode::BadRequest)
+            );
+        }
+    }
+}

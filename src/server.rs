@@ -1,0 +1,55 @@
+//! Builds the actix-web application and runs it on a listener. `main` and the tests share [`run`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Config;
+use crate::http::{assets, rooms};
+use crate::room::Registry;
+
+/// Content-Security-Policy for every response: scripts, styles and sockets from this origin only.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+frame-ancestors 'none'; form-action 'self'";
+
+/// Starts serving on `listener`. The returned [`Server`] runs when awaited (or spawned); its
+/// handle stops it. Installs no signal handlers when `signals` is false (tests).
+pub fn run(listener: TcpListener, config: Config, signals: bool) -> std::io::Result<Server> {
+    let config = Arc::new(config);
+    let registry = web::Data::new(Registry::new(Arc::clone(&config)));
+    let body_limit = config.max_http_body_bytes;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(registry.clone())
+            .app_data(web::PayloadConfig::new(body_limit))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("Content-Security-Policy", CSP))
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "no-referrer")),
+            )
+            .route("/", web::get().to(assets::index))
+            .route("/r/{id}", web::get().to(assets::room_page))
+            .route("/static/{path:.*}", web::get().to(assets::frontend_file))
+            .route("/favicon.svg", web::get().to(assets::favicon))
+            .route("/healthz", web::get().to(assets::health))
+            .service(
+                web::scope("/api/rooms")
+                    .route("", web::post().to(rooms::create))
+                    .route("/{id}", web::get().to(rooms::info))
+                    .route("/{id}/canvas.png", web::get().to(rooms::canvas_png))
+                    .route("/{id}/ws", web::get().to(rooms::websocket)),
+            )
+    })
+    .tcp_nodelay(true)
+    .shutdown_timeout(5)
+    .listen(listener)?;
+    if !signals {
+        server = server.disable_signals();
+    }
+    Ok(server.run())
+}
