@@ -50,6 +50,7 @@ socket.addEventListener('message', (e) => {
 });
 socket.addEventListener('open', () => {
   state.synced = false;
+  delete document.body.dataset.synced;
   socket.send(proto.hello(name, key));
 });
 socket.addEventListener('state', (e) => showState(/** @type {CustomEvent} */ (e).detail));
@@ -82,6 +83,7 @@ async function handle(data) {
       break;
     case 'synced':
       state.synced = true;
+      document.body.dataset.synced = String(msg.seq);
       break;
     case 'stroke_begin':
       board.begin(`${msg.author}:${msg.stroke}`, msg);

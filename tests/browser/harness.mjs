@@ -1,0 +1,174 @@
+// Shared helpers for browser tests: start the real server binary on a free port, launch Debian's
+// Chromium through playwright-core, and read pixels the way a user would see them.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const ARTIFACTS = join(ROOT, 'target', 'browser-artifacts');
+
+/**
+ * Starts `inkroom` on 127.0.0.1:0 with a fresh data dir and resolves once it prints its address.
+ * @returns {Promise<{url: string, stop: () => Promise<void>}>}
+ */
+export async function startServer() {
+  const bin = process.env.INKROOM_BIN ?? join(ROOT, 'target', 'debug', 'inkroom');
+  const dataDir = mkdtempSync(join(tmpdir(), 'inkroom-browser-'));
+  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, INKROOM_LOG: process.env.INKROOM_LOG ?? 'warn' },
+  });
+  const url = await new Promise((resolveUrl, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.on('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * Launches headless Chromium from /usr/bin/chromium (never a downloaded browser). Playwright
+ * gives every launch a fresh, empty user data dir.
+ */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Creates a room through the API.
+ * @param {string} base server URL
+ * @param {object} [body]
+ */
+export async function createRoom(base, body = {}) {
+  const res = await fetch(`${base}/api/rooms`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`create room: HTTP ${res.status}`);
+  return res.json();
+}
+
+/**
+ * Opens a board page in a fresh context and waits until it is synced.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url
+ * @param {string} name display name stored before load
+ */
+export async function openBoard(browser, url, name) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  await context.addInitScript((n) => localStorage.setItem('inkroom.name', n), name);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));
+  await page.goto(url);
+  await page.waitForSelector('body[data-synced]');
+  return page;
+}
+
+/**
+ * Page coordinates of a canvas pixel.
+ * @param {import('playwright-core').Page} page
+ * @param {number} x
+ * @param {number} y
+ */
+export async function toPage(page, x, y) {
+  return page.evaluate(
+    ([cx, cy]) => {
+      const board = /** @type {HTMLElement} */ (document.querySelector('.board'));
+      const base = /** @type {HTMLCanvasElement} */ (document.querySelector('canvas.board-base'));
+      const r = board.getBoundingClientRect();
+      return { x: r.left + (cx * r.width) / base.width, y: r.top + (cy * r.height) / base.height };
+    },
+    [x, y],
+  );
+}
+
+/**
+ * Draws a polyline with the mouse through canvas-pixel points.
+ * @param {import('playwright-core').Page} page
+ * @param {Array<[number, number]>} points
+ * @param {{release?: boolean}} [opts]
+ */
+export async function drawWithMouse(page, points, { release = true } = {}) {
+  const first = await toPage(page, ...points[0]);
+  await page.mouse.move(first.x, first.y);
+  await page.mouse.down();
+  for (const p of points.slice(1)) {
+    const q = await toPage(page, ...p);
+    await page.mouse.move(q.x, q.y, { steps: 4 });
+  }
+  if (release) await page.mouse.up();
+}
+
+/**
+ * RGBA of one pixel of a board layer ('base' or 'live').
+ * @param {import('playwright-core').Page} page
+ * @param {'base' | 'live'} layer
+ * @param {number} x
+ * @param {number} y
+ * @returns {Promise<number[]>}
+ */
+export async function pixel(page, layer, x, y) {
+  return page.evaluate(
+    ([l, px, py]) => {
+      const c = /** @type {HTMLCanvasElement} */ (document.querySelector(`canvas.board-${l}`));
+      const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
+      return Array.from(ctx.getImageData(Number(px), Number(py), 1, 1).data);
+    },
+    [layer, x, y],
+  );
+}
+
+/**
+ * Polls until `check` resolves truthy or the time runs out.
+ * @param {() => Promise<unknown>} check
+ * @param {string} what
+ * @param {number} [ms]
+ */
+export async function eventually(check, what, ms = 5000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+/** Directory for screenshots, created on demand. */
+export function artifacts() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return ARTIFACTS;
+}

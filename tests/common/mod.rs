@@ -1,0 +1,382 @@
+//! Test support: a real server on port 0, a typed WebSocket client and a minimal HTTP client.
+//! Everything goes through real sockets; nothing of the server is mocked.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use inkroom::config::Config;
+use inkroom::protocol::{decode_server, ServerMsg};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for any one thing before failing.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// The real server, on its own thread and actix system, on a free port. Stops on drop.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server with the default configuration.
+    pub fn start() -> TestServer {
+        TestServer::with_config(Config::default())
+    }
+
+    /// Starts a server with a given configuration (its `addr` is ignored: port 0 is used).
+    pub fn with_config(config: Config) -> TestServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = inkroom::server::run(listener, config, false).expect("server starts");
+                tx.send(server.handle()).expect("test is waiting");
+                let _ = server.await;
+            });
+        });
+        let handle = rx.recv().expect("server handle");
+        TestServer {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Creates a room with a JSON body and returns the `201` body.
+    pub async fn create_room(&self, body: Value) -> Value {
+        let res = http(
+            self.addr,
+            "POST",
+            "/api/rooms",
+            Some(&body.to_string()),
+            &[],
+        )
+        .await;
+        assert_eq!(res.status, 201, "create room: {}", res.text());
+        res.json()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// An HTTP response.
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header lines, lowercased names.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("json body: {e}: {}", self.text()))
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request over a fresh TCP connection.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || method == "POST" {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+        .await
+        .expect("response in time")
+        .expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size");
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&data[..line_end])
+                .expect("ascii")
+                .trim(),
+            16,
+        )
+        .expect("hex size");
+        if size == 0 {
+            return out;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+}
+
+/// The committed canvas as decoded RGBA.
+pub async fn canvas_png(server: &TestServer, room: &str) -> image::RgbaImage {
+    let res = http(
+        server.addr,
+        "GET",
+        &format!("/api/rooms/{room}/canvas.png"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.header("content-type"), Some("image/png"));
+    image::load_from_memory(&res.body)
+        .expect("valid PNG")
+        .to_rgba8()
+}
+
+/// What arrives on a WebSocket.
+#[derive(Debug)]
+pub enum Frame {
+    /// A decoded server message.
+    Msg(ServerMsg<'static>),
+    /// A binary frame.
+    Binary(Vec<u8>),
+    /// The server closed, with its code.
+    Closed(Option<u16>),
+}
+
+/// A WebSocket client speaking the inkroom protocol.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Binary frames received so far.
+    pub binaries: Vec<Vec<u8>>,
+    /// This member's id, after `join`.
+    pub id: u64,
+}
+
+impl Client {
+    /// Opens the room's WebSocket without sending anything.
+    pub async fn connect(server: &TestServer, room: &str) -> Client {
+        let url = format!("ws://{}/api/rooms/{room}/ws", server.addr);
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("ws connect");
+        Client {
+            ws,
+            binaries: Vec::new(),
+            id: 0,
+        }
+    }
+
+    /// Connects, says hello, and reads through `welcome`, the tiles and `synced`.
+    /// Returns the client and the welcome message.
+    pub async fn join(
+        server: &TestServer,
+        room: &str,
+        name: &str,
+        key: Option<&str>,
+    ) -> (Client, ServerMsg<'static>) {
+        let mut c = Client::connect(server, room).await;
+        let mut hello = serde_json::json!({"type": "hello", "name": name});
+        if let Some(k) = key {
+            hello["key"] = k.into();
+        }
+        c.send(hello).await;
+        let welcome = c.recv().await;
+        let ServerMsg::Welcome { you, .. } = &welcome else {
+            panic!("expected welcome, got {welcome:?}");
+        };
+        c.id = *you;
+        loop {
+            match c.next().await {
+                Frame::Binary(b) => c.binaries.push(b),
+                Frame::Msg(ServerMsg::Synced { .. }) => break,
+                other => panic!("expected tiles then synced, got {other:?}"),
+            }
+        }
+        (c, welcome)
+    }
+
+    /// Sends a JSON value as a text frame.
+    pub async fn send(&mut self, msg: Value) {
+        self.send_text(&msg.to_string()).await;
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text.to_owned()))
+            .await
+            .expect("send");
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, data: Vec<u8>) {
+        self.ws.send(Message::binary(data)).await.expect("send");
+    }
+
+    /// The next frame, failing the test after [`WAIT`].
+    pub async fn next(&mut self) -> Frame {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame in time");
+            match msg {
+                None | Some(Err(_)) => return Frame::Closed(None),
+                Some(Ok(Message::Text(t))) => {
+                    return Frame::Msg(
+                        decode_server(&t).unwrap_or_else(|e| panic!("decode {t}: {e}")),
+                    )
+                }
+                Some(Ok(Message::Binary(b))) => return Frame::Binary(b.to_vec()),
+                Some(Ok(Message::Close(c))) => return Frame::Closed(c.map(|c| u16::from(c.code))),
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// The next message, skipping `cursors` batches and collecting binary frames.
+    pub async fn recv(&mut self) -> ServerMsg<'static> {
+        loop {
+            match self.next().await {
+                Frame::Msg(ServerMsg::Cursors { .. }) => continue,
+                Frame::Msg(m) => return m,
+                Frame::Binary(b) => self.binaries.push(b),
+                Frame::Closed(code) => {
+                    panic!("connection closed ({code:?}) while expecting a message")
+                }
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the close code.
+    pub async fn expect_close(&mut self) -> Option<u16> {
+        loop {
+            if let Frame::Closed(code) = self.next().await {
+                return code;
+            }
+        }
+    }
+
+    /// Asserts that nothing but cursors arrives for a short while.
+    pub async fn expect_quiet(&mut self, ms: u64) {
+        let until = tokio::time::Instant::now() + Duration::from_millis(ms);
+        loop {
+            match tokio::time::timeout_at(until, self.ws.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(Message::Text(t)))) if t.contains("\"cursors\"") => continue,
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(other) => panic!("expected quiet, got {other:?}"),
+            }
+        }
+    }
+
+    /// Draws a whole stroke: begin with the first point, one points message per remaining point,
+    /// end. Does not wait for the commit.
+    pub async fn draw(&mut self, stroke: u32, color: &str, width: f32, points: &[[f32; 3]]) {
+        let flat = |ps: &[[f32; 3]]| ps.iter().flatten().copied().collect::<Vec<f32>>();
+        self.send(serde_json::json!({
+            "type": "stroke_begin", "stroke": stroke, "tool": "pen", "color": color,
+            "width": width, "points": flat(&points[..1]),
+        }))
+        .await;
+        for p in &points[1..] {
+            self.send(serde_json::json!({"type": "stroke_points", "stroke": stroke, "points": p}))
+                .await;
+        }
+        self.send(serde_json::json!({"type": "stroke_end", "stroke": stroke}))
+            .await;
+    }
+
+    /// Reads until the commit of this client's `stroke`; returns its seq.
+    pub async fn await_commit(&mut self, stroke: u32) -> u64 {
+        loop {
+            if let ServerMsg::Commit {
+                seq,
+                author,
+                stroke: s,
+            } = self.recv().await
+            {
+                if author == self.id && s == stroke {
+                    return seq;
+                }
+            }
+        }
+    }
+}

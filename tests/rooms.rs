@@ -1,0 +1,147 @@
+//! The HTTP API through real sockets: creating rooms, describing them, pages and errors.
+
+mod common;
+
+use common::{http, TestServer};
+use serde_json::json;
+
+/// `POST /api/rooms` with no body creates a 1920x1080 white room with edit and view links.
+#[tokio::test]
+async fn create_room_with_defaults() {
+    let server = TestServer::start();
+    let res = http(server.addr, "POST", "/api/rooms", None, &[]).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let room = res.json();
+    let id = room["id"].as_str().expect("id");
+    let key = room["edit_key"].as_str().expect("key");
+    assert_eq!(
+        uuid::Uuid::parse_str(id).map(|u| u.get_version_num()),
+        Ok(4)
+    );
+    assert_eq!(key.len(), 32);
+    assert_eq!(room["width"], 1920);
+    assert_eq!(room["height"], 1080);
+    assert_eq!(room["background"], "#ffffff");
+    assert_eq!(room["name"], "Untitled board");
+    assert_eq!(room["edit_url"], format!("/r/{id}#key={key}"));
+    assert_eq!(room["view_url"], format!("/r/{id}"));
+}
+
+/// A body sets name, size and background; `GET /api/rooms/{id}` shows them without the key.
+#[tokio::test]
+async fn room_info_has_no_secrets() {
+    let server = TestServer::start();
+    let room = server
+        .create_room(
+            json!({"name": "Sketches", "width": 640, "height": 480, "background": "#102030"}),
+        )
+        .await;
+    let id = room["id"].as_str().expect("id");
+    let res = http(server.addr, "GET", &format!("/api/rooms/{id}"), None, &[]).await;
+    assert_eq!(res.status, 200);
+    let info = res.json();
+    assert_eq!(info["name"], "Sketches");
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(640), Some(480))
+    );
+    assert_eq!(info["background"], "#102030");
+    assert_eq!(info["seq"], 0);
+    assert_eq!(
+        (info["editors"].as_u64(), info["viewers"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(!res.text().contains(room["edit_key"].as_str().expect("key")));
+}
+
+/// Invalid sizes, colors and JSON get a 400 with a JSON error body.
+#[tokio::test]
+async fn invalid_rooms_are_refused() {
+    let server = TestServer::start();
+    for body in [
+        r#"{"width":0}"#,
+        r#"{"height":100000}"#,
+        r#"{"width":-5}"#,
+        r#"{"width":12.5}"#,
+        r#"{"background":"red"}"#,
+        r##"{"background":"#12345678"}"##,
+        r#"{"nope":1}"#,
+        "{",
+        "[1,2]",
+    ] {
+        let res = http(server.addr, "POST", "/api/rooms", Some(body), &[]).await;
+        assert_eq!(res.status, 400, "{body}: {}", res.text());
+        let err = res.json();
+        assert_eq!(err["error"]["code"], "bad_request", "{body}");
+        assert!(err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+}
+
+/// Unknown rooms are 404 everywhere: info, export, socket and page.
+#[tokio::test]
+async fn unknown_rooms_are_not_found() {
+    let server = TestServer::start();
+    let missing = uuid::Uuid::new_v4();
+    for path in [
+        format!("/api/rooms/{missing}"),
+        format!("/api/rooms/{missing}/canvas.png"),
+        format!("/api/rooms/{missing}/ws"),
+        "/api/rooms/not-a-uuid".to_owned(),
+        format!("/r/{missing}"),
+    ] {
+        let res = http(server.addr, "GET", &path, None, &[]).await;
+        assert_eq!(res.status, 404, "{path}");
+    }
+    let res = http(
+        server.addr,
+        "GET",
+        &format!("/api/rooms/{missing}"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.json()["error"]["code"], "not_found");
+}
+
+/// The landing page, the board page, scripts, favicon and health check are served, with a
+/// Content-Security-Policy.
+#[tokio::test]
+async fn pages_and_assets_are_served() {
+    let server = TestServer::start();
+    let room = server.create_room(json!({})).await;
+    let id = room["id"].as_str().expect("id");
+    for (path, kind) in [
+        ("/".to_owned(), "text/html"),
+        (format!("/r/{id}"), "text/html"),
+        ("/static/js/room.js".to_owned(), "text/javascript"),
+        ("/static/styles/app.css".to_owned(), "text/css"),
+        ("/favicon.svg".to_owned(), "image/svg+xml"),
+        ("/healthz".to_owned(), "text/plain"),
+    ] {
+        let res = http(server.addr, "GET", &path, None, &[]).await;
+        assert_eq!(res.status, 200, "{path}");
+        assert!(
+            res.header("content-type")
+                .is_some_and(|t| t.starts_with(kind)),
+            "{path}: {:?}",
+            res.header("content-type")
+        );
+        assert!(res.header("content-security-policy").is_some(), "{path}");
+    }
+    let res = http(server.addr, "GET", "/static/nope.js", None, &[]).await;
+    assert_eq!(res.status, 404);
+}
+
+/// A fresh room exports as a full-size PNG of its background.
+#[tokio::test]
+async fn empty_export_is_the_background() {
+    let server = TestServer::start();
+    let room = server
+        .create_room(json!({"width": 300, "height": 200, "background": "#336699"}))
+        .await;
+    let png = common::canvas_png(&server, room["id"].as_str().expect("id")).await;
+    assert_eq!(png.dimensions(), (300, 200));
+    assert!(png.pixels().all(|p| p.0 == [0x33, 0x66, 0x99, 255]));
+}

@@ -1,0 +1,347 @@
+//! The WebSocket protocol through real sockets: joining, live relay, commits, roles and errors.
+
+mod common;
+
+use common::{canvas_png, Client, TestServer};
+use inkroom::protocol::{close, ErrorCode, Role, ServerMsg};
+use serde_json::json;
+
+async fn room(server: &TestServer) -> (String, String) {
+    let room = server
+        .create_room(json!({"width": 400, "height": 300, "background": "#ffffff"}))
+        .await;
+    (
+        room["id"].as_str().expect("id").to_owned(),
+        room["edit_key"].as_str().expect("key").to_owned(),
+    )
+}
+
+fn expect_error(msg: ServerMsg<'static>, code: ErrorCode) {
+    match msg {
+        ServerMsg::Error { code: c, message } => {
+            assert_eq!(c, code, "{message}");
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected error {code:?}, got {other:?}"),
+    }
+}
+
+/// An editor (with the key) and a viewer (without) get `welcome` with their roles, the members
+/// list and the seq, then `synced`; the editor is told when the viewer joins.
+#[tokio::test]
+async fn editor_and_viewer_join() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, welcome) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let ServerMsg::Welcome {
+        role,
+        room,
+        seq,
+        members,
+        you,
+    } = welcome
+    else {
+        unreachable!()
+    };
+    assert_eq!(role, Role::Editor);
+    assert_eq!((room.width, room.height, seq), (400, 300, 0));
+    assert_eq!(members.len(), 1);
+    assert_eq!((members[0].id, members[0].name.as_str()), (you, "Ann"));
+
+    let (vic, welcome) = Client::join(&server, &id, "Vic", None).await;
+    let ServerMsg::Welcome { role, members, .. } = welcome else {
+        unreachable!()
+    };
+    assert_eq!(role, Role::Viewer);
+    assert_eq!(members.len(), 2);
+    match ann.recv().await {
+        ServerMsg::MemberJoined { member } => {
+            assert_eq!((member.id, member.role), (vic.id, Role::Viewer));
+            assert_eq!(member.name, "Vic");
+        }
+        other => panic!("expected member_joined, got {other:?}"),
+    }
+    drop(vic);
+    assert!(matches!(ann.recv().await, ServerMsg::MemberLeft { .. }));
+}
+
+/// Every other member receives stroke_begin, stroke_points and stroke_end as they arrive, with
+/// the author added; the author gets none of its own relay, only the commit.
+#[tokio::test]
+async fn strokes_are_relayed_live_with_author() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let (mut bob, _) = Client::join(&server, &id, "Bob", Some(&key)).await;
+    let (mut vic, _) = Client::join(&server, &id, "Vic", None).await;
+    let _ = ann.recv().await; // Bob joined
+    let _ = ann.recv().await; // Vic joined
+    let _ = bob.recv().await; // Vic joined
+
+    ann.send(json!({"type":"stroke_begin","stroke":7,"tool":"pen","color":"#ff0000","width":6,"points":[10,10,0.5]}))
+        .await;
+    for watcher in [&mut bob, &mut vic] {
+        match watcher.recv().await {
+            ServerMsg::StrokeBegin {
+                author,
+                stroke,
+                color,
+                width,
+                points,
+                ..
+            } => {
+                assert_eq!(
+                    (author, stroke, color.as_ref(), width),
+                    (ann.id, 7, "#ff0000", 6.0)
+                );
+                assert_eq!(points.as_ref(), &[10.0, 10.0, 0.5]);
+            }
+            other => panic!("expected stroke_begin, got {other:?}"),
+        }
+    }
+    // Points arrive before the stroke ends: live, not after pointer-up.
+    ann.send(json!({"type":"stroke_points","stroke":7,"points":[50,20,0.5,90,30,0.75]}))
+        .await;
+    for watcher in [&mut bob, &mut vic] {
+        match watcher.recv().await {
+            ServerMsg::StrokePoints {
+                author,
+                stroke,
+                points,
+            } => {
+                assert_eq!((author, stroke), (ann.id, 7));
+                assert_eq!(points.as_ref(), &[50.0, 20.0, 0.5, 90.0, 30.0, 0.75]);
+            }
+            other => panic!("expected stroke_points, got {other:?}"),
+        }
+    }
+    ann.send(json!({"type":"stroke_end","stroke":7})).await;
+    for watcher in [&mut bob, &mut vic] {
+        assert!(
+            matches!(watcher.recv().await, ServerMsg::StrokeEnd { author, stroke: 7 } if author == ann.id)
+        );
+        assert!(
+            matches!(watcher.recv().await, ServerMsg::Commit { seq: 1, author, stroke: 7 } if author == ann.id)
+        );
+    }
+    // The author sees only its commit.
+    assert!(matches!(
+        ann.recv().await,
+        ServerMsg::Commit {
+            seq: 1,
+            stroke: 7,
+            ..
+        }
+    ));
+}
+
+/// Commits carry seq 1, 2, 3, ... in the order strokes end, across authors, and everyone sees
+/// the same order.
+#[tokio::test]
+async fn commits_are_ordered_by_seq() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let (mut bob, _) = Client::join(&server, &id, "Bob", Some(&key)).await;
+    let _ = ann.recv().await;
+    for i in 0..5u32 {
+        ann.draw(
+            i,
+            "#000000",
+            3.0,
+            &[[10.0, 10.0 + i as f32, 0.5], [20.0, 20.0, 0.5]],
+        )
+        .await;
+        bob.draw(100 + i, "#0000ff", 3.0, &[[30.0, 30.0, 0.5]])
+            .await;
+    }
+    let mut seen = [Vec::new(), Vec::new()];
+    for (client, seen) in [&mut ann, &mut bob].into_iter().zip(seen.iter_mut()) {
+        while seen.len() < 10 {
+            if let ServerMsg::Commit {
+                seq,
+                author,
+                stroke,
+            } = client.recv().await
+            {
+                seen.push((seq, author, stroke));
+            }
+        }
+    }
+    assert_eq!(seen[0], seen[1], "everyone sees the same order");
+    let seqs: Vec<u64> = seen[0].iter().map(|c| c.0).collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+    // Each author's strokes commit in the order that author ended them.
+    let anns: Vec<u32> = seen[0]
+        .iter()
+        .filter(|c| c.1 == ann.id)
+        .map(|c| c.2)
+        .collect();
+    assert_eq!(anns, vec![0, 1, 2, 3, 4]);
+    let info = common::http(server.addr, "GET", &format!("/api/rooms/{id}"), None, &[])
+        .await
+        .json();
+    assert_eq!(info["seq"], 10);
+}
+
+/// A viewer's drawing messages are refused with `read_only`, nobody sees them, and the canvas
+/// stays as it was.
+#[tokio::test]
+async fn viewer_cannot_draw() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let (mut vic, _) = Client::join(&server, &id, "Vic", None).await;
+    let _ = ann.recv().await;
+    let before = canvas_png(&server, &id).await;
+
+    vic.send(json!({"type":"stroke_begin","stroke":1,"tool":"pen","color":"#000000","width":40,"points":[100,100,1]}))
+        .await;
+    expect_error(vic.recv().await, ErrorCode::ReadOnly);
+    vic.send(json!({"type":"stroke_points","stroke":1,"points":[200,200,1]}))
+        .await;
+    expect_error(vic.recv().await, ErrorCode::ReadOnly);
+    vic.send(json!({"type":"stroke_end","stroke":1})).await;
+    expect_error(vic.recv().await, ErrorCode::ReadOnly);
+    // A key-less viewer cannot sneak in a second hello either.
+    vic.send(json!({"type":"hello","name":"x"})).await;
+    expect_error(vic.recv().await, ErrorCode::NotHello);
+
+    ann.expect_quiet(300).await;
+    assert_eq!(canvas_png(&server, &id).await, before);
+    let info = common::http(server.addr, "GET", &format!("/api/rooms/{id}"), None, &[])
+        .await
+        .json();
+    assert_eq!(info["seq"], 0);
+    // The viewer is still connected and follows the editor's strokes.
+    ann.draw(1, "#000000", 4.0, &[[10.0, 10.0, 0.5]]).await;
+    assert!(matches!(vic.recv().await, ServerMsg::StrokeBegin { .. }));
+}
+
+/// A wrong key gets `bad_key` and the connection is closed with code 4001.
+#[tokio::test]
+async fn wrong_key_is_refused_and_closed() {
+    let server = TestServer::start();
+    let (id, _) = room(&server).await;
+    let mut c = Client::connect(&server, &id).await;
+    c.send(json!({"type":"hello","name":"Mallory","key":"0123456789abcdef0123456789abcdef"}))
+        .await;
+    expect_error(c.recv().await, ErrorCode::BadKey);
+    assert_eq!(c.expect_close().await, Some(close::BAD_KEY));
+}
+
+/// Garbage gets `bad_message`, and the same connection then draws normally.
+#[tokio::test]
+async fn garbage_is_refused_and_the_connection_stays_usable() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    for bad in [
+        "this is not json",
+        "{\"type\":",
+        "[1,2,3]",
+        "{\"type\":\"teleport\"}",
+        "{\"type\":\"stroke_begin\",\"stroke\":1,\"tool\":\"pen\",\"color\":\"blue\",\"width\":4}",
+        "{\"type\":\"stroke_begin\",\"stroke\":1,\"tool\":\"pen\",\"color\":\"#000000\",\"width\":4,\"points\":[1,2]}",
+        "{\"type\":\"stroke_begin\",\"stroke\":1,\"tool\":\"pen\",\"color\":\"#000000\",\"width\":1e30}",
+        "{\"type\":\"stroke_begin\",\"stroke\":1,\"tool\":\"pen\",\"color\":\"#000000\",\"width\":4,\"points\":[1e30,2,0.5]}",
+        "{\"type\":\"cursor\",\"x\":\"left\",\"y\":0}",
+    ] {
+        ann.send_text(bad).await;
+        expect_error(ann.recv().await, ErrorCode::BadMessage);
+    }
+    ann.send_binary(vec![1, 2, 3]).await;
+    expect_error(ann.recv().await, ErrorCode::BadMessage);
+    ann.send(json!({"type":"stroke_points","stroke":99,"points":[1,1,0.5]}))
+        .await;
+    expect_error(ann.recv().await, ErrorCode::UnknownStroke);
+
+    ann.draw(1, "#00ff00", 8.0, &[[50.0, 50.0, 0.5], [150.0, 50.0, 0.5]])
+        .await;
+    assert_eq!(ann.await_commit(1).await, 1);
+}
+
+/// The export has the stroke's color under the stroke and the background elsewhere.
+#[tokio::test]
+async fn export_shows_the_committed_stroke() {
+    let server = TestServer::start();
+    let room = server
+        .create_room(json!({"width": 600, "height": 400, "background": "#fafafa"}))
+        .await;
+    let id = room["id"].as_str().expect("id");
+    let key = room["edit_key"].as_str().expect("key");
+    let (mut ann, _) = Client::join(&server, id, "Ann", Some(key)).await;
+    // Crosses the tile seam at x = 256.
+    ann.draw(
+        1,
+        "#3050e0",
+        12.0,
+        &[
+            [100.0, 200.0, 0.5],
+            [300.0, 200.0, 0.5],
+            [500.0, 210.0, 0.5],
+        ],
+    )
+    .await;
+    ann.await_commit(1).await;
+    let png = canvas_png(&server, id).await;
+    assert_eq!(png.dimensions(), (600, 400));
+    for x in [110, 256, 257, 300, 490] {
+        let y = if x < 300 { 200 } else { 200 + (x - 300) / 20 };
+        assert_eq!(
+            png.get_pixel(x, y).0,
+            [0x30, 0x50, 0xe0, 255],
+            "under the stroke at x={x}"
+        );
+    }
+    for (x, y) in [(10, 10), (300, 100), (300, 300), (599, 399)] {
+        assert_eq!(
+            png.get_pixel(x, y).0,
+            [0xfa, 0xfa, 0xfa, 255],
+            "background at {x},{y}"
+        );
+    }
+}
+
+/// A member who joins after strokes were committed receives the canvas as tiles, and a stroke
+/// that is still being drawn as a `stroke_begin` with its points so far.
+#[tokio::test]
+async fn late_joiner_gets_tiles_and_open_strokes() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    ann.draw(
+        1,
+        "#000000",
+        10.0,
+        &[[20.0, 20.0, 0.5], [380.0, 280.0, 0.5]],
+    )
+    .await;
+    ann.await_commit(1).await;
+    ann.send(json!({"type":"stroke_begin","stroke":2,"tool":"pen","color":"#ff0000","width":4,"points":[5,5,0.5]}))
+        .await;
+    ann.send(json!({"type":"stroke_points","stroke":2,"points":[9,9,0.5]}))
+        .await;
+    // Ping-pong through the room so both messages are processed before Bob joins.
+    ann.send(json!({"type":"stroke_points","stroke":404,"points":[]}))
+        .await;
+    let _ = ann.recv().await;
+
+    let (mut bob, welcome) = Client::join(&server, &id, "Bob", Some(&key)).await;
+    assert!(matches!(welcome, ServerMsg::Welcome { seq: 1, .. }));
+    // 400x300 has 2x2 tiles; a diagonal stroke touches all of them.
+    assert_eq!(bob.binaries.len(), 4);
+    for b in &bob.binaries {
+        assert_eq!(b[0], inkroom::protocol::frame::KIND_TILE);
+        assert_eq!(u64::from_be_bytes(b[8..16].try_into().expect("8 bytes")), 1);
+        assert!(image::load_from_memory(&b[16..]).is_ok());
+    }
+    match bob.recv().await {
+        ServerMsg::StrokeBegin {
+            stroke: 2, points, ..
+        } => {
+            assert_eq!(points.as_ref(), &[5.0, 5.0, 0.5, 9.0, 9.0, 0.5]);
+        }
+        other => panic!("expected the open stroke, got {other:?}"),
+    }
+}
