@@ -25,10 +25,10 @@ pub enum ClientMsg {
     /// First message on every connection: who I am and, for editors, the edit key.
     Hello {
         /// Display name shown to others; trimmed and shortened by the server.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
         /// The room's edit key; absent for viewers.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
     },
     /// Starts a stroke, optionally with its first points.
@@ -230,6 +230,22 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for documentation checks.
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::BadKey,
+        ErrorCode::ReadOnly,
+        ErrorCode::BadMessage,
+        ErrorCode::TooLarge,
+        ErrorCode::UnknownStroke,
+        ErrorCode::DuplicateStroke,
+        ErrorCode::TooManyStrokes,
+        ErrorCode::RoomFull,
+        ErrorCode::NotHello,
+        ErrorCode::NotFound,
+        ErrorCode::BadRequest,
+        ErrorCode::Internal,
+    ];
+
     /// The code as it appears on the wire.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -35,7 +35,7 @@ export const cursor = (x, y) => ({ type: 'cursor', x, y });
 
 /**
  * @typedef {{kind: number, empty: boolean, col: number, row: number, tileSize: number,
- *   seq: number, png: Uint8Array}} TileFrame
+ *   seq: number, png: Uint8Array<ArrayBuffer>}} TileFrame
  */
 
 /**

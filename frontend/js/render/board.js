@@ -87,7 +87,7 @@ export class Board {
 
   /**
    * Replaces one tile of the base canvas with an authoritative image.
-   * @param {{col: number, row: number, tileSize: number, empty: boolean, png: Uint8Array}} tile
+   * @param {import("../net/protocol.js").TileFrame} tile
    */
   async putTile(tile) {
     const x = tile.col * tile.tileSize;
