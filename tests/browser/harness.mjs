@@ -85,9 +85,10 @@ export async function createRoom(base, body = {}) {
  * @param {import('playwright-core').Browser} browser
  * @param {string} url
  * @param {string} name display name stored before load
+ * @param {{width: number, height: number}} [viewport]
  */
-export async function openBoard(browser, url, name) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+export async function openBoard(browser, url, name, viewport = { width: 1100, height: 700 }) {
+  const context = await browser.newContext({ viewport });
   await context.addInitScript((n) => localStorage.setItem('inkroom.name', n), name);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));

@@ -7,6 +7,7 @@ export class Toolbar {
   width = 6;
   /** @type {HTMLElement} */ #root;
   /** @type {HTMLElement} */ #preview;
+  /** @type {HTMLInputElement} */ #custom;
 
   /** @param {HTMLElement} root the toolbar element */
   constructor(root) {
@@ -23,6 +24,7 @@ export class Toolbar {
       swatches.append(b);
     }
     const custom = /** @type {HTMLInputElement} */ (root.querySelector('#color-custom'));
+    this.#custom = custom;
     custom.addEventListener('input', () => this.setColor(custom.value));
     const width = /** @type {HTMLInputElement} */ (root.querySelector('#width'));
     this.#preview = /** @type {HTMLElement} */ (root.querySelector('.width-preview'));
@@ -37,6 +39,7 @@ export class Toolbar {
   /** @param {string} color */
   setColor(color) {
     this.color = color;
+    if (/^#[0-9a-f]{6}$/i.test(color)) this.#custom.value = color;
     this.#update();
   }
 
