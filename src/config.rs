@@ -45,6 +45,13 @@ pub struct Config {
     pub outbox_messages: usize,
     /// Most bytes waiting in one member's outbox before it counts as lagging. Default 8 MiB.
     pub outbox_bytes: usize,
+    /// How often the room sends the tiles that changed, when something changed. Fills, shapes,
+    /// clears, undos and redos send theirs at once. Default 1 s.
+    pub snapshot_interval: Duration,
+    /// Ops each author can undo. Default 50.
+    pub undo_depth: usize,
+    /// Ops between history checkpoints (undo re-renders from the nearest one). Default 32.
+    pub checkpoint_every: u64,
     /// How often the room sends batched cursor positions. Default 33 ms (about 30 a second).
     pub cursor_interval: Duration,
     /// How often the server pings each connection. Default 5 s.
@@ -76,6 +83,9 @@ impl Default for Config {
             max_members_per_room: 200,
             outbox_messages: 1024,
             outbox_bytes: 8 * 1024 * 1024,
+            snapshot_interval: Duration::from_secs(1),
+            undo_depth: 50,
+            checkpoint_every: 32,
             cursor_interval: Duration::from_millis(33),
             heartbeat_interval: Duration::from_secs(5),
             client_timeout: Duration::from_secs(20),

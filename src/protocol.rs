@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::canvas::{Rgba, Tool};
+use crate::canvas::{Rgba, ShapeKind, Tool};
 use crate::config::Config;
 
 /// A member's id, unique within a room for the room's lifetime in memory.
@@ -30,6 +30,10 @@ pub enum ClientMsg {
         /// The room's edit key; absent for viewers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
+        /// A stable, client-chosen id for the person (kept in the browser), so undo history
+        /// follows them across reconnects. 1-64 characters of `A-Za-z0-9_-`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
     },
     /// Starts a stroke, optionally with its first points.
     StrokeBegin {
@@ -37,7 +41,8 @@ pub enum ClientMsg {
         stroke: StrokeId,
         /// Drawing tool.
         tool: Tool,
-        /// Color as `#rrggbb` or `#rrggbbaa`.
+        /// Color as `#rrggbb` or `#rrggbbaa` (ignored by the eraser; default black).
+        #[serde(default = "black")]
         color: String,
         /// Nominal width in canvas pixels (the width at pressure 0.5).
         width: f32,
@@ -64,6 +69,88 @@ pub enum ClientMsg {
         /// Vertical position.
         y: f32,
     },
+    /// A line, rectangle or ellipse, committed as one op.
+    Shape {
+        /// Optional client id, echoed in the commit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// `line`, `rect` or `ellipse`.
+        shape: ShapeKind,
+        /// First corner or line start.
+        x0: f32,
+        /// First corner or line start.
+        y0: f32,
+        /// Second corner or line end.
+        x1: f32,
+        /// Second corner or line end.
+        y1: f32,
+        /// Color as `#rrggbb` or `#rrggbbaa`.
+        color: String,
+        /// Outline width (lines always use it).
+        #[serde(default = "default_shape_width")]
+        width: f32,
+        /// Filled instead of outlined (rect and ellipse).
+        #[serde(default)]
+        fill: bool,
+    },
+    /// A flood fill from a pixel.
+    Fill {
+        /// Optional client id, echoed in the commit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// Seed pixel, inside the canvas.
+        x: f32,
+        /// Seed pixel, inside the canvas.
+        y: f32,
+        /// Fill color as `#rrggbb` or `#rrggbbaa`.
+        color: String,
+        /// Largest per-channel difference from the seed color that still fills, 0-255.
+        #[serde(default)]
+        tolerance: u8,
+    },
+    /// Clears the whole canvas (undoable).
+    Clear {
+        /// Optional client id, echoed in the commit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+    },
+    /// Undoes the sender's latest op.
+    Undo,
+    /// Redoes the sender's latest undone op.
+    Redo,
+}
+
+fn black() -> String {
+    "#000000".to_owned()
+}
+
+fn default_shape_width() -> f32 {
+    4.0
+}
+
+impl ClientMsg {
+    /// Whether the message changes the canvas (and so needs an editor).
+    pub fn is_drawing(&self) -> bool {
+        !matches!(self, ClientMsg::Hello { .. } | ClientMsg::Cursor { .. })
+    }
+}
+
+/// What kind of op a `commit` acknowledges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// A freehand stroke.
+    Stroke,
+    /// A line, rectangle or ellipse.
+    Shape,
+    /// A flood fill.
+    Fill,
+    /// A clear.
+    Clear,
+    /// An undo of the op at `target`.
+    Undo,
+    /// A redo of the op at `target`.
+    Redo,
 }
 
 /// Whether a member may draw.
@@ -166,14 +253,30 @@ pub enum ServerMsg<'a> {
         /// The author's stroke id.
         stroke: StrokeId,
     },
-    /// A stroke is now part of the canvas at `seq`; sent to everyone, the author included.
+    /// An op is now part of the canvas at `seq`; sent to everyone, the author included.
     Commit {
         /// The new canvas seq.
         seq: u64,
         /// Who drew.
         author: MemberId,
-        /// The author's stroke id.
-        stroke: StrokeId,
+        /// The author's stroke id (stroke commits only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stroke: Option<StrokeId>,
+        /// What was committed.
+        op: OpKind,
+        /// The client's id for a shape, fill or clear, if it gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// For undo and redo: the seq of the op undone or redone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<u64>,
+    },
+    /// Sent to a member after its own commits, undos and redos: what it can undo and redo now.
+    History {
+        /// Something to undo.
+        can_undo: bool,
+        /// Something to redo.
+        can_redo: bool,
     },
     /// Latest pointer positions of members that moved since the last batch.
     Cursors {
@@ -221,6 +324,8 @@ pub enum ErrorCode {
     RoomFull,
     /// The first message was not `hello`, or `hello` came twice.
     NotHello,
+    /// `undo` or `redo` with nothing to undo or redo.
+    NothingToUndo,
     /// No such room (HTTP 404).
     NotFound,
     /// The HTTP request was invalid (HTTP 400).
@@ -231,7 +336,8 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::NothingToUndo,
         ErrorCode::BadKey,
         ErrorCode::ReadOnly,
         ErrorCode::BadMessage,
@@ -258,6 +364,7 @@ impl ErrorCode {
             ErrorCode::TooManyStrokes => "too_many_strokes",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::NotHello => "not_hello",
+            ErrorCode::NothingToUndo => "nothing_to_undo",
             ErrorCode::NotFound => "not_found",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Internal => "internal",
@@ -398,6 +505,13 @@ pub fn validate_points(
     Ok(())
 }
 
+/// Checks a `#rrggbb` / `#rrggbbaa` color.
+pub fn validate_color(color: &str) -> Result<(), ProtoError> {
+    parse_color(color)
+        .map(|_| ())
+        .ok_or_else(|| ProtoError::new(ErrorCode::BadMessage, "color must be #rrggbb or #rrggbbaa"))
+}
+
 /// Checks a stroke's width against the configured range.
 pub fn validate_width(width: f32, config: &Config) -> Result<(), ProtoError> {
     if width.is_finite() && width >= 0.5 && width <= config.max_stroke_width {
@@ -413,7 +527,7 @@ pub fn validate_width(width: f32, config: &Config) -> Result<(), ProtoError> {
     }
 }
 
-/// Checks a cursor position: finite and within the same area as points.
+/// Checks a position: finite and within the same area as points.
 pub fn validate_cursor(x: f32, y: f32, width: u32, height: u32) -> Result<(), ProtoError> {
     let (w, h) = (width as f32, height as f32);
     if x.is_finite() && y.is_finite() && x >= -w && x <= 2.0 * w && y >= -h && y <= 2.0 * h {
@@ -435,7 +549,56 @@ pub fn validate(
     config: &Config,
 ) -> Result<(), ProtoError> {
     match msg {
-        ClientMsg::Hello { .. } | ClientMsg::StrokeEnd { .. } => Ok(()),
+        ClientMsg::Hello { user, .. } => match user {
+            Some(u)
+                if u.is_empty()
+                    || u.len() > 64
+                    || !u
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Err(ProtoError::new(
+                    ErrorCode::BadMessage,
+                    "user must be 1-64 characters of A-Z, a-z, 0-9, - and _",
+                ))
+            }
+            _ => Ok(()),
+        },
+        ClientMsg::StrokeEnd { .. }
+        | ClientMsg::Clear { .. }
+        | ClientMsg::Undo
+        | ClientMsg::Redo => Ok(()),
+        ClientMsg::Shape {
+            x0,
+            y0,
+            x1,
+            y1,
+            color,
+            width: shape_width,
+            ..
+        } => {
+            validate_width(*shape_width, config)?;
+            validate_color(color)?;
+            validate_cursor(*x0, *y0, width, height)?;
+            validate_cursor(*x1, *y1, width, height)
+        }
+        ClientMsg::Fill { x, y, color, .. } => {
+            validate_color(color)?;
+            if x.is_finite()
+                && y.is_finite()
+                && *x >= 0.0
+                && *y >= 0.0
+                && *x < width as f32
+                && *y < height as f32
+            {
+                Ok(())
+            } else {
+                Err(ProtoError::new(
+                    ErrorCode::BadMessage,
+                    format!("fill must start inside the {width}x{height} canvas"),
+                ))
+            }
+        }
         ClientMsg::StrokeBegin {
             color,
             width: stroke_width,
@@ -443,12 +606,7 @@ pub fn validate(
             ..
         } => {
             validate_width(*stroke_width, config)?;
-            if parse_color(color).is_none() {
-                return Err(ProtoError::new(
-                    ErrorCode::BadMessage,
-                    "color must be #rrggbb or #rrggbbaa",
-                ));
-            }
+            validate_color(color)?;
             validate_points(points, width, height, config)
         }
         ClientMsg::StrokePoints { points, .. } => validate_points(points, width, height, config),

@@ -46,7 +46,7 @@ pub async fn run(
         .aggregate_continuations()
         .max_continuation_size(config.max_frame_bytes);
 
-    let (name, role) = match hello(&mut session, &mut stream, &meta, &config).await {
+    let (name, role, user) = match hello(&mut session, &mut stream, &meta, &config).await {
         Ok(who) => who,
         Err(end) => {
             finish(session, end, &config).await;
@@ -60,6 +60,7 @@ pub async fn run(
             name,
             role,
             outbox: out_tx,
+            user,
         })
         .await
     {
@@ -112,7 +113,7 @@ async fn hello(
     stream: &mut AggregatedMessageStream,
     meta: &RoomMeta,
     config: &Config,
-) -> Result<(String, Role), End> {
+) -> Result<(String, Role, Option<String>), End> {
     let deadline = tokio::time::sleep(config.hello_timeout);
     tokio::pin!(deadline);
     loop {
@@ -144,7 +145,14 @@ async fn hello(
             Some(Ok(AggregatedMessage::Text(text))) => text,
         };
         match decode_client(&text) {
-            Ok(ClientMsg::Hello { name, key }) => {
+            Ok(hello @ ClientMsg::Hello { .. }) => {
+                if let Err(e) = validate(&hello, meta.width, meta.height, config) {
+                    let _ = send_error(session, &e, config).await;
+                    continue;
+                }
+                let ClientMsg::Hello { name, key, user } = hello else {
+                    unreachable!("matched above");
+                };
                 let role = match key.as_deref() {
                     None | Some("") => Role::Viewer,
                     Some(k) if meta.is_edit_key(k) => Role::Editor,
@@ -160,6 +168,7 @@ async fn hello(
                 return Ok((
                     clean_name(name.as_deref(), config.max_member_name_chars),
                     role,
+                    user,
                 ));
             }
             Ok(_) => {
@@ -263,13 +272,7 @@ async fn handle_text(
     config: &Config,
 ) -> Result<(), ProtoError> {
     let msg = decode_client(text)?;
-    let drawing = matches!(
-        msg,
-        ClientMsg::StrokeBegin { .. }
-            | ClientMsg::StrokePoints { .. }
-            | ClientMsg::StrokeEnd { .. }
-    );
-    if drawing && role != Role::Editor {
+    if msg.is_drawing() && role != Role::Editor {
         return Err(ProtoError::new(
             ErrorCode::ReadOnly,
             "this is a view-only link: you cannot draw",

@@ -67,6 +67,11 @@ fn client_examples_decode() {
         "stroke_points",
         "stroke_end",
         "cursor",
+        "shape",
+        "fill",
+        "clear",
+        "undo",
+        "redo",
     ]
     .map(String::from)
     .into();
@@ -99,6 +104,7 @@ fn server_examples_decode() {
         "member_joined",
         "member_left",
         "error",
+        "history",
     ]
     .map(String::from)
     .into();

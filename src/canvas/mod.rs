@@ -4,14 +4,19 @@
 //! [`Canvas`] and is the only writer; readers (join, export) take a [`Snapshot`], which shares the
 //! tiles (copy on write) instead of copying pixels.
 
+mod document;
+mod fill;
+mod op;
 mod snapshot;
 mod stroke;
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use tiny_skia::{FillRule, Paint, Pixmap, Transform};
+use tiny_skia::Pixmap;
 
+pub use document::{Applied, Document};
+pub use fill::Region;
+pub use op::{Fill, Op, Shape, ShapeKind, Stroke, Tool, HIGHLIGHTER_ALPHA};
 pub use snapshot::{encode_png, Snapshot, TileImage};
 pub use stroke::{stroke_path, stroke_radius};
 
@@ -41,30 +46,9 @@ impl Rgba {
         }
     }
 
-    fn to_skia(self) -> tiny_skia::Color {
+    pub(crate) fn to_skia(self) -> tiny_skia::Color {
         tiny_skia::Color::from_rgba8(self.r, self.g, self.b, self.a)
     }
-}
-
-/// A drawing tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tool {
-    /// A round, pressure-sensitive pen.
-    Pen,
-}
-
-/// A finished stroke, ready to be committed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stroke {
-    /// Tool used.
-    pub tool: Tool,
-    /// Color, straight alpha.
-    pub color: Rgba,
-    /// Nominal width in pixels (the diameter at pressure 0.5).
-    pub width: f32,
-    /// Flat `[x, y, pressure, ...]` triples in canvas pixels.
-    pub points: Vec<f32>,
 }
 
 /// Index of a tile: column and row.
@@ -128,37 +112,90 @@ impl Canvas {
         )
     }
 
-    /// Renders a stroke into the canvas and returns the tiles it touched.
-    pub fn draw_stroke(&mut self, stroke: &Stroke) -> Vec<TileId> {
-        let Some(path) = stroke_path(&stroke.points, stroke.width) else {
-            return Vec::new();
-        };
-        let mut paint = Paint::default();
-        paint.set_color(stroke.color.to_skia());
-        paint.anti_alias = true;
+    /// Number of tile columns and rows.
+    pub fn grid(&self) -> (u32, u32) {
+        (self.cols, self.rows)
+    }
 
-        let bounds = path.bounds();
-        let touched = self.tiles_in(
-            bounds.left() - 1.0,
-            bounds.top() - 1.0,
-            bounds.right() + 1.0,
-            bounds.bottom() + 1.0,
-        );
-        for &id in &touched {
-            let (x0, y0) = (
-                (u32::from(id.col) * TILE_SIZE) as f32,
-                (u32::from(id.row) * TILE_SIZE) as f32,
-            );
-            let tile = self.tile_mut(id);
-            tile.fill_path(
-                &path,
-                &paint,
-                FillRule::Winding,
-                Transform::from_translate(-x0, -y0),
-                None,
-            );
+    /// Every tile id of the canvas, row by row.
+    pub fn all_tiles(&self) -> Vec<TileId> {
+        (0..self.rows)
+            .flat_map(|row| {
+                (0..self.cols).map(move |col| TileId {
+                    col: col as u16,
+                    row: row as u16,
+                })
+            })
+            .collect()
+    }
+
+    /// The tiles an op may paint. For a fill this computes its region (once) and stores it in the
+    /// op, so later replays cover exactly the same pixels.
+    pub fn prepare(&self, op: &mut Op) -> Vec<TileId> {
+        match op {
+            Op::Fill(f) => {
+                if f.region.is_none() {
+                    f.region = self.flood(f.x, f.y, f.tolerance);
+                }
+                f.region.as_ref().map(Region::tile_ids).unwrap_or_default()
+            }
+            Op::Clear => self.all_tiles(),
+            Op::Stroke(_) | Op::Shape(_) => match op.bounds() {
+                Some((l, t, r, b)) => self.tiles_in(l - 1.0, t - 1.0, r + 1.0, b + 1.0),
+                None => Vec::new(),
+            },
         }
+    }
+
+    /// Commits an op into the canvas and returns the tiles it touched.
+    pub fn apply(&mut self, op: &mut Op) -> Vec<TileId> {
+        let touched = self.prepare(op);
+        self.paint(op, &touched);
         touched
+    }
+
+    /// Paints an already prepared op into the given tiles.
+    pub fn paint(&mut self, op: &Op, tiles: &[TileId]) {
+        if matches!(op, Op::Clear) {
+            for &id in tiles {
+                let i = self.index(id);
+                self.tiles[i] = None;
+            }
+            return;
+        }
+        for &id in tiles {
+            op.render_tile(id, self.tile_mut(id));
+        }
+    }
+
+    /// Shortcut: commits a stroke and returns the tiles it touched.
+    pub fn draw_stroke(&mut self, stroke: &Stroke) -> Vec<TileId> {
+        self.apply(&mut Op::Stroke(stroke.clone()))
+    }
+
+    /// The shared pixels of one tile (`None` when transparent).
+    pub fn tile(&self, id: TileId) -> Option<&Arc<Pixmap>> {
+        self.tiles.get(self.index(id)).and_then(Option::as_ref)
+    }
+
+    /// Replaces one tile (used when history re-renders it).
+    pub fn set_tile(&mut self, id: TileId, tile: Option<Arc<Pixmap>>) {
+        let i = self.index(id);
+        self.tiles[i] = tile;
+    }
+
+    /// A snapshot of just some tiles (absent ones are reported as empty by the caller).
+    pub fn snapshot_of(&self, ids: &[TileId]) -> Vec<(TileId, Option<Arc<Pixmap>>)> {
+        ids.iter().map(|&id| (id, self.tile(id).cloned())).collect()
+    }
+
+    fn index(&self, id: TileId) -> usize {
+        (u32::from(id.row) * self.cols + u32::from(id.col)) as usize
+    }
+
+    /// A cheap copy of every tile slot (for history checkpoints).
+    pub(crate) fn slots(&self) -> Vec<Option<Arc<Pixmap>>> {
+        self.tiles.clone()
     }
 
     /// A cheap, immutable copy of the current tiles.
@@ -180,7 +217,7 @@ impl Canvas {
     }
 
     /// Tiles overlapping the rectangle, clipped to the canvas.
-    fn tiles_in(&self, left: f32, top: f32, right: f32, bottom: f32) -> Vec<TileId> {
+    pub fn tiles_in(&self, left: f32, top: f32, right: f32, bottom: f32) -> Vec<TileId> {
         if !(left.is_finite() && top.is_finite() && right.is_finite() && bottom.is_finite()) {
             return Vec::new();
         }
@@ -207,7 +244,7 @@ impl Canvas {
     /// The tile's pixmap, allocated on first write and unshared from snapshots.
     fn tile_mut(&mut self, id: TileId) -> &mut Pixmap {
         let (w, h) = self.tile_size(id);
-        let index = (u32::from(id.row) * self.cols + u32::from(id.col)) as usize;
+        let index = self.index(id);
         let slot = self.tiles[index].get_or_insert_with(|| {
             Arc::new(Pixmap::new(w, h).expect("tile sides are between 1 and 256"))
         });

@@ -6,19 +6,22 @@
 //! dropped as lagging (its client reconnects and catches up from tiles).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use actix::{Actor, AsyncContext, Context, Handler, Message};
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
+use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::outbox::{OutboxTx, Outgoing};
 use super::registry::RoomMeta;
-use crate::canvas::{Canvas, Rgba, Snapshot, Stroke, Tool};
+use crate::canvas::{
+    Applied, Canvas, Document, Fill, Op, Rgba, Shape, Snapshot, Stroke, TileId, Tool, TILE_SIZE,
+};
 use crate::config::Config;
 use crate::protocol::{
-    close, encode, ClientMsg, CursorPos, ErrorCode, MemberId, MemberInfo, ProtoError, Role,
-    ServerMsg, StrokeId,
+    close, encode, frame, parse_color, ClientMsg, CursorPos, ErrorCode, MemberId, MemberInfo,
+    OpKind, ProtoError, Role, ServerMsg, StrokeId,
 };
 
 /// A stroke that has begun and not yet ended.
@@ -41,17 +44,26 @@ struct Member {
     open: HashMap<StrokeId, OpenStroke>,
     /// Latest pointer position not yet broadcast.
     pending_cursor: Option<(f32, f32)>,
+    /// Whose undo stack this member's ops go on: the client's `user` id, or the member id.
+    author_key: String,
+    /// Seq of the canvas this member received on joining; older tile snapshots are skipped.
+    joined_seq: u64,
 }
 
 /// The actor owning one room.
 pub struct Room {
     meta: Arc<RoomMeta>,
     config: Arc<Config>,
-    canvas: Canvas,
-    /// Number of ops committed; the seq of the latest one.
-    seq: u64,
+    /// The canvas, its seq and its history; only this actor touches it.
+    doc: Document,
     members: BTreeMap<MemberId, Member>,
     next_member: MemberId,
+    /// Tiles changed since the last snapshot broadcast.
+    dirty: BTreeSet<TileId>,
+    /// Some change (fill, shape, clear, undo, redo) needs its tiles sent now.
+    urgent: bool,
+    /// A snapshot is being encoded on the blocking pool.
+    encoding: bool,
 }
 
 impl Room {
@@ -59,13 +71,16 @@ impl Room {
     pub fn new(meta: Arc<RoomMeta>, config: Arc<Config>) -> Room {
         let canvas = Canvas::new(meta.width, meta.height)
             .expect("room sizes are validated when the room is created");
+        let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every);
         Room {
             meta,
             config,
-            canvas,
-            seq: 0,
+            doc,
             members: BTreeMap::new(),
             next_member: 1,
+            dirty: BTreeSet::new(),
+            urgent: false,
+            encoding: false,
         }
     }
 
@@ -130,18 +145,17 @@ impl Room {
         }
     }
 
-    fn handle_client(&mut self, id: MemberId, msg: ClientMsg) -> Result<(), ProtoError> {
+    fn handle_client(
+        &mut self,
+        id: MemberId,
+        msg: ClientMsg,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), ProtoError> {
         let Some(member) = self.members.get_mut(&id) else {
             // Dropped as lagging while the message was in flight; nothing to answer.
             return Ok(());
         };
-        let drawing = matches!(
-            msg,
-            ClientMsg::StrokeBegin { .. }
-                | ClientMsg::StrokePoints { .. }
-                | ClientMsg::StrokeEnd { .. }
-        );
-        if drawing && member.info.role != Role::Editor {
+        if msg.is_drawing() && member.info.role != Role::Editor {
             return Err(ProtoError::new(
                 ErrorCode::ReadOnly,
                 "this is a view-only link: you cannot draw",
@@ -178,9 +192,7 @@ impl Room {
                         ),
                     ));
                 }
-                let rgba = crate::protocol::parse_color(&color).ok_or_else(|| {
-                    ProtoError::new(ErrorCode::BadMessage, "color must be #rrggbb or #rrggbbaa")
-                })?;
+                let rgba = color_of(&color)?;
                 let relay = ServerMsg::StrokeBegin {
                     author: id,
                     stroke,
@@ -227,26 +239,209 @@ impl Room {
             ClientMsg::StrokeEnd { stroke } => {
                 let open = member.open.remove(&stroke).ok_or_else(|| unknown(stroke))?;
                 self.broadcast(&ServerMsg::StrokeEnd { author: id, stroke }, Some(id));
-                self.canvas.draw_stroke(&Stroke {
+                let op = Op::Stroke(Stroke {
                     tool: open.tool,
                     color: open.color,
                     width: open.width,
                     points: open.points,
                 });
-                self.seq += 1;
-                let seq = self.seq;
-                self.broadcast(
-                    &ServerMsg::Commit {
-                        seq,
-                        author: id,
-                        stroke,
-                    },
-                    None,
-                );
+                self.commit(id, op, OpKind::Stroke, Some(stroke), None, ctx);
+                Ok(())
+            }
+            ClientMsg::Shape {
+                id: client_id,
+                shape,
+                x0,
+                y0,
+                x1,
+                y1,
+                color,
+                width,
+                fill,
+            } => {
+                let op = Op::Shape(Shape {
+                    kind: shape,
+                    x0,
+                    y0,
+                    x1,
+                    y1,
+                    color: color_of(&color)?,
+                    width,
+                    filled: fill,
+                });
+                self.commit(id, op, OpKind::Shape, None, client_id, ctx);
+                Ok(())
+            }
+            ClientMsg::Fill {
+                id: client_id,
+                x,
+                y,
+                color,
+                tolerance,
+            } => {
+                let op = Op::Fill(Fill {
+                    x: x as u32,
+                    y: y as u32,
+                    color: color_of(&color)?,
+                    tolerance,
+                    region: None,
+                });
+                self.commit(id, op, OpKind::Fill, None, client_id, ctx);
+                Ok(())
+            }
+            ClientMsg::Clear { id: client_id } => {
+                self.commit(id, Op::Clear, OpKind::Clear, None, client_id, ctx);
+                Ok(())
+            }
+            ClientMsg::Undo | ClientMsg::Redo => {
+                let undo = matches!(msg, ClientMsg::Undo);
+                let key = member.author_key.clone();
+                let applied = if undo {
+                    self.doc.undo(&key)
+                } else {
+                    self.doc.redo(&key)
+                };
+                let Some(applied) = applied else {
+                    return Err(ProtoError::new(
+                        ErrorCode::NothingToUndo,
+                        if undo {
+                            "nothing to undo"
+                        } else {
+                            "nothing to redo"
+                        },
+                    ));
+                };
+                let kind = if undo { OpKind::Undo } else { OpKind::Redo };
+                self.announce(id, applied, kind, None, None, ctx);
                 Ok(())
             }
         }
     }
+
+    /// Commits an op to the document and tells everyone.
+    fn commit(
+        &mut self,
+        author: MemberId,
+        op: Op,
+        kind: OpKind,
+        stroke: Option<StrokeId>,
+        client_id: Option<u32>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(key) = self.members.get(&author).map(|m| m.author_key.clone()) else {
+            return;
+        };
+        let applied = self.doc.commit(&key, op);
+        self.announce(author, applied, kind, stroke, client_id, ctx);
+    }
+
+    /// Broadcasts a commit, marks its tiles dirty, and tells the author its undo state.
+    fn announce(
+        &mut self,
+        author: MemberId,
+        applied: Applied,
+        op: OpKind,
+        stroke: Option<StrokeId>,
+        client_id: Option<u32>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.broadcast(
+            &ServerMsg::Commit {
+                seq: applied.seq,
+                author,
+                stroke,
+                op,
+                id: client_id,
+                target: applied.target,
+            },
+            None,
+        );
+        self.dirty.extend(applied.tiles);
+        // Clients render strokes themselves; everything else they learn from tiles, sent now.
+        if op != OpKind::Stroke {
+            self.urgent = true;
+            self.flush_tiles(ctx);
+        }
+        if let Some(m) = self.members.get(&author) {
+            let (can_undo, can_redo) = self.doc.can_undo_redo(&m.author_key);
+            let text = encode(&ServerMsg::History { can_undo, can_redo });
+            if m.outbox.push(Outgoing::Text(text.into())).is_err() {
+                self.drop_lagging(vec![author]);
+            }
+        }
+    }
+
+    /// Encodes the dirty tiles on the blocking pool and broadcasts them, tagged with the seq they
+    /// show. One encoding runs at a time; changes meanwhile wait for the next round.
+    fn flush_tiles(&mut self, ctx: &mut Context<Self>) {
+        if self.encoding || self.dirty.is_empty() {
+            return;
+        }
+        self.encoding = true;
+        self.urgent = false;
+        let ids: Vec<TileId> = std::mem::take(&mut self.dirty).into_iter().collect();
+        let tiles = self.doc.canvas().snapshot_of(&ids);
+        let seq = self.doc.seq();
+        let encode_job = tokio::task::spawn_blocking(move || encode_tile_frames(tiles, seq));
+        ctx.spawn(encode_job.into_actor(self).map(move |frames, room, ctx| {
+            room.encoding = false;
+            match frames {
+                Ok(frames) => room.send_frames(&frames, seq),
+                Err(e) => tracing::error!(room = %room.meta.id, "tile encoding failed: {e}"),
+            }
+            if room.urgent {
+                room.flush_tiles(ctx);
+            }
+        }));
+    }
+
+    /// Sends tile frames to members who joined at or before `seq`.
+    fn send_frames(&mut self, frames: &[Bytes], seq: u64) {
+        let mut lagging = Vec::new();
+        for (id, m) in &self.members {
+            if m.joined_seq > seq {
+                continue;
+            }
+            if frames
+                .iter()
+                .any(|f| m.outbox.push(Outgoing::Binary(f.clone())).is_err())
+            {
+                lagging.push(*id);
+            }
+        }
+        self.drop_lagging(lagging);
+    }
+}
+
+/// Encodes tiles as binary tile frames (an absent tile becomes an "empty" frame).
+fn encode_tile_frames(
+    tiles: Vec<(TileId, Option<Arc<tiny_skia::Pixmap>>)>,
+    seq: u64,
+) -> Vec<Bytes> {
+    tiles
+        .into_iter()
+        .map(|(id, tile)| {
+            let png = tile.map(|t| {
+                crate::canvas::encode_png(
+                    &t.as_ref().clone().take_demultiplied(),
+                    t.width(),
+                    t.height(),
+                )
+            });
+            Bytes::from(frame::tile(
+                id.col,
+                id.row,
+                TILE_SIZE as u16,
+                seq,
+                png.as_deref(),
+            ))
+        })
+        .collect()
+}
+
+fn color_of(text: &str) -> Result<Rgba, ProtoError> {
+    parse_color(text)
+        .ok_or_else(|| ProtoError::new(ErrorCode::BadMessage, "color must be #rrggbb or #rrggbbaa"))
 }
 
 fn unknown(stroke: StrokeId) -> ProtoError {
@@ -261,6 +456,9 @@ impl Actor for Room {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.config.cursor_interval, |room, _| room.flush_cursors());
+        ctx.run_interval(self.config.snapshot_interval, |room, ctx| {
+            room.flush_tiles(ctx)
+        });
     }
 }
 
@@ -275,6 +473,8 @@ pub struct Join {
     pub role: Role,
     /// Where the room sends this member's traffic.
     pub outbox: OutboxTx,
+    /// The client's stable `user` id from `hello`, if any (keys its undo history).
+    pub user: Option<String>,
 }
 
 impl Handler<Join> for Room {
@@ -299,19 +499,20 @@ impl Handler<Join> for Room {
         };
         let mut members = self.member_infos();
         members.push(info.clone());
+        let seq = self.doc.seq();
         let welcome = encode(&ServerMsg::Welcome {
             you: id,
             role: info.role,
             room: self.meta.view(),
-            seq: self.seq,
+            seq,
             members,
         });
         let mut queued = join.outbox.push(Outgoing::Text(welcome.into())).is_ok()
             && join
                 .outbox
                 .push(Outgoing::Canvas {
-                    snapshot: self.canvas.snapshot(),
-                    seq: self.seq,
+                    snapshot: self.doc.canvas().snapshot(),
+                    seq,
                 })
                 .is_ok();
         for (author, m) in &self.members {
@@ -335,6 +536,15 @@ impl Handler<Join> for Room {
                 "the canvas is too large for the outbox",
             ));
         }
+        let author_key = match join.user {
+            Some(user) => format!("u:{user}"),
+            None => format!("m:{id}"),
+        };
+        let (can_undo, can_redo) = self.doc.can_undo_redo(&author_key);
+        if can_undo || can_redo {
+            let history = encode(&ServerMsg::History { can_undo, can_redo });
+            let _ = join.outbox.push(Outgoing::Text(history.into()));
+        }
         self.broadcast(
             &ServerMsg::MemberJoined {
                 member: info.clone(),
@@ -348,6 +558,8 @@ impl Handler<Join> for Room {
                 outbox: join.outbox,
                 open: HashMap::new(),
                 pending_cursor: None,
+                author_key,
+                joined_seq: seq,
             },
         );
         tracing::debug!(room = %self.meta.id, member = id, "joined");
@@ -388,8 +600,8 @@ pub struct FromClient {
 impl Handler<FromClient> for Room {
     type Result = Result<(), ProtoError>;
 
-    fn handle(&mut self, m: FromClient, _: &mut Context<Self>) -> Self::Result {
-        self.handle_client(m.member, m.msg)
+    fn handle(&mut self, m: FromClient, ctx: &mut Context<Self>) -> Self::Result {
+        self.handle_client(m.member, m.msg, ctx)
     }
 }
 
@@ -419,7 +631,7 @@ impl Handler<Status> for Room {
             .filter(|m| m.info.role == Role::Editor)
             .count();
         actix::MessageResult(RoomStatus {
-            seq: self.seq,
+            seq: self.doc.seq(),
             editors,
             viewers: self.members.len() - editors,
         })
@@ -435,6 +647,6 @@ impl Handler<TakeSnapshot> for Room {
     type Result = actix::MessageResult<TakeSnapshot>;
 
     fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) -> Self::Result {
-        actix::MessageResult((self.canvas.snapshot(), self.seq))
+        actix::MessageResult((self.doc.canvas().snapshot(), self.doc.seq()))
     }
 }

@@ -371,9 +371,10 @@ impl Client {
                 seq,
                 author,
                 stroke: s,
+                ..
             } = self.recv().await
             {
-                if author == self.id && s == stroke {
+                if author == self.id && s == Some(stroke) {
                     return seq;
                 }
             }

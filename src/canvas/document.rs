@@ -1,0 +1,256 @@
+//! A canvas with its history: the seq, the op log, checkpoints, and per-author undo and redo.
+//!
+//! Undo never repaints the whole canvas. Each log entry knows the tiles it touched; undoing (or
+//! redoing) an entry re-renders only those tiles, starting from the latest checkpoint before it and
+//! replaying the later entries that touch them. Checkpoints share unchanged tiles with the canvas
+//! (copy on write), so one costs only the tiles changed since the previous one.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use tiny_skia::Pixmap;
+
+use super::{Canvas, Op, TileId};
+
+/// One committed op.
+#[derive(Debug, Clone)]
+struct Entry {
+    seq: u64,
+    author: String,
+    op: Op,
+    /// Sorted tiles the op touched.
+    tiles: Vec<TileId>,
+    undone: bool,
+}
+
+/// Every tile slot of the canvas after the entry with `seq` (and all before it).
+#[derive(Debug, Clone)]
+struct Checkpoint {
+    seq: u64,
+    slots: Vec<Option<Arc<Pixmap>>>,
+}
+
+/// An author's undo and redo stacks (seqs of log entries, newest last).
+#[derive(Debug, Clone, Default)]
+struct Stacks {
+    undo: Vec<u64>,
+    redo: Vec<u64>,
+}
+
+/// What a commit, undo or redo did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The new seq.
+    pub seq: u64,
+    /// Tiles whose pixels changed.
+    pub tiles: Vec<TileId>,
+    /// For undo and redo: the seq of the op undone or redone.
+    pub target: Option<u64>,
+}
+
+/// A canvas, its seq and its history.
+#[derive(Debug)]
+pub struct Document {
+    canvas: Canvas,
+    seq: u64,
+    log: VecDeque<Entry>,
+    /// Ascending by seq; the first is the oldest state history can return to.
+    checkpoints: Vec<Checkpoint>,
+    stacks: HashMap<String, Stacks>,
+    undo_depth: usize,
+    checkpoint_every: u64,
+    since_checkpoint: u64,
+}
+
+impl Document {
+    /// A document over `canvas` at `seq` (0 for a new room). Each author can undo their last
+    /// `undo_depth` ops; a checkpoint is kept every `checkpoint_every` ops.
+    pub fn new(canvas: Canvas, seq: u64, undo_depth: usize, checkpoint_every: u64) -> Document {
+        let base = Checkpoint {
+            seq,
+            slots: canvas.slots(),
+        };
+        Document {
+            canvas,
+            seq,
+            log: VecDeque::new(),
+            checkpoints: vec![base],
+            stacks: HashMap::new(),
+            undo_depth: undo_depth.max(1),
+            checkpoint_every: checkpoint_every.max(1),
+            since_checkpoint: 0,
+        }
+    }
+
+    /// The current canvas.
+    pub fn canvas(&self) -> &Canvas {
+        &self.canvas
+    }
+
+    /// The seq of the latest commit, undo or redo.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Whether `author` has something to undo and something to redo.
+    pub fn can_undo_redo(&self, author: &str) -> (bool, bool) {
+        self.stacks
+            .get(author)
+            .map_or((false, false), |s| (!s.undo.is_empty(), !s.redo.is_empty()))
+    }
+
+    /// Commits an op by `author`; clears that author's redo stack.
+    pub fn commit(&mut self, author: &str, mut op: Op) -> Applied {
+        let mut tiles = self.canvas.apply(&mut op);
+        tiles.sort_unstable();
+        self.seq += 1;
+        let seq = self.seq;
+        self.log.push_back(Entry {
+            seq,
+            author: author.to_owned(),
+            op,
+            tiles: tiles.clone(),
+            undone: false,
+        });
+        let depth = self.undo_depth;
+        let stacks = self.stacks.entry(author.to_owned()).or_default();
+        stacks.undo.push(seq);
+        if stacks.undo.len() > depth {
+            stacks.undo.remove(0);
+        }
+        stacks.redo.clear();
+        self.since_checkpoint += 1;
+        if self.since_checkpoint >= self.checkpoint_every {
+            self.checkpoints.push(Checkpoint {
+                seq,
+                slots: self.canvas.slots(),
+            });
+            self.since_checkpoint = 0;
+        }
+        self.prune();
+        Applied {
+            seq,
+            tiles,
+            target: None,
+        }
+    }
+
+    /// Undoes `author`'s latest op that is not undone; `None` when there is none.
+    pub fn undo(&mut self, author: &str) -> Option<Applied> {
+        let target = self.stacks.get_mut(author)?.undo.pop()?;
+        self.toggle(author, target, true)
+    }
+
+    /// Redoes `author`'s latest undone op; `None` when there is none.
+    pub fn redo(&mut self, author: &str) -> Option<Applied> {
+        let target = self.stacks.get_mut(author)?.redo.pop()?;
+        self.toggle(author, target, false)
+    }
+
+    fn toggle(&mut self, author: &str, target: u64, undone: bool) -> Option<Applied> {
+        let entry = self.log.iter_mut().find(|e| e.seq == target)?;
+        entry.undone = undone;
+        let tiles = entry.tiles.clone();
+        let stacks = self.stacks.entry(author.to_owned()).or_default();
+        if undone {
+            stacks.redo.push(target);
+        } else {
+            stacks.undo.push(target);
+        }
+        self.rerender(target, &tiles);
+        self.seq += 1;
+        Some(Applied {
+            seq: self.seq,
+            tiles,
+            target: Some(target),
+        })
+    }
+
+    /// Re-renders `tiles` from the latest checkpoint before `target`, replaying later entries,
+    /// and refreshes those tiles in every later checkpoint.
+    fn rerender(&mut self, target: u64, tiles: &[TileId]) {
+        let start = self
+            .checkpoints
+            .iter()
+            .rposition(|c| c.seq < target)
+            .unwrap_or(0);
+        let (cols, _) = self.canvas.grid();
+        let slot = |id: TileId| (u32::from(id.row) * cols + u32::from(id.col)) as usize;
+        let mut work: Vec<(TileId, Option<Arc<Pixmap>>)> = tiles
+            .iter()
+            .map(|&id| (id, self.checkpoints[start].slots[slot(id)].clone()))
+            .collect();
+        let base_seq = self.checkpoints[start].seq;
+        let mut next_cp = start + 1;
+        for entry in self.log.iter().filter(|e| e.seq > base_seq) {
+            while next_cp < self.checkpoints.len() && self.checkpoints[next_cp].seq < entry.seq {
+                for (id, tile) in &work {
+                    self.checkpoints[next_cp].slots[slot(*id)] = tile.clone();
+                }
+                next_cp += 1;
+            }
+            if entry.undone {
+                continue;
+            }
+            for (id, tile) in work.iter_mut() {
+                if entry.tiles.binary_search(id).is_err() {
+                    continue;
+                }
+                if matches!(entry.op, Op::Clear) {
+                    *tile = None;
+                    continue;
+                }
+                let pixmap = tile.get_or_insert_with(|| {
+                    let (w, h) = self.canvas.tile_size(*id);
+                    Arc::new(Pixmap::new(w, h).expect("tile sides are between 1 and 256"))
+                });
+                entry.op.render_tile(*id, Arc::make_mut(pixmap));
+            }
+        }
+        for cp in &mut self.checkpoints[next_cp..] {
+            for (id, tile) in &work {
+                cp.slots[slot(*id)] = tile.clone();
+            }
+        }
+        for (id, tile) in work {
+            self.canvas.set_tile(id, tile);
+        }
+    }
+
+    /// Drops history no stack can reach: entries and checkpoints before the checkpoint that
+    /// precedes the oldest undoable or redoable op.
+    fn prune(&mut self) {
+        let oldest = self
+            .stacks
+            .values()
+            .flat_map(|s| s.undo.first().into_iter().chain(s.redo.iter()))
+            .min()
+            .copied()
+            .unwrap_or(self.seq + 1);
+        let Some(keep) = self.checkpoints.iter().rposition(|c| c.seq < oldest) else {
+            return;
+        };
+        if keep > 0 {
+            self.checkpoints.drain(..keep);
+        }
+        let base = self.checkpoints[0].seq;
+        while self.log.front().is_some_and(|e| e.seq <= base) {
+            self.log.pop_front();
+        }
+        self.stacks
+            .retain(|_, s| !(s.undo.is_empty() && s.redo.is_empty()));
+    }
+
+    /// Number of log entries and checkpoints kept (for tests and metrics).
+    pub fn history_len(&self) -> (usize, usize) {
+        (self.log.len(), self.checkpoints.len())
+    }
+
+    /// The author of the op with `seq`, while it is in the log.
+    pub fn author_of(&self, seq: u64) -> Option<&str> {
+        self.log
+            .iter()
+            .find(|e| e.seq == seq)
+            .map(|e| e.author.as_str())
+    }
+}

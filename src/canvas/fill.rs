@@ -1,0 +1,229 @@
+//! Flood fill: which pixels a fill covers ([`Region`]), and painting a region into tiles.
+//!
+//! The search is a scanline span fill over the whole canvas with a one-bit-per-pixel visited set,
+//! reading tiles directly (an absent tile is transparent), so a fill of an empty 4096x4096 canvas
+//! touches each pixel about once.
+
+use tiny_skia::{Paint, Pixmap, PremultipliedColorU8, Rect, Transform};
+
+use super::{Canvas, Rgba, TileId, TILE_SIZE};
+
+const WORDS_PER_TILE: usize = (TILE_SIZE * TILE_SIZE / 64) as usize;
+
+/// The pixels one tile contributes to a region.
+#[derive(Debug, Clone, PartialEq)]
+enum TileMask {
+    /// Every pixel of the tile.
+    Full,
+    /// One bit per pixel, row-major with a stride of 256.
+    Bits(Box<[u64]>),
+}
+
+/// The pixels a fill covers, per tile.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Region {
+    /// Sorted by tile id.
+    tiles: Vec<(TileId, TileMask)>,
+}
+
+impl Region {
+    /// Tiles with at least one covered pixel.
+    pub fn tile_ids(&self) -> Vec<TileId> {
+        self.tiles.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// Number of covered pixels.
+    pub fn pixel_count(&self, canvas: &Canvas) -> u64 {
+        self.tiles
+            .iter()
+            .map(|(id, m)| match m {
+                TileMask::Full => {
+                    let (w, h) = canvas.tile_size(*id);
+                    u64::from(w * h)
+                }
+                TileMask::Bits(b) => b.iter().map(|w| u64::from(w.count_ones())).sum(),
+            })
+            .sum()
+    }
+
+    /// Blends `color` over the covered pixels of tile `id`.
+    pub fn paint_tile(&self, id: TileId, color: Rgba, tile: &mut Pixmap) {
+        let Ok(i) = self.tiles.binary_search_by_key(&id, |(t, _)| *t) else {
+            return;
+        };
+        match &self.tiles[i].1 {
+            TileMask::Full => {
+                if color.a == 255 {
+                    tile.fill(color.to_skia());
+                } else if let Some(rect) =
+                    Rect::from_xywh(0.0, 0.0, tile.width() as f32, tile.height() as f32)
+                {
+                    let mut paint = Paint::default();
+                    paint.set_color(color.to_skia());
+                    tile.fill_rect(rect, &paint, Transform::identity(), None);
+                }
+            }
+            TileMask::Bits(bits) => {
+                let src = premultiply(color);
+                let inv = 255 - u32::from(color.a);
+                let width = tile.width() as usize;
+                let pixels = tile.pixels_mut();
+                for (word_index, &word) in bits.iter().enumerate() {
+                    let mut w = word;
+                    while w != 0 {
+                        let bit = w.trailing_zeros() as usize;
+                        w &= w - 1;
+                        let pos = word_index * 64 + bit;
+                        let (x, y) = (pos % TILE_SIZE as usize, pos / TILE_SIZE as usize);
+                        if x < width {
+                            if let Some(p) = pixels.get_mut(y * width + x) {
+                                *p = over(src, *p, inv);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn premultiply(c: Rgba) -> [u32; 4] {
+    let a = u32::from(c.a);
+    let m = |v: u8| (u32::from(v) * a + 127) / 255;
+    [m(c.r), m(c.g), m(c.b), a]
+}
+
+/// Source-over of a premultiplied source on a premultiplied pixel.
+fn over(src: [u32; 4], dst: PremultipliedColorU8, inv: u32) -> PremultipliedColorU8 {
+    let d = |v: u8| (u32::from(v) * inv + 127) / 255;
+    let r = (src[0] + d(dst.red())).min(255) as u8;
+    let g = (src[1] + d(dst.green())).min(255) as u8;
+    let b = (src[2] + d(dst.blue())).min(255) as u8;
+    let a = (src[3] + d(dst.alpha())).min(255) as u8;
+    PremultipliedColorU8::from_rgba(r.min(a), g.min(a), b.min(a), a)
+        .unwrap_or(PremultipliedColorU8::TRANSPARENT)
+}
+
+impl Canvas {
+    /// The pixels a flood fill from (x, y) covers: connected (4-neighbour) pixels whose
+    /// premultiplied channels all differ from the seed's by at most `tolerance`.
+    /// `None` when the seed is outside the canvas.
+    pub fn flood(&self, x: u32, y: u32, tolerance: u8) -> Option<Region> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let (w, h) = (self.width as usize, self.height as usize);
+        let seed = self.raw_pixel(x, y);
+        let tol = i32::from(tolerance);
+        let matches = |px: u32| -> bool {
+            px == seed
+                || (0..4).all(|k| {
+                    let a = ((px >> (k * 8)) & 0xff) as i32;
+                    let b = ((seed >> (k * 8)) & 0xff) as i32;
+                    (a - b).abs() <= tol
+                })
+        };
+        let mut visited = vec![0u64; (w * h).div_ceil(64)];
+        let is_set = |v: &[u64], i: usize| v[i >> 6] & (1 << (i & 63)) != 0;
+        let mut stack = vec![(x as usize, y as usize)];
+        while let Some((sx, sy)) = stack.pop() {
+            let row = sy * w;
+            if is_set(&visited, row + sx) || !matches(self.raw_pixel(sx as u32, sy as u32)) {
+                continue;
+            }
+            let mut left = sx;
+            while left > 0
+                && !is_set(&visited, row + left - 1)
+                && matches(self.raw_pixel(left as u32 - 1, sy as u32))
+            {
+                left -= 1;
+            }
+            let mut right = sx;
+            while right + 1 < w
+                && !is_set(&visited, row + right + 1)
+                && matches(self.raw_pixel(right as u32 + 1, sy as u32))
+            {
+                right += 1;
+            }
+            set_span(&mut visited, row + left, row + right);
+            for ny in [sy.wrapping_sub(1), sy + 1] {
+                if ny >= h {
+                    continue;
+                }
+                let nrow = ny * w;
+                let mut in_run = false;
+                for nx in left..=right {
+                    let ok = !is_set(&visited, nrow + nx)
+                        && matches(self.raw_pixel(nx as u32, ny as u32));
+                    if ok && !in_run {
+                        stack.push((nx, ny));
+                    }
+                    in_run = ok;
+                }
+            }
+        }
+        Some(self.region_from_bits(&visited))
+    }
+
+    /// The premultiplied pixel as a little-endian u32 (r in the low byte); 0 for absent tiles.
+    fn raw_pixel(&self, x: u32, y: u32) -> u32 {
+        let index = ((y / TILE_SIZE) * self.cols + x / TILE_SIZE) as usize;
+        match &self.tiles[index] {
+            None => 0,
+            Some(tile) => {
+                let tw = tile.width();
+                let p = tile.pixels()[((y % TILE_SIZE) * tw + x % TILE_SIZE) as usize];
+                u32::from_le_bytes([p.red(), p.green(), p.blue(), p.alpha()])
+            }
+        }
+    }
+
+    /// Splits a canvas-wide bitset into per-tile masks.
+    fn region_from_bits(&self, bits: &[u64]) -> Region {
+        let w = self.width as usize;
+        let get = |i: usize| bits[i >> 6] & (1 << (i & 63)) != 0;
+        let mut tiles = Vec::new();
+        for row in 0..self.rows {
+            for col in 0..self.cols {
+                let id = TileId {
+                    col: col as u16,
+                    row: row as u16,
+                };
+                let (tw, th) = self.tile_size(id);
+                let (x0, y0) = ((col * TILE_SIZE) as usize, (row * TILE_SIZE) as usize);
+                let mut mask = vec![0u64; WORDS_PER_TILE].into_boxed_slice();
+                let mut count = 0usize;
+                for ly in 0..th as usize {
+                    let base = (y0 + ly) * w + x0;
+                    for lx in 0..tw as usize {
+                        if get(base + lx) {
+                            let pos = ly * TILE_SIZE as usize + lx;
+                            mask[pos >> 6] |= 1 << (pos & 63);
+                            count += 1;
+                        }
+                    }
+                }
+                if count == (tw * th) as usize {
+                    tiles.push((id, TileMask::Full));
+                } else if count > 0 {
+                    tiles.push((id, TileMask::Bits(mask)));
+                }
+            }
+        }
+        Region { tiles }
+    }
+}
+
+/// Sets bits `from..=to`.
+fn set_span(bits: &mut [u64], from: usize, to: usize) {
+    let mut i = from;
+    while i <= to {
+        if i & 63 == 0 && i + 63 <= to {
+            bits[i >> 6] = u64::MAX;
+            i += 64;
+        } else {
+            bits[i >> 6] |= 1 << (i & 63);
+            i += 1;
+        }
+    }
+}
