@@ -21,6 +21,8 @@ pub struct Config {
     pub default_height: u32,
     /// Largest width or height a room may have, in pixels. Default 8192.
     pub max_canvas_side: u32,
+    /// Most pixels in one PNG export (after scaling). Default 67,108,864 (8192x8192).
+    pub max_export_pixels: u64,
     /// Longest room name, in characters. Default 100.
     pub max_room_name_chars: usize,
     /// Longest member display name, in characters. Default 40.
@@ -72,6 +74,7 @@ impl Default for Config {
             default_width: 1920,
             default_height: 1080,
             max_canvas_side: 8192,
+            max_export_pixels: 8192 * 8192,
             max_room_name_chars: 100,
             max_member_name_chars: 40,
             max_http_body_bytes: 16 * 1024,

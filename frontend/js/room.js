@@ -17,8 +17,19 @@ const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
 const state = { me: null, role: null, synced: false, members: new Map(), room: null };
 
 const board = new Board($('.stage'));
-const toolbar = new Toolbar($('.toolbar'));
+const toolbar = new Toolbar($('.toolbar'), {
+  onUndo: () => state.role === 'editor' && socket.send(proto.undo()),
+  onRedo: () => state.role === 'editor' && socket.send(proto.redo()),
+  onClear: () => {
+    if (state.role !== 'editor') return;
+    if (window.confirm('Clear the whole board for everyone? You can undo it.')) {
+      const id = pen.nextId();
+      socket.send(proto.clear(id));
+    }
+  },
+});
 const name = displayName();
+const user = userId();
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/rooms/${roomId}/ws`;
 const socket = new ReconnectingSocket(wsUrl);
 
@@ -28,7 +39,7 @@ const pen = new Pen({
   send: (msg) => socket.send(msg),
   me: () => state.me,
   canDraw: () => state.role === 'editor' && state.synced,
-  style: () => ({ color: toolbar.color, width: toolbar.width }),
+  style: () => ({ tool: toolbar.tool, color: toolbar.color, width: toolbar.width, fillShapes: toolbar.fillShapes }),
   onCursor: (x, y) => {
     const now = performance.now();
     if (now - lastCursor < 33 || !state.synced) return;
@@ -51,7 +62,7 @@ socket.addEventListener('message', (e) => {
 socket.addEventListener('open', () => {
   state.synced = false;
   delete document.body.dataset.synced;
-  socket.send(proto.hello(name, key));
+  socket.send(proto.hello(name, key, user));
 });
 socket.addEventListener('state', (e) => showState(/** @type {CustomEvent} */ (e).detail));
 socket.addEventListener('close', (e) => {
@@ -78,6 +89,7 @@ async function handle(data) {
       state.room = msg.room;
       state.members = new Map(msg.members.map((/** @type {any} */ m) => [m.id, m]));
       pen.reset();
+      toolbar.setHistory(false, false);
       board.reset(msg.room);
       showRoom();
       break;
@@ -86,7 +98,7 @@ async function handle(data) {
       document.body.dataset.synced = String(msg.seq);
       break;
     case 'stroke_begin':
-      board.begin(`${msg.author}:${msg.stroke}`, msg);
+      board.begin(`${msg.author}:${msg.stroke}`, { kind: 'stroke', tool: msg.tool, color: msg.color, width: msg.width, points: msg.points });
       break;
     case 'stroke_points':
       board.addPoints(`${msg.author}:${msg.stroke}`, msg.points);
@@ -95,8 +107,11 @@ async function handle(data) {
       board.end(`${msg.author}:${msg.stroke}`);
       break;
     case 'commit':
-      board.commit(`${msg.author}:${msg.stroke}`);
+      applyCommit(msg);
       $('.board').dataset.seq = String(msg.seq);
+      break;
+    case 'history':
+      toolbar.setHistory(msg.can_undo, msg.can_redo);
       break;
     case 'cursors':
       for (const c of msg.cursors) {
@@ -117,6 +132,31 @@ async function handle(data) {
       break;
     case 'error':
       toast(proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * Applies a commit: strokes (and own shapes) move from the live layer into the picture; clears
+ * clear; for fills, others' shapes, undo and redo the server's tiles follow.
+ * @param {any} msg
+ */
+function applyCommit(msg) {
+  switch (msg.op) {
+    case 'stroke':
+      board.commit(`${msg.author}:${msg.stroke}`, msg.seq);
+      break;
+    case 'shape':
+      if (msg.author === state.me) board.commit(`${msg.author}:${msg.id}`, msg.seq);
+      break;
+    case 'clear':
+      board.apply({ kind: 'clear' }, msg.seq);
+      break;
+    case 'undo':
+    case 'redo':
+      board.setUndone(msg.target, msg.op === 'undo');
       break;
     default:
       break;
@@ -191,6 +231,16 @@ function displayName() {
     localStorage.setItem('inkroom.name', n);
   }
   return n;
+}
+
+/** A stable random id for this browser's person: undo history follows it across reconnects. */
+function userId() {
+  let id = localStorage.getItem('inkroom.user');
+  if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+    id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+    localStorage.setItem('inkroom.user', id);
+  }
+  return id;
 }
 
 /** @param {number} id */

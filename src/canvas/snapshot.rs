@@ -88,28 +88,49 @@ impl Snapshot {
             .collect()
     }
 
-    /// The whole canvas composited over an opaque background, as PNG.
+    /// The whole canvas as PNG at full size, composited over an opaque background.
     pub fn to_png(&self, background: Rgba) -> Vec<u8> {
-        let mut full =
-            Pixmap::new(self.width, self.height).expect("snapshot sizes come from a valid canvas");
-        full.fill(tiny_skia::Color::from_rgba8(
-            background.r,
-            background.g,
-            background.b,
-            255,
-        ));
-        let paint = PixmapPaint::default();
-        for (id, tile) in &self.tiles {
-            full.draw_pixmap(
-                i32::from(id.col) * TILE_SIZE as i32,
-                i32::from(id.row) * TILE_SIZE as i32,
-                Pixmap::as_ref(tile),
-                &paint,
-                Transform::identity(),
-                None,
-            );
+        self.export_png(Some(background), 1.0)
+            .expect("a full-size export of a valid canvas fits")
+    }
+
+    /// Size of an export at `scale` (each side at least 1 pixel).
+    pub fn export_size(&self, scale: f32) -> (u32, u32) {
+        let side = |v: u32| ((v as f32 * scale).round() as u32).max(1);
+        (side(self.width), side(self.height))
+    }
+
+    /// The canvas as PNG, scaled by `scale`, over `background` (or transparent when `None`).
+    /// `None` when the scaled image cannot be allocated.
+    pub fn export_png(&self, background: Option<Rgba>, scale: f32) -> Option<Vec<u8>> {
+        let (w, h) = self.export_size(scale);
+        let mut full = Pixmap::new(w, h)?;
+        if let Some(bg) = background {
+            full.fill(tiny_skia::Color::from_rgba8(bg.r, bg.g, bg.b, 255));
         }
-        encode_pixmap(&full)
+        let exact = (w, h) == (self.width, self.height);
+        let paint = PixmapPaint {
+            quality: if exact {
+                tiny_skia::FilterQuality::Nearest
+            } else {
+                tiny_skia::FilterQuality::Bilinear
+            },
+            ..PixmapPaint::default()
+        };
+        let (sx, sy) = (w as f32 / self.width as f32, h as f32 / self.height as f32);
+        for (id, tile) in &self.tiles {
+            let (x, y) = (
+                (u32::from(id.col) * TILE_SIZE) as f32,
+                (u32::from(id.row) * TILE_SIZE) as f32,
+            );
+            let transform = if exact {
+                Transform::from_translate(x, y)
+            } else {
+                Transform::from_row(sx, 0.0, 0.0, sy, x * sx, y * sy)
+            };
+            full.draw_pixmap(0, 0, Pixmap::as_ref(tile), &paint, transform, None);
+        }
+        Some(encode_pixmap(&full))
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ApiError;
@@ -99,21 +99,56 @@ pub async fn info(
     }))
 }
 
-/// `GET /api/rooms/{id}/canvas.png`: the committed canvas over the background.
+/// Query of the PNG export.
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    /// Scale factor, 0.1 to 4 (default 1).
+    scale: Option<String>,
+    /// `transparent` to leave out the background color.
+    background: Option<String>,
+}
+
+/// `GET /api/rooms/{id}/canvas.png[?scale=0.5][&background=transparent]`: the committed canvas.
 pub async fn canvas_png(
     registry: web::Data<Registry>,
     path: web::Path<String>,
+    query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
+    let scale = match query.scale.as_deref() {
+        None => 1.0,
+        Some(text) => text
+            .parse::<f32>()
+            .ok()
+            .filter(|s| (0.1..=4.0).contains(s))
+            .ok_or_else(|| ApiError::bad_request("scale must be a number from 0.1 to 4"))?,
+    };
+    let transparent = match query.background.as_deref() {
+        None => false,
+        Some("transparent") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "background may only be \"transparent\"",
+            ))
+        }
+    };
     let (meta, addr) = registry.open(id).ok_or_else(ApiError::room_not_found)?;
     let (snapshot, seq) = addr
         .send(TakeSnapshot)
         .await
         .map_err(|_| ApiError::internal("the room is not available"))?;
-    let background = meta.background;
-    let png = web::block(move || snapshot.to_png(background))
+    let (w, h) = snapshot.export_size(scale);
+    let max = registry.config().max_export_pixels;
+    if u64::from(w) * u64::from(h) > max {
+        return Err(ApiError::bad_request(format!(
+            "a {w}x{h} export is over the limit of {max} pixels; use a smaller scale"
+        )));
+    }
+    let background = (!transparent).then_some(meta.background);
+    let png = web::block(move || snapshot.export_png(background, scale))
         .await
-        .map_err(|_| ApiError::internal("encoding the canvas failed"))?;
+        .map_err(|_| ApiError::internal("encoding the canvas failed"))?
+        .ok_or_else(|| ApiError::internal("not enough memory for this export"))?;
     Ok(HttpResponse::Ok()
         .content_type("image/png")
         .insert_header((header::CACHE_CONTROL, "no-store"))

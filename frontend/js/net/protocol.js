@@ -10,8 +10,9 @@ export const HEADER_LEN = 16;
 /**
  * @param {string} name
  * @param {string | null} key
+ * @param {string} user stable id of this browser's person (keys undo history)
  */
-export const hello = (name, key) => (key ? { type: 'hello', name, key } : { type: 'hello', name });
+export const hello = (name, key, user) => (key ? { type: 'hello', name, key, user } : { type: 'hello', name, user });
 
 /**
  * @param {number} stroke
@@ -32,6 +33,27 @@ export const strokeEnd = (stroke) => ({ type: 'stroke_end', stroke });
 
 /** @param {number} x @param {number} y */
 export const cursor = (x, y) => ({ type: 'cursor', x, y });
+
+/**
+ * @param {number} id
+ * @param {'line' | 'rect' | 'ellipse'} shape
+ * @param {number} x0 @param {number} y0 @param {number} x1 @param {number} y1
+ * @param {string} color
+ * @param {number} width
+ * @param {boolean} fill
+ */
+export const shape = (id, shape, x0, y0, x1, y1, color, width, fill) => ({
+  type: 'shape', id, shape, x0, y0, x1, y1, color, width, fill,
+});
+
+/** @param {number} id @param {number} x @param {number} y @param {string} color @param {number} tolerance */
+export const fill = (id, x, y, color, tolerance) => ({ type: 'fill', id, x, y, color, tolerance });
+
+/** @param {number} id */
+export const clear = (id) => ({ type: 'clear', id });
+
+export const undo = () => ({ type: 'undo' });
+export const redo = () => ({ type: 'redo' });
 
 /**
  * @typedef {{kind: number, empty: boolean, col: number, row: number, tileSize: number,
@@ -70,6 +92,7 @@ export const ERROR_TEXT = {
   duplicate_stroke: 'A stroke was sent twice.',
   too_many_strokes: 'Too many strokes at once.',
   room_full: 'This board is full.',
+  nothing_to_undo: 'Nothing to undo or redo.',
   not_hello: 'The connection was not set up correctly.',
   internal: 'The server had a problem.',
 };

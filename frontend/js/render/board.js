@@ -1,10 +1,15 @@
 // The board on screen: a base canvas holding the committed picture (authoritative tiles plus
-// committed strokes, in seq order), a live canvas for strokes being drawn right now, and a layer
-// of other members' cursors. Sized to the room in canvas pixels and scaled by CSS to fit.
+// the ops committed after them, in seq order), a live canvas for strokes and shapes being drawn
+// right now, and a layer of other members' cursors. Sized to the room in canvas pixels and
+// scaled by CSS to fit.
 
-import { drawStroke } from './stroke.js';
+import { drawItem } from './stroke.js';
 
-/** @typedef {{color: string, width: number, points: number[], ended: boolean}} LiveStroke */
+/** @typedef {import('./stroke.js').Item} Item */
+/** @typedef {{item: Item, undone: boolean}} Logged */
+
+/** Committed ops kept for replay over older tiles. */
+const MAX_LOG = 5000;
 
 export class Board {
   /** @type {HTMLElement} */ #stage;
@@ -14,7 +19,10 @@ export class Board {
   /** @type {HTMLElement} */ #cursorLayer;
   /** @type {CanvasRenderingContext2D} */ #baseCtx;
   /** @type {CanvasRenderingContext2D} */ #liveCtx;
-  /** @type {Map<string, LiveStroke>} */ #strokes = new Map();
+  /** Items being drawn, by "author:id". @type {Map<string, Item & {ended?: boolean}>} */
+  #live_items = new Map();
+  /** Ops committed locally, by seq, for replay over tiles older than them. @type {Map<number, Logged>} */
+  #log = new Map();
   /** @type {Map<number, HTMLElement>} */ #cursors = new Map();
   #dirty = false;
   width = 0;
@@ -54,9 +62,9 @@ export class Board {
     }
     this.element.style.backgroundColor = room.background;
     this.#baseCtx.clearRect(0, 0, room.width, room.height);
-    this.#strokes.clear();
-    this.#dirty = true;
-    this.#schedule();
+    this.#live_items.clear();
+    this.#log.clear();
+    this.#touch();
     this.fit();
   }
 
@@ -86,67 +94,115 @@ export class Board {
   }
 
   /**
-   * Replaces one tile of the base canvas with an authoritative image.
-   * @param {import("../net/protocol.js").TileFrame} tile
+   * Replaces one tile of the base canvas with an authoritative image, then re-applies the ops
+   * committed after the tile's seq.
+   * @param {import('../net/protocol.js').TileFrame} tile
    */
   async putTile(tile) {
     const x = tile.col * tile.tileSize;
     const y = tile.row * tile.tileSize;
+    const w = Math.min(tile.tileSize, this.width - x);
+    const h = Math.min(tile.tileSize, this.height - y);
     if (tile.empty) {
-      this.#baseCtx.clearRect(x, y, tile.tileSize, tile.tileSize);
-      return;
+      this.#baseCtx.clearRect(x, y, w, h);
+    } else {
+      const bitmap = await createImageBitmap(new Blob([tile.png], { type: 'image/png' }), {
+        premultiplyAlpha: 'none',
+        colorSpaceConversion: 'none',
+      });
+      this.#baseCtx.clearRect(x, y, w, h);
+      this.#baseCtx.drawImage(bitmap, x, y);
+      bitmap.close();
     }
-    const bitmap = await createImageBitmap(new Blob([tile.png], { type: 'image/png' }), {
-      premultiplyAlpha: 'none',
-      colorSpaceConversion: 'none',
-    });
-    this.#baseCtx.clearRect(x, y, bitmap.width, bitmap.height);
-    this.#baseCtx.drawImage(bitmap, x, y);
-    bitmap.close();
+    const later = [...this.#log].filter(([seq, l]) => seq > tile.seq && !l.undone);
+    if (later.length) {
+      later.sort((a, b) => a[0] - b[0]);
+      this.#baseCtx.save();
+      this.#baseCtx.beginPath();
+      this.#baseCtx.rect(x, y, w, h);
+      this.#baseCtx.clip();
+      for (const [, l] of later) drawItem(this.#baseCtx, l.item);
+      this.#baseCtx.restore();
+    }
+    // Tiles only move forward: ops at or before this seq are no longer needed for replay.
+    for (const seq of this.#log.keys()) if (seq <= tile.seq) this.#log.delete(seq);
   }
 
   /**
-   * Starts a live stroke.
-   * @param {string} key "author:stroke"
-   * @param {{color: string, width: number, points: number[]}} stroke
+   * Starts a live item (a stroke being drawn, or a shape being dragged).
+   * @param {string} key "author:id"
+   * @param {Item} item
    */
-  begin(key, stroke) {
-    this.#strokes.set(key, { color: stroke.color, width: stroke.width, points: [...stroke.points], ended: false });
+  begin(key, item) {
+    this.#live_items.set(key, item.kind === 'stroke' ? { ...item, points: [...item.points] } : { ...item });
+    this.#touch();
+  }
+
+  /** Replaces a live shape while it is dragged. @param {string} key @param {Item} item */
+  update(key, item) {
+    this.#live_items.set(key, item);
     this.#touch();
   }
 
   /** @param {string} key @param {number[]} points */
   addPoints(key, points) {
-    const s = this.#strokes.get(key);
-    if (!s) return;
+    const s = this.#live_items.get(key);
+    if (!s || s.kind !== 'stroke') return;
     for (const p of points) s.points.push(p);
     this.#touch();
   }
 
   /** @param {string} key */
   end(key) {
-    const s = this.#strokes.get(key);
+    const s = this.#live_items.get(key);
     if (s) s.ended = true;
   }
 
   /**
-   * Moves a live stroke into the committed picture.
+   * Moves a live item into the committed picture at `seq`.
    * @param {string} key
-   * @returns {boolean} whether the stroke was known
+   * @param {number} seq
+   * @returns {boolean} whether the item was known
    */
-  commit(key) {
-    const s = this.#strokes.get(key);
-    if (!s) return false;
-    this.#strokes.delete(key);
-    drawStroke(this.#baseCtx, s);
+  commit(key, seq) {
+    const item = this.#live_items.get(key);
+    if (!item) return false;
+    this.#live_items.delete(key);
+    this.apply(item, seq);
     this.#touch();
     return true;
   }
 
-  /** Drops every live stroke of one author. @param {number} author */
+  /**
+   * Paints a committed op into the base canvas and keeps it for replay.
+   * @param {Item} item
+   * @param {number} seq
+   */
+  apply(item, seq) {
+    drawItem(this.#baseCtx, item);
+    this.#log.set(seq, { item, undone: false });
+    if (this.#log.size > MAX_LOG) {
+      const oldest = Math.min(...this.#log.keys());
+      this.#log.delete(oldest);
+    }
+  }
+
+  /** Marks a logged op undone or redone (its tiles follow from the server). @param {number} seq @param {boolean} undone */
+  setUndone(seq, undone) {
+    const l = this.#log.get(seq);
+    if (l) l.undone = undone;
+  }
+
+  /** Drops a live item without committing it. @param {string} key */
+  drop(key) {
+    this.#live_items.delete(key);
+    this.#touch();
+  }
+
+  /** Drops every live item of one author. @param {number} author */
   dropAuthor(author) {
-    for (const key of [...this.#strokes.keys()]) {
-      if (key.startsWith(`${author}:`)) this.#strokes.delete(key);
+    for (const key of [...this.#live_items.keys()]) {
+      if (key.startsWith(`${author}:`)) this.#live_items.delete(key);
     }
     this.#touch();
   }
@@ -182,18 +238,14 @@ export class Board {
   }
 
   #touch() {
+    if (this.#dirty) return;
     this.#dirty = true;
-    this.#schedule();
-  }
-
-  #schedule() {
     requestAnimationFrame(() => this.#render());
   }
 
   #render() {
-    if (!this.#dirty) return;
     this.#dirty = false;
     this.#liveCtx.clearRect(0, 0, this.width, this.height);
-    for (const s of this.#strokes.values()) drawStroke(this.#liveCtx, s);
+    for (const item of this.#live_items.values()) drawItem(this.#liveCtx, item, { preview: true });
   }
 }

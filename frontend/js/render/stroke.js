@@ -84,3 +84,76 @@ export function drawStroke(ctx, stroke) {
   ctx.fillStyle = stroke.color;
   ctx.fill(strokePath(stroke.points, stroke.width), 'nonzero');
 }
+
+/** Opacity factor of the highlighter (src/canvas/op.rs HIGHLIGHTER_ALPHA). */
+export const HIGHLIGHTER_ALPHA = 0.35;
+
+/**
+ * @typedef {{kind: 'stroke', tool: string, color: string, width: number, points: number[]}} StrokeItem
+ * @typedef {{kind: 'shape', shape: 'line' | 'rect' | 'ellipse', x0: number, y0: number, x1: number,
+ *   y1: number, color: string, width: number, fill: boolean}} ShapeItem
+ * @typedef {{kind: 'clear'}} ClearItem
+ * @typedef {StrokeItem | ShapeItem | ClearItem} Item
+ */
+
+/**
+ * Paints an op the way the server does (src/canvas/op.rs).
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Item} item
+ * @param {{preview?: boolean}} [opts] preview: show erasers as a grey trail instead of erasing
+ */
+export function drawItem(ctx, item, { preview = false } = {}) {
+  ctx.save();
+  if (item.kind === 'clear') {
+    ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  } else if (item.kind === 'stroke') {
+    let points = item.points;
+    if (item.tool === 'highlighter') {
+      points = points.slice();
+      for (let i = 2; i < points.length; i += 3) points[i] = 0.5;
+      ctx.globalAlpha = HIGHLIGHTER_ALPHA;
+    }
+    if (item.tool === 'eraser') {
+      if (preview) {
+        ctx.globalAlpha = 0.35;
+        drawStroke(ctx, { color: '#868e96', width: item.width, points });
+      } else {
+        ctx.globalCompositeOperation = 'destination-out';
+        drawStroke(ctx, { color: '#000000', width: item.width, points });
+      }
+    } else {
+      drawStroke(ctx, { color: item.color, width: item.width, points });
+    }
+  } else {
+    drawShape(ctx, item);
+  }
+  ctx.restore();
+}
+
+/**
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {ShapeItem} s
+ */
+function drawShape(ctx, s) {
+  if (s.shape === 'line') {
+    drawStroke(ctx, { color: s.color, width: s.width, points: [s.x0, s.y0, 0.5, s.x1, s.y1, 0.5] });
+    return;
+  }
+  const x = Math.min(s.x0, s.x1);
+  const y = Math.min(s.y0, s.y1);
+  const w = Math.abs(s.x1 - s.x0);
+  const h = Math.abs(s.y1 - s.y0);
+  const path = new Path2D();
+  if (s.shape === 'rect') path.rect(x, y, w, h);
+  else path.ellipse(x + w / 2, y + h / 2, w / 2, h / 2, 0, 0, Math.PI * 2);
+  if (s.fill) {
+    ctx.fillStyle = s.color;
+    ctx.fill(path, 'nonzero');
+  } else {
+    ctx.strokeStyle = s.color;
+    ctx.lineWidth = s.width;
+    ctx.lineJoin = 'miter';
+    ctx.lineCap = 'butt';
+    ctx.stroke(path);
+  }
+}

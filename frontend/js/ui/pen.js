@@ -1,6 +1,6 @@
-// Drawing input: turns Pointer Events on the board into local strokes and protocol messages.
-// Points are sent in small batches (one message per animation frame at most); a very long stroke
-// is split into several so it stays under the server's per-stroke limit.
+// Drawing input: turns Pointer Events on the board into local strokes, shapes and fills, and
+// into protocol messages. Points are sent in small batches (one message per animation frame at
+// most); a very long stroke is split into several so it stays under the server's per-stroke limit.
 
 import * as proto from '../net/protocol.js';
 
@@ -15,7 +15,7 @@ const FLUSH_AT = 256;
  *   send: (msg: object) => boolean,
  *   me: () => number | null,
  *   canDraw: () => boolean,
- *   style: () => {color: string, width: number},
+ *   style: () => {tool: string, color: string, width: number, fillShapes: boolean},
  *   onCursor: (x: number, y: number) => void,
  *   onRefused: () => void,
  * }} PenOptions
@@ -24,8 +24,10 @@ const FLUSH_AT = 256;
 export class Pen {
   /** @type {PenOptions} */ #o;
   #nextId = 1;
-  /** @type {{id: number, pointer: number, pending: number[], count: number, color: string, width: number} | null} */
+  /** @type {{id: number, pointer: number, pending: number[], count: number, tool: string, color: string, width: number} | null} */
   #active = null;
+  /** @type {{id: number, pointer: number, item: import('../render/stroke.js').ShapeItem} | null} */
+  #shape = null;
   #flushQueued = false;
 
   /** @param {PenOptions} options */
@@ -48,7 +50,7 @@ export class Pen {
 
   /** @param {PointerEvent} e */
   #down(e) {
-    if (e.button !== 0 || this.#active) return;
+    if (e.button !== 0 || this.#active || this.#shape) return;
     if (!this.#o.canDraw()) {
       this.#o.onRefused();
       return;
@@ -56,28 +58,51 @@ export class Pen {
     const me = this.#o.me();
     if (me === null) return;
     e.preventDefault();
+    const { tool, color, width, fillShapes } = this.#o.style();
+    const [x, y] = this.#point(e);
+    if (tool === 'fill') {
+      if (x >= 0 && y >= 0 && x < this.#o.board.width && y < this.#o.board.height) {
+        this.#o.send(proto.fill(this.#nextId++, Math.floor(x), Math.floor(y), color, 32));
+      }
+      return;
+    }
     this.#o.board.element.setPointerCapture(e.pointerId);
-    const { color, width } = this.#o.style();
-    this.#start(e.pointerId, color, width, this.#point(e));
+    if (tool === 'line' || tool === 'rect' || tool === 'ellipse') {
+      const id = this.#nextId++;
+      const item = /** @type {import('../render/stroke.js').ShapeItem} */ ({
+        kind: 'shape', shape: tool, x0: x, y0: y, x1: x, y1: y, color, width, fill: fillShapes && tool !== 'line',
+      });
+      this.#shape = { id, pointer: e.pointerId, item };
+      this.#o.board.begin(`${me}:${id}`, item);
+      return;
+    }
+    this.#start(e.pointerId, tool, color, width, this.#point(e));
   }
 
   /**
    * @param {number} pointer
+   * @param {string} tool
    * @param {string} color
    * @param {number} width
    * @param {number[]} first
    */
-  #start(pointer, color, width, first) {
+  #start(pointer, tool, color, width, first) {
     const id = this.#nextId++;
-    this.#active = { id, pointer, pending: [], count: 1, color, width };
-    this.#o.board.begin(`${this.#o.me()}:${id}`, { color, width, points: first });
-    this.#o.send(proto.strokeBegin(id, 'pen', color, width, first));
+    this.#active = { id, pointer, pending: [], count: 1, tool, color, width };
+    this.#o.board.begin(`${this.#o.me()}:${id}`, { kind: 'stroke', tool, color, width, points: first });
+    this.#o.send(proto.strokeBegin(id, tool, color, width, first));
   }
 
   /** @param {PointerEvent} e */
   #move(e) {
     const [cx, cy] = this.#o.board.toCanvas(e.clientX, e.clientY);
     this.#o.onCursor(round(cx), round(cy));
+    const sh = this.#shape;
+    if (sh && e.pointerId === sh.pointer) {
+      sh.item = { ...sh.item, x1: round(cx), y1: round(cy) };
+      this.#o.board.update(`${this.#o.me()}:${sh.id}`, sh.item);
+      return;
+    }
     const s = this.#active;
     if (!s || e.pointerId !== s.pointer) return;
     const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
@@ -90,7 +115,7 @@ export class Pen {
       // Continue seamlessly in a new stroke that starts at the last point.
       const last = batch.slice(-3);
       this.#finish();
-      this.#start(s.pointer, s.color, s.width, last);
+      this.#start(s.pointer, s.tool, s.color, s.width, last);
       return;
     }
     if (s.pending.length / 3 >= FLUSH_AT) this.#flush();
@@ -99,8 +124,26 @@ export class Pen {
 
   /** @param {PointerEvent} e */
   #up(e) {
+    const sh = this.#shape;
+    if (sh && e.pointerId === sh.pointer) {
+      this.#shape = null;
+      const key = `${this.#o.me()}:${sh.id}`;
+      const { shape, x0, y0, x1, y1, color, width, fill } = sh.item;
+      if (x0 === x1 && y0 === y1 && shape !== 'line') {
+        this.#o.board.drop(key);
+        return;
+      }
+      this.#o.board.end(key);
+      this.#o.send(proto.shape(sh.id, shape, x0, y0, x1, y1, color, width, fill));
+      return;
+    }
     if (!this.#active || e.pointerId !== this.#active.pointer) return;
     this.#finish();
+  }
+
+  /** A fresh client id for an op that is not drawn with the pointer (clear). */
+  nextId() {
+    return this.#nextId++;
   }
 
   #finish() {
@@ -131,6 +174,7 @@ export class Pen {
   /** Forgets an unfinished stroke (after a reconnect the server no longer knows it). */
   reset() {
     this.#active = null;
+    this.#shape = null;
   }
 }
 
