@@ -254,3 +254,124 @@ impl Document {
             .map(|e| e.author.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canvas::{Rgba, Shape, ShapeKind, Stroke, Tool};
+
+    fn op(i: u32) -> Op {
+        let f = i as f32;
+        let color = Rgba {
+            r: (i * 53 % 256) as u8,
+            g: (i * 97 % 256) as u8,
+            b: (i * 31 % 256) as u8,
+            a: if i % 3 == 0 { 128 } else { 255 },
+        };
+        match i % 7 {
+            5 => Op::Shape(Shape {
+                kind: ShapeKind::Ellipse,
+                x0: 30.0 + f * 7.0 % 400.0,
+                y0: 20.0 + f * 13.0 % 300.0,
+                x1: 120.0 + f * 11.0 % 500.0,
+                y1: 90.0 + f * 5.0 % 300.0,
+                color,
+                width: 5.0,
+                filled: i % 2 == 0,
+            }),
+            6 => Op::Stroke(Stroke {
+                tool: Tool::Eraser,
+                color,
+                width: 20.0,
+                points: vec![f * 17.0 % 600.0, 0.0, 0.5, f * 23.0 % 600.0, 400.0, 0.8],
+            }),
+            _ => Op::Stroke(Stroke {
+                tool: if i % 4 == 0 {
+                    Tool::Highlighter
+                } else {
+                    Tool::Pen
+                },
+                color,
+                width: 4.0 + (i % 5) as f32 * 3.0,
+                points: (0..12)
+                    .flat_map(|k| {
+                        let t = k as f32;
+                        [
+                            (f * 29.0 + t * 40.0) % 600.0,
+                            (f * 41.0 + t * t * 3.0) % 420.0,
+                            0.2 + (k % 4) as f32 * 0.2,
+                        ]
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    fn scratch(ops: &[(usize, Op)], skip: &[usize]) -> Vec<Option<Rgba>> {
+        let mut c = Canvas::new(600, 420).expect("valid size");
+        for (i, o) in ops {
+            if !skip.contains(i) {
+                c.apply(&mut o.clone());
+            }
+        }
+        pixels(&c)
+    }
+
+    fn pixels(c: &Canvas) -> Vec<Option<Rgba>> {
+        let s = c.snapshot();
+        (0..420)
+            .step_by(3)
+            .flat_map(|y| (0..600).step_by(3).map(move |x| (x, y)))
+            .map(|(x, y)| s.pixel(x, y))
+            .collect()
+    }
+
+    /// Undoing and redoing ops of two interleaved authors always gives the same pixels as
+    /// drawing the remaining ops from scratch, across many checkpoints.
+    #[test]
+    fn undo_matches_a_fresh_render() {
+        let mut doc = Document::new(Canvas::new(600, 420).expect("valid size"), 0, 50, 4);
+        let mut ops = Vec::new();
+        for i in 0..40u32 {
+            let author = if i % 3 == 0 { "bob" } else { "ann" };
+            doc.commit(author, op(i));
+            ops.push((i as usize, op(i)));
+        }
+        // Ann undoes her last three ops; Bob's stay.
+        let mut undone = Vec::new();
+        for _ in 0..3 {
+            let a = doc.undo("ann").expect("ann has ops");
+            undone.push((a.target.expect("target") - 1) as usize);
+        }
+        assert_eq!(pixels(doc.canvas()), scratch(&ops, &undone));
+        // Bob undoes one of his, buried under Ann's.
+        let b = doc.undo("bob").expect("bob has ops");
+        undone.push((b.target.expect("target") - 1) as usize);
+        assert_eq!(pixels(doc.canvas()), scratch(&ops, &undone));
+        // Ann redoes one; then draws, which clears her redo stack.
+        let r = doc.redo("ann").expect("redo");
+        let redone = (r.target.expect("target") - 1) as usize;
+        undone.retain(|&i| i != redone);
+        assert_eq!(pixels(doc.canvas()), scratch(&ops, &undone));
+        doc.commit("ann", op(40));
+        ops.push((40, op(40)));
+        assert!(doc.redo("ann").is_none());
+        assert_eq!(pixels(doc.canvas()), scratch(&ops, &undone));
+        assert_eq!(doc.seq(), 41 + 5);
+    }
+
+    #[test]
+    fn undo_depth_and_pruning_bound_history() {
+        let mut doc = Document::new(Canvas::new(300, 300).expect("valid size"), 0, 5, 4);
+        for i in 0..100 {
+            doc.commit("ann", op(i));
+        }
+        let (log, checkpoints) = doc.history_len();
+        assert!(log <= 5 + 4, "log kept {log} entries");
+        assert!(checkpoints <= 3, "kept {checkpoints} checkpoints");
+        for _ in 0..5 {
+            assert!(doc.undo("ann").is_some());
+        }
+        assert!(doc.undo("ann").is_none(), "only the last 5 are undoable");
+    }
+}

@@ -227,3 +227,76 @@ fn set_span(bits: &mut [u64], from: usize, to: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canvas::{Op, Shape, ShapeKind};
+
+    fn wall(c: &mut Canvas, x0: f32, y0: f32, x1: f32, y1: f32) {
+        c.apply(&mut Op::Shape(Shape {
+            kind: ShapeKind::Rect,
+            x0,
+            y0,
+            x1,
+            y1,
+            color: Rgba {
+                r: 0,
+                g: 0,
+                b: 0,
+                a: 255,
+            },
+            width: 1.0,
+            filled: true,
+        }));
+    }
+
+    #[test]
+    fn fills_the_whole_empty_canvas_from_any_edge() {
+        let c = Canvas::new(700, 300).expect("valid size");
+        for (x, y) in [(0, 0), (699, 299), (0, 299), (350, 0)] {
+            let r = c.flood(x, y, 0).expect("inside");
+            assert_eq!(r.pixel_count(&c), 700 * 300, "seed {x},{y}");
+        }
+        assert!(c.flood(700, 0, 0).is_none());
+    }
+
+    #[test]
+    fn a_wall_stops_a_fill_and_a_one_pixel_gap_lets_it_through() {
+        // A crisp vertical wall at x = 300..302 across the whole height (crossing a tile seam).
+        let mut c = Canvas::new(600, 300).expect("valid size");
+        wall(&mut c, 300.0, 0.0, 302.0, 300.0);
+        let left = c.flood(10, 10, 0).expect("inside").pixel_count(&c);
+        assert_eq!(left, 300 * 300);
+
+        // The same wall with a one-pixel gap at y = 150.
+        let mut c = Canvas::new(600, 300).expect("valid size");
+        wall(&mut c, 300.0, 0.0, 302.0, 150.0);
+        wall(&mut c, 300.0, 151.0, 302.0, 300.0);
+        let through = c.flood(10, 10, 0).expect("inside").pixel_count(&c);
+        assert_eq!(through, 600 * 300 - 2 * 299);
+    }
+
+    #[test]
+    fn painting_a_region_changes_only_its_pixels() {
+        let mut c = Canvas::new(300, 300).expect("valid size");
+        wall(&mut c, 100.0, 0.0, 102.0, 300.0);
+        let mut op = Op::Fill(super::super::Fill {
+            x: 200,
+            y: 10,
+            color: Rgba {
+                r: 255,
+                g: 0,
+                b: 0,
+                a: 255,
+            },
+            tolerance: 0,
+            region: None,
+        });
+        c.apply(&mut op);
+        let s = c.snapshot();
+        assert_eq!(s.pixel(200, 200).map(|p| (p.r, p.a)), Some((255, 255)));
+        assert_eq!(s.pixel(101, 200).map(|p| (p.r, p.a)), Some((0, 255)));
+        assert_eq!(s.pixel(50, 200).map(|p| p.a), Some(0));
+    }
+}

@@ -1,0 +1,322 @@
+//! Golden images: ops drawn through the canvas API compared pixel for pixel with PNGs under
+//! `tests/images/<area>/<case>.png`. Regenerate on purpose with `BLESS=1 cargo test --test golden`
+//! and look at every image you bless.
+
+use std::path::PathBuf;
+
+use inkroom::canvas::{Canvas, Document, Fill, Op, Rgba, Shape, ShapeKind, Stroke, Tool};
+
+const WHITE: Rgba = Rgba {
+    r: 255,
+    g: 255,
+    b: 255,
+    a: 255,
+};
+
+fn rgba(hex: u32) -> Rgba {
+    let [r, g, b, a] = hex.to_be_bytes();
+    Rgba { r, g, b, a }
+}
+
+fn stroke(tool: Tool, color: u32, width: f32, pts: &[(f32, f32, f32)]) -> Op {
+    Op::Stroke(Stroke {
+        tool,
+        color: rgba(color),
+        width,
+        points: pts.iter().flat_map(|&(x, y, p)| [x, y, p]).collect(),
+    })
+}
+
+fn wave(
+    x0: f32,
+    y0: f32,
+    len: f32,
+    amp: f32,
+    n: usize,
+    pressure: impl Fn(f32) -> f32,
+) -> Vec<(f32, f32, f32)> {
+    (0..=n)
+        .map(|i| {
+            let t = i as f32 / n as f32;
+            (x0 + len * t, y0 + amp * (t * 9.0).sin(), pressure(t))
+        })
+        .collect()
+}
+
+fn shape(kind: ShapeKind, c: (f32, f32, f32, f32), color: u32, width: f32, filled: bool) -> Op {
+    Op::Shape(Shape {
+        kind,
+        x0: c.0,
+        y0: c.1,
+        x1: c.2,
+        y1: c.3,
+        color: rgba(color),
+        width,
+        filled,
+    })
+}
+
+fn fill(x: u32, y: u32, color: u32, tolerance: u8) -> Op {
+    Op::Fill(Fill {
+        x,
+        y,
+        color: rgba(color),
+        tolerance,
+        region: None,
+    })
+}
+
+/// Draws ops on a 320x240 canvas (it spans two tile columns) and returns the PNG over white.
+fn render(ops: Vec<Op>) -> Vec<u8> {
+    let mut canvas = Canvas::new(320, 240).expect("valid size");
+    for mut op in ops {
+        canvas.apply(&mut op);
+    }
+    canvas.snapshot().to_png(WHITE)
+}
+
+fn check(area: &str, case: &str, png: &[u8]) {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "images",
+        area,
+        &format!("{case}.png"),
+    ]
+    .iter()
+    .collect();
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create dir");
+        std::fs::write(&path, png).expect("write golden");
+        return;
+    }
+    let want = image::open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with BLESS=1 to create)", path.display()))
+        .to_rgba8();
+    let got = image::load_from_memory(png).expect("valid PNG").to_rgba8();
+    assert_eq!(got.dimensions(), want.dimensions(), "{area}/{case}: size");
+    let differ = got
+        .pixels()
+        .zip(want.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        differ, 0,
+        "{area}/{case}: {differ} pixels differ from the golden"
+    );
+}
+
+#[test]
+fn tools() {
+    let half = |_| 0.5;
+    check(
+        "tools",
+        "pen_constant",
+        &render(vec![stroke(
+            Tool::Pen,
+            0x1f1f1fff,
+            8.0,
+            &wave(20.0, 120.0, 280.0, 60.0, 80, half),
+        )]),
+    );
+    check(
+        "tools",
+        "pen_pressure",
+        &render(vec![stroke(
+            Tool::Pen,
+            0xe03131ff,
+            16.0,
+            &wave(20.0, 120.0, 280.0, 60.0, 120, |t| t),
+        )]),
+    );
+    // A translucent stroke crossing itself is even; it darkens only over another stroke.
+    let loop_pts: Vec<(f32, f32, f32)> = (0..=120)
+        .map(|i| {
+            let t = i as f32 / 120.0 * std::f32::consts::TAU * 1.6;
+            (
+                160.0 + 90.0 * t.cos() + 20.0 * t,
+                120.0 + 80.0 * t.sin(),
+                0.5,
+            )
+        })
+        .collect();
+    check(
+        "tools",
+        "translucent_self_overlap",
+        &render(vec![
+            stroke(
+                Tool::Pen,
+                0x1971c2ff,
+                10.0,
+                &[(20.0, 30.0, 0.5), (300.0, 210.0, 0.5)],
+            ),
+            stroke(Tool::Pen, 0x2f9e4480, 30.0, &loop_pts),
+        ]),
+    );
+    check(
+        "tools",
+        "highlighter",
+        &render(vec![
+            stroke(
+                Tool::Pen,
+                0x1f1f1fff,
+                4.0,
+                &wave(20.0, 120.0, 280.0, 30.0, 60, half),
+            ),
+            stroke(
+                Tool::Highlighter,
+                0xf08c00ff,
+                30.0,
+                &wave(20.0, 120.0, 280.0, 20.0, 60, |t| t),
+            ),
+        ]),
+    );
+    check(
+        "tools",
+        "eraser",
+        &render(vec![
+            shape(
+                ShapeKind::Rect,
+                (40.0, 40.0, 280.0, 200.0),
+                0x7048e8ff,
+                0.0,
+                true,
+            ),
+            stroke(
+                Tool::Eraser,
+                0x000000ff,
+                24.0,
+                &wave(20.0, 120.0, 280.0, 50.0, 80, |t| t),
+            ),
+        ]),
+    );
+}
+
+#[test]
+fn shapes() {
+    check(
+        "shapes",
+        "line",
+        &render(vec![shape(
+            ShapeKind::Line,
+            (20.0, 220.0, 300.0, 20.0),
+            0x343a40ff,
+            9.0,
+            false,
+        )]),
+    );
+    check(
+        "shapes",
+        "rect_outline",
+        &render(vec![shape(
+            ShapeKind::Rect,
+            (40.5, 30.0, 280.0, 210.0),
+            0xe64980ff,
+            7.0,
+            false,
+        )]),
+    );
+    check(
+        "shapes",
+        "rect_filled",
+        &render(vec![shape(
+            ShapeKind::Rect,
+            (40.0, 30.0, 280.0, 210.0),
+            0x4dabf7ff,
+            7.0,
+            true,
+        )]),
+    );
+    check(
+        "shapes",
+        "ellipse_outline",
+        &render(vec![shape(
+            ShapeKind::Ellipse,
+            (30.0, 40.0, 290.0, 200.0),
+            0x1f1f1fff,
+            5.0,
+            false,
+        )]),
+    );
+    check(
+        "shapes",
+        "ellipse_filled",
+        &render(vec![shape(
+            ShapeKind::Ellipse,
+            (30.0, 40.0, 290.0, 200.0),
+            0x2f9e44c0,
+            5.0,
+            true,
+        )]),
+    );
+}
+
+#[test]
+fn fills() {
+    let ring = shape(
+        ShapeKind::Ellipse,
+        (60.0, 40.0, 260.0, 200.0),
+        0x1f1f1fff,
+        6.0,
+        false,
+    );
+    check(
+        "fill",
+        "inside_outline",
+        &render(vec![ring.clone(), fill(160, 120, 0xffd43bff, 64)]),
+    );
+    check(
+        "fill",
+        "outside_outline",
+        &render(vec![ring, fill(5, 5, 0x74c0fcff, 64)]),
+    );
+    check(
+        "fill",
+        "whole_canvas",
+        &render(vec![fill(319, 239, 0xe03131ff, 0)]),
+    );
+}
+
+#[test]
+fn clear_and_undo() {
+    let a = stroke(
+        Tool::Pen,
+        0xe03131ff,
+        14.0,
+        &wave(20.0, 80.0, 280.0, 40.0, 60, |_| 0.5),
+    );
+    let b = stroke(
+        Tool::Pen,
+        0x1971c2ff,
+        14.0,
+        &[(40.0, 20.0, 0.5), (280.0, 220.0, 0.5)],
+    );
+    let c = stroke(
+        Tool::Pen,
+        0x2f9e44ff,
+        14.0,
+        &wave(20.0, 160.0, 280.0, 40.0, 60, |_| 0.5),
+    );
+    let doc_png = |doc: &Document| doc.canvas().snapshot().to_png(WHITE);
+    let new_doc = || Document::new(Canvas::new(320, 240).expect("valid size"), 0, 50, 2);
+
+    // Ann draws a and c, Bob draws b in between; Ann undoes c, then a: Bob's b stays.
+    let mut doc = new_doc();
+    doc.commit("ann", a.clone());
+    doc.commit("bob", b.clone());
+    doc.commit("ann", c.clone());
+    doc.undo("ann");
+    check("undo", "undo_last", &doc_png(&doc));
+    doc.undo("ann");
+    check("undo", "undo_under_others", &doc_png(&doc));
+    doc.redo("ann");
+    check("undo", "redo", &doc_png(&doc));
+
+    let mut doc = new_doc();
+    doc.commit("ann", a);
+    doc.commit("bob", b);
+    doc.commit("bob", Op::Clear);
+    check("clear", "clear", &doc_png(&doc));
+    doc.undo("bob");
+    check("undo", "undo_clear", &doc_png(&doc));
+}
