@@ -1,0 +1,237 @@
+//! Canvas engine benchmarks, each next to a baseline measured in the same run:
+//!
+//! - `stroke`: a 200-point pressure stroke of width 12 (goal under 0.5 ms); baseline: tiny-skia's
+//!   own stroker on the same polyline at constant width.
+//! - `tile_encode`: one dense 256x256 tile as PNG with the fast setting (goal under 2 ms); baseline:
+//!   the default (zlib) compression.
+//! - `fill`: flood fill of a whole empty 4096x4096 canvas, region and paint (goal under 150 ms);
+//!   baseline: a plain breadth-first fill over a flat buffer.
+//! - `undo`: undo of one op buried under 100 later ops (goal under 20 ms); baseline: re-rendering
+//!   the 100 remaining ops from scratch.
+//!
+//! Run with `cargo bench --bench canvas`; docs/benchmarks.md records results.
+
+use std::collections::VecDeque;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder};
+use inkroom::canvas::{encode_png, Canvas, Document, Fill, Op, Rgba, Stroke, TileId, Tool};
+use tiny_skia::{LineCap, LineJoin, Paint, PathBuilder, Pixmap, Transform};
+
+const INK: Rgba = Rgba {
+    r: 30,
+    g: 60,
+    b: 200,
+    a: 255,
+};
+
+fn pressure_stroke(n: usize, seed: f32) -> Stroke {
+    let points = (0..n)
+        .flat_map(|i| {
+            let t = i as f32 / n as f32;
+            [
+                20.0 + 960.0 * t,
+                500.0 + 300.0 * (t * 12.0 + seed).sin(),
+                0.2 + 0.8 * (t * 5.0 + seed).sin().abs(),
+            ]
+        })
+        .collect();
+    Stroke {
+        tool: Tool::Pen,
+        color: INK,
+        width: 12.0,
+        points,
+    }
+}
+
+fn stroke(c: &mut Criterion) {
+    let mut g = c.benchmark_group("stroke");
+    let s = pressure_stroke(200, 0.0);
+    let op = Op::Stroke(s.clone());
+    let mut pixmap = Pixmap::new(1024, 1024).expect("size");
+    g.bench_function("inkroom_pressure_200pt_w12", |b| {
+        b.iter(|| op.render_tile(TileId { col: 0, row: 0 }, black_box(&mut pixmap)))
+    });
+    g.bench_function("baseline_tiny_skia_stroker_200pt_w12", |b| {
+        b.iter(|| {
+            let mut pb = PathBuilder::new();
+            pb.move_to(s.points[0], s.points[1]);
+            for p in s.points.chunks_exact(3).skip(1) {
+                pb.line_to(p[0], p[1]);
+            }
+            let path = pb.finish().expect("points");
+            let mut paint = Paint::default();
+            paint.set_color_rgba8(30, 60, 200, 255);
+            paint.anti_alias = true;
+            let stroke = tiny_skia::Stroke {
+                width: 12.0,
+                line_cap: LineCap::Round,
+                line_join: LineJoin::Round,
+                ..tiny_skia::Stroke::default()
+            };
+            pixmap.stroke_path(&path, &paint, &stroke, Transform::identity(), None);
+        })
+    });
+    g.finish();
+}
+
+fn dense_tile() -> Vec<u8> {
+    let mut canvas = Canvas::new(256, 256).expect("size");
+    for i in 0..60 {
+        let f = i as f32;
+        canvas.apply(&mut Op::Stroke(Stroke {
+            tool: Tool::Pen,
+            color: Rgba {
+                r: (i * 37 % 256) as u8,
+                g: (i * 91 % 256) as u8,
+                b: (i * 13 % 256) as u8,
+                a: if i % 4 == 0 { 140 } else { 255 },
+            },
+            width: 3.0 + (i % 9) as f32 * 3.0,
+            points: (0..30)
+                .flat_map(|k| {
+                    let t = k as f32 / 30.0;
+                    [
+                        (f * 17.0 + 256.0 * t) % 256.0,
+                        (f * 29.0 + 90.0 * (t * 7.0 + f).sin()).rem_euclid(256.0),
+                        0.5,
+                    ]
+                })
+                .collect(),
+        }));
+    }
+    let snap = canvas.snapshot();
+    let (_, tile) = &snap.tiles()[0];
+    tile.as_ref().clone().take_demultiplied()
+}
+
+fn tile_encode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tile_encode");
+    let rgba = dense_tile();
+    println!(
+        "dense tile: fast PNG {} bytes",
+        encode_png(&rgba, 256, 256).len()
+    );
+    g.bench_function("inkroom_png_fast_256", |b| {
+        b.iter(|| encode_png(black_box(&rgba), 256, 256))
+    });
+    g.bench_function("baseline_png_default_256", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            PngEncoder::new_with_quality(&mut out, CompressionType::Default, FilterType::Adaptive)
+                .write_image(black_box(&rgba), 256, 256, ExtendedColorType::Rgba8)
+                .expect("encode");
+            out
+        })
+    });
+    g.finish();
+}
+
+/// A plain 4-neighbour BFS over a flat RGBA buffer: the baseline for the scanline fill.
+fn naive_fill(buf: &mut [u32], w: usize, h: usize, x: usize, y: usize, color: u32) {
+    let seed = buf[y * w + x];
+    if seed == color {
+        return;
+    }
+    let mut queue = VecDeque::from([(x, y)]);
+    buf[y * w + x] = color;
+    while let Some((x, y)) = queue.pop_front() {
+        let mut visit = |nx: usize, ny: usize| {
+            if buf[ny * w + nx] == seed {
+                buf[ny * w + nx] = color;
+                queue.push_back((nx, ny));
+            }
+        };
+        if x > 0 {
+            visit(x - 1, y);
+        }
+        if x + 1 < w {
+            visit(x + 1, y);
+        }
+        if y > 0 {
+            visit(x, y - 1);
+        }
+        if y + 1 < h {
+            visit(x, y + 1);
+        }
+    }
+}
+
+fn fill(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fill");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.bench_function("inkroom_fill_empty_4096", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut canvas = Canvas::new(4096, 4096).expect("size");
+                let mut op = Op::Fill(Fill {
+                    x: 2000,
+                    y: 2000,
+                    color: INK,
+                    tolerance: 0,
+                    region: None,
+                });
+                let start = Instant::now();
+                black_box(canvas.apply(&mut op));
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    g.bench_function("baseline_bfs_fill_empty_4096", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut buf = vec![0u32; 4096 * 4096];
+                let start = Instant::now();
+                naive_fill(&mut buf, 4096, 4096, 2000, 2000, 0xff00_00ff);
+                total += start.elapsed();
+                black_box(&buf);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+fn undo(c: &mut Criterion) {
+    let mut g = c.benchmark_group("undo");
+    g.sample_size(20);
+    let mut doc = Document::new(Canvas::new(1920, 1080).expect("size"), 0, 50, 32);
+    doc.commit("ann", Op::Stroke(pressure_stroke(200, 0.0)));
+    let later: Vec<Op> = (1..=100)
+        .map(|i| Op::Stroke(pressure_stroke(60, i as f32)))
+        .collect();
+    for op in &later {
+        doc.commit("bob", op.clone());
+    }
+    g.bench_function("inkroom_undo_buried_under_100", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                black_box(doc.undo("ann").expect("ann has an op"));
+                total += start.elapsed();
+                doc.redo("ann").expect("and can redo it");
+            }
+            total
+        })
+    });
+    g.bench_function("baseline_rerender_100_ops_from_scratch", |b| {
+        b.iter(|| {
+            let mut canvas = Canvas::new(1920, 1080).expect("size");
+            for op in &later {
+                canvas.apply(&mut op.clone());
+            }
+            black_box(canvas)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stroke, tile_encode, fill, undo);
+criterion_main!(benches);
