@@ -6,8 +6,9 @@
 //!   the default (zlib) compression.
 //! - `fill`: flood fill of a whole empty 4096x4096 canvas, region and paint (goal under 150 ms);
 //!   baseline: a plain breadth-first fill over a flat buffer.
-//! - `undo`: undo of one op buried under 100 later ops (goal under 20 ms); baseline: re-rendering
-//!   the 100 remaining ops from scratch.
+//! - `undo`: undo of one op buried under 100 later ops (goal under 20 ms), in two layouts: the 100
+//!   later strokes spread over the board (some cross the undone one), and the worst case where
+//!   every one of them crosses all of its tiles; baseline: re-rendering the 100 ops from scratch.
 //!
 //! Run with `cargo bench --bench canvas`; docs/benchmarks.md records results.
 
@@ -209,7 +210,7 @@ fn undo(c: &mut Criterion) {
     for op in &later {
         doc.commit("bob", op.clone());
     }
-    g.bench_function("inkroom_undo_buried_under_100", |b| {
+    g.bench_function("inkroom_undo_under_100_all_crossing", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
@@ -217,6 +218,39 @@ fn undo(c: &mut Criterion) {
                 black_box(doc.undo("ann").expect("ann has an op"));
                 total += start.elapsed();
                 doc.redo("ann").expect("and can redo it");
+            }
+            total
+        })
+    });
+    // Typical: 100 later strokes of 30 points, 250 px long, spread over the whole board.
+    let mut spread_doc = Document::new(Canvas::new(1920, 1080).expect("size"), 0, 50, 32);
+    spread_doc.commit("ann", Op::Stroke(pressure_stroke(200, 0.0)));
+    for i in 0..100u32 {
+        let (x0, y0) = ((i * 397 % 1700) as f32, (i * 613 % 1000) as f32);
+        let points = (0..30)
+            .flat_map(|k| {
+                let t = k as f32 / 30.0;
+                [x0 + 250.0 * t, y0 + 40.0 * (t * 6.0 + i as f32).sin(), 0.5]
+            })
+            .collect();
+        spread_doc.commit(
+            "bob",
+            Op::Stroke(Stroke {
+                tool: Tool::Pen,
+                color: INK,
+                width: 12.0,
+                points,
+            }),
+        );
+    }
+    g.bench_function("inkroom_undo_under_100_spread", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                black_box(spread_doc.undo("ann").expect("ann has an op"));
+                total += start.elapsed();
+                spread_doc.redo("ann").expect("and can redo it");
             }
             total
         })

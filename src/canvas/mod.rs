@@ -16,9 +16,9 @@ use tiny_skia::Pixmap;
 
 pub use document::{Applied, Document};
 pub use fill::Region;
-pub use op::{Fill, Op, Shape, ShapeKind, Stroke, Tool, HIGHLIGHTER_ALPHA};
+pub use op::{Fill, Op, Painter, Shape, ShapeKind, Stroke, Tool, HIGHLIGHTER_ALPHA};
 pub use snapshot::{encode_png, Snapshot, TileImage};
-pub use stroke::{stroke_path, stroke_radius};
+pub use stroke::{stroke_geometry, stroke_path, stroke_radius, Geometry};
 
 /// Side of a square tile in pixels.
 pub const TILE_SIZE: u32 = 256;
@@ -163,8 +163,9 @@ impl Canvas {
             }
             return;
         }
+        let painter = op.painter();
         for &id in tiles {
-            op.render_tile(id, self.tile_mut(id));
+            painter.render_tile(id, self.tile_mut(id));
         }
     }
 

@@ -8,7 +8,7 @@ use tiny_skia::{
 };
 
 use super::fill::Region;
-use super::stroke::stroke_path;
+use super::stroke::{stroke_geometry, Geometry};
 use super::{Rgba, TileId, TILE_SIZE};
 
 /// A freehand drawing tool.
@@ -103,32 +103,28 @@ pub enum Op {
 
 impl Op {
     /// Paints the op into one tile (a pixmap covering tile `id`). Fills must have their region.
+    /// To paint several tiles, use [`Op::painter`] once instead.
     pub fn render_tile(&self, id: TileId, tile: &mut Pixmap) {
-        let (x0, y0) = (
-            (u32::from(id.col) * TILE_SIZE) as f32,
-            (u32::from(id.row) * TILE_SIZE) as f32,
-        );
-        let to_tile = Transform::from_translate(-x0, -y0);
-        match self {
-            Op::Stroke(s) => render_stroke(s, tile, to_tile),
-            Op::Shape(s) => render_shape(s, tile, to_tile),
-            Op::Fill(f) => {
-                if let Some(region) = &f.region {
-                    region.paint_tile(id, f.color, tile);
-                }
-            }
-            Op::Clear => tile.fill(tiny_skia::Color::TRANSPARENT),
-        }
+        self.painter().render_tile(id, tile);
+    }
+
+    /// The op with its geometry computed once, ready to paint tile after tile.
+    pub fn painter(&self) -> Painter<'_> {
+        let geometry = match self {
+            Op::Stroke(s) => Some(stroke_geometry(&tool_points(s), s.width)),
+            Op::Shape(s) if s.kind == ShapeKind::Line => Some(stroke_geometry(
+                &[s.x0, s.y0, 0.5, s.x1, s.y1, 0.5],
+                s.width,
+            )),
+            _ => None,
+        };
+        Painter { op: self, geometry }
     }
 
     /// The area the op may paint, in canvas pixels (left, top, right, bottom), for vector ops.
     pub fn bounds(&self) -> Option<(f32, f32, f32, f32)> {
         match self {
-            Op::Stroke(s) => {
-                let path = stroke_path(&s.points, stroke_width(s))?;
-                let b = path.bounds();
-                Some((b.left(), b.top(), b.right(), b.bottom()))
-            }
+            Op::Stroke(_) => self.painter().geometry.and_then(|g| g.bounds()),
             Op::Shape(s) => {
                 let pad = if s.filled && s.kind != ShapeKind::Line {
                     0.0
@@ -148,8 +144,55 @@ impl Op {
     }
 }
 
-fn stroke_width(s: &Stroke) -> f32 {
-    s.width
+/// An op with its stroke geometry computed, painting one tile at a time from just the contours
+/// that reach that tile.
+pub struct Painter<'a> {
+    op: &'a Op,
+    geometry: Option<Geometry>,
+}
+
+impl Painter<'_> {
+    /// Paints the op into the pixmap of tile `id`.
+    pub fn render_tile(&self, id: TileId, tile: &mut Pixmap) {
+        let (x0, y0) = (
+            (u32::from(id.col) * TILE_SIZE) as f32,
+            (u32::from(id.row) * TILE_SIZE) as f32,
+        );
+        let to_tile = Transform::from_translate(-x0, -y0);
+        let local = |g: &Geometry| {
+            g.path_within(x0, y0, x0 + tile.width() as f32, y0 + tile.height() as f32)
+        };
+        match (self.op, &self.geometry) {
+            (Op::Stroke(s), Some(g)) => {
+                if let Some(path) = local(g) {
+                    fill_stroke(s, &path, tile, to_tile);
+                }
+            }
+            (Op::Shape(s), Some(g)) => {
+                if let Some(path) = local(g) {
+                    let paint = solid(s.color);
+                    tile.fill_path(&path, &paint, FillRule::Winding, to_tile, None);
+                }
+            }
+            (Op::Shape(s), None) => render_shape(s, tile, to_tile),
+            (Op::Fill(f), _) => {
+                if let Some(region) = &f.region {
+                    region.paint_tile(id, f.color, tile);
+                }
+            }
+            (Op::Clear, _) => tile.fill(tiny_skia::Color::TRANSPARENT),
+            (Op::Stroke(_), None) => {}
+        }
+    }
+}
+
+fn solid(color: Rgba) -> Paint<'static> {
+    let mut paint = Paint {
+        anti_alias: true,
+        ..Paint::default()
+    };
+    paint.set_color(color.to_skia());
+    paint
 }
 
 /// Points with the pressure the tool uses: the highlighter ignores pressure.
@@ -165,10 +208,7 @@ fn tool_points(s: &Stroke) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
-fn render_stroke(s: &Stroke, tile: &mut Pixmap, to_tile: Transform) {
-    let Some(path) = stroke_path(&tool_points(s), s.width) else {
-        return;
-    };
+fn fill_stroke(s: &Stroke, path: &tiny_skia::Path, tile: &mut Pixmap, to_tile: Transform) {
     let mut paint = Paint {
         anti_alias: true,
         ..Paint::default()
@@ -184,21 +224,11 @@ fn render_stroke(s: &Stroke, tile: &mut Pixmap, to_tile: Transform) {
             paint.blend_mode = BlendMode::DestinationOut;
         }
     }
-    tile.fill_path(&path, &paint, FillRule::Winding, to_tile, None);
+    tile.fill_path(path, &paint, FillRule::Winding, to_tile, None);
 }
 
 fn render_shape(s: &Shape, tile: &mut Pixmap, to_tile: Transform) {
-    let mut paint = Paint {
-        anti_alias: true,
-        ..Paint::default()
-    };
-    paint.set_color(s.color.to_skia());
-    if s.kind == ShapeKind::Line {
-        if let Some(path) = stroke_path(&[s.x0, s.y0, 0.5, s.x1, s.y1, 0.5], s.width) {
-            tile.fill_path(&path, &paint, FillRule::Winding, to_tile, None);
-        }
-        return;
-    }
+    let paint = solid(s.color);
     let Some(rect) = Rect::from_ltrb(
         s.x0.min(s.x1),
         s.y0.min(s.y1),

@@ -1,6 +1,13 @@
-// Stroke geometry, identical to src/canvas/stroke.rs: a disc at every point (radius from
-// pressure) plus the tangent quadrilateral between consecutive discs, all wound the same way and
-// filled with the non-zero rule, so a translucent stroke never darkens where it overlaps itself.
+// Stroke geometry, identical to src/canvas/stroke.rs: the union of a disc at every point (radius
+// from pressure) and the hull of each pair of consecutive discs, drawn as outlines the way a
+// stroker does: down one side along the outer tangents, a round cap, back along the other side, a
+// round cap; at joins the outer side follows the disc and the inner side pivots through the point.
+// Long strokes are cut into runs of 32 points that share end points and overlap in their caps.
+// Arcs are polygons with vertices on the circle. Filled with the non-zero rule, a stroke never
+// darkens where it overlaps itself.
+
+const ARC_TOLERANCE = 0.05;
+const RUN = 32;
 
 /**
  * Pen radius at a pressure: pressure 0.5 (a mouse) draws exactly `width`.
@@ -11,6 +18,138 @@ export function strokeRadius(width, pressure) {
   return width * 0.5 * (0.25 + 1.5 * Math.min(1, Math.max(0, pressure)));
 }
 
+/** @param {number} r @param {number} angle */
+function arcSteps(r, angle) {
+  const step = r <= ARC_TOLERANCE ? Math.PI / 2 : Math.max(0.01, 2 * Math.acos(1 - ARC_TOLERANCE / r));
+  return Math.min(256, Math.max(1, Math.ceil(Math.abs(angle) / step)));
+}
+
+/**
+ * Adds a closed polygon wound with positive area (y down).
+ * @param {Path2D} path
+ * @param {number[][]} pts
+ */
+function contour(path, pts) {
+  let area = 0;
+  for (let i = 0; i < pts.length; i++) {
+    const [ax, ay] = pts[i];
+    const [bx, by] = pts[(i + 1) % pts.length];
+    area += ax * by - bx * ay;
+  }
+  if (area < 0) pts.reverse();
+  path.moveTo(pts[0][0], pts[0][1]);
+  for (let i = 1; i < pts.length; i++) path.lineTo(pts[i][0], pts[i][1]);
+  path.closePath();
+}
+
+/** @param {Path2D} path @param {number[]} p [x, y, r] */
+function disc(path, p) {
+  const [x, y, r] = p;
+  const n = Math.max(8, arcSteps(r, Math.PI * 2));
+  const pts = [];
+  for (let i = 0; i < n; i++) {
+    const a = (i * Math.PI * 2) / n;
+    pts.push([x + r * Math.cos(a), y + r * Math.sin(a)]);
+  }
+  contour(path, pts);
+}
+
+/** @param {number} a @param {number} m */
+const mod = (a, m) => ((a % m) + m) % m;
+
+/**
+ * Appends the arc around p from normal `from` to `to`, turning the way whose sweep contains `via`.
+ * @param {number[]} p [x, y, r] @param {number[]} from @param {number[]} to @param {number[]} via
+ * @param {number[][]} out
+ */
+function arcVia(p, from, to, via, out) {
+  const [x, y, r] = p;
+  const tau = Math.PI * 2;
+  const a0 = Math.atan2(from[1], from[0]);
+  const ccw = mod(Math.atan2(to[1], to[0]) - a0, tau);
+  const viaCcw = mod(Math.atan2(via[1], via[0]) - a0, tau);
+  const delta = viaCcw <= ccw ? ccw : ccw - tau;
+  out.push([x + r * from[0], y + r * from[1]]);
+  const n = arcSteps(r, delta);
+  for (let i = 1; i < n; i++) {
+    const a = a0 + (delta * i) / n;
+    out.push([x + r * Math.cos(a), y + r * Math.sin(a)]);
+  }
+  out.push([x + r * to[0], y + r * to[1]]);
+}
+
+/**
+ * Unit normals of the outer tangents of two discs, or null when one contains the other.
+ * @param {number[]} p [x, y, r] @param {number[]} q [x, y, r]
+ * @returns {number[][] | null}
+ */
+function tangentNormals(p, q) {
+  const dx = q[0] - p[0];
+  const dy = q[1] - p[1];
+  const d = Math.hypot(dx, dy);
+  if (d <= Math.abs(q[2] - p[2]) || d < 1e-3) return null;
+  const ux = dx / d;
+  const uy = dy / d;
+  const a = (p[2] - q[2]) / d;
+  const b = Math.sqrt(Math.max(0, 1 - a * a));
+  return [[a * ux - b * uy, a * uy + b * ux], [a * ux + b * uy, a * uy - b * ux]];
+}
+
+/** @param {number[]} p @param {number[]} q */
+function direction(p, q) {
+  const d = Math.max(1e-6, Math.hypot(q[0] - p[0], q[1] - p[1]));
+  return [(q[0] - p[0]) / d, (q[1] - p[1]) / d];
+}
+
+/** @param {number[]} p [x, y, r] @param {number[]} m */
+const at = (p, m) => [p[0] + p[2] * m[0], p[1] + p[2] * m[1]];
+
+/** @param {number[]} a @param {number[]} b @param {number[]} ahead */
+function sideVia(a, b, ahead) {
+  const x = a[0] + b[0];
+  const y = a[1] + b[1];
+  return x * x + y * y > 1e-6 ? [x, y] : ahead;
+}
+
+/**
+ * The outline of a run of points whose segments all have normals.
+ * @param {Path2D} path @param {number[][]} pts @param {number[][][]} normals
+ */
+function outline(path, pts, normals) {
+  const n = pts.length - 1;
+  const dirs = [];
+  for (let i = 0; i < n; i++) dirs.push(direction(pts[i], pts[i + 1]));
+  /** @type {number[][]} */
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    out.push(at(pts[i], normals[i][0]), at(pts[i + 1], normals[i][0]));
+    if (i + 1 < n) {
+      const u = dirs[i];
+      const v = dirs[i + 1];
+      if (u[0] * v[1] - u[1] * v[0] < 0) {
+        arcVia(pts[i + 1], normals[i][0], normals[i + 1][0], sideVia(normals[i][0], normals[i + 1][0], u), out);
+      } else {
+        out.push([pts[i + 1][0], pts[i + 1][1]]);
+      }
+    }
+  }
+  arcVia(pts[n], normals[n - 1][0], normals[n - 1][1], dirs[n - 1], out);
+  for (let i = n - 1; i >= 0; i--) {
+    out.push(at(pts[i + 1], normals[i][1]), at(pts[i], normals[i][1]));
+    if (i > 0) {
+      const u = dirs[i - 1];
+      const v = dirs[i];
+      if (u[0] * v[1] - u[1] * v[0] > 0) {
+        arcVia(pts[i], normals[i][1], normals[i - 1][1], sideVia(normals[i][1], normals[i - 1][1], v), out);
+      } else {
+        out.push([pts[i][0], pts[i][1]]);
+      }
+    }
+  }
+  arcVia(pts[0], normals[0][1], normals[0][0], [-dirs[0][0], -dirs[0][1]], out);
+  contour(path, out);
+}
+
 /**
  * Builds the fill path of a stroke.
  * @param {number[]} points flat [x, y, pressure, ...]
@@ -19,59 +158,33 @@ export function strokeRadius(width, pressure) {
  */
 export function strokePath(points, width) {
   const path = new Path2D();
-  const count = Math.floor(points.length / 3);
-  for (let i = 0; i < count; i++) {
-    const x = points[i * 3];
-    const y = points[i * 3 + 1];
-    const r = strokeRadius(width, points[i * 3 + 2]);
-    if (r > 0) {
-      path.moveTo(x + r, y);
-      path.arc(x, y, r, 0, Math.PI * 2, false);
-      path.closePath();
+  /** @type {number[][]} */
+  const pts = [];
+  for (let i = 0; i + 2 < points.length; i += 3) pts.push([points[i], points[i + 1], strokeRadius(width, points[i + 2])]);
+  const normals = [];
+  for (let i = 0; i + 1 < pts.length; i++) normals.push(tangentNormals(pts[i], pts[i + 1]));
+  /** @param {number} i */
+  const bigger = (i) => (pts[i + 1][2] > pts[i][2] ? pts[i + 1] : pts[i]);
+  let start = 0;
+  while (start < pts.length) {
+    let end = start;
+    while (end + 1 < pts.length && end - start + 1 < RUN && normals[end]) end += 1;
+    if (end === start) {
+      const p = start + 1 < pts.length ? bigger(start) : pts[start];
+      if (p[2] > 0) disc(path, p);
+      start += 1;
+      continue;
     }
-    if (i + 1 < count) {
-      pushHull(path, x, y, r, points[i * 3 + 3], points[i * 3 + 4],
-        strokeRadius(width, points[i * 3 + 5]));
+    outline(path, pts.slice(start, end + 1), /** @type {number[][][]} */ (normals.slice(start, end)));
+    if (end + 1 >= pts.length) break;
+    if (!normals[end]) {
+      disc(path, bigger(end));
+      start = end + 1;
+    } else {
+      start = end;
     }
   }
   return path;
-}
-
-/**
- * Adds the quadrilateral between two discs' outer tangents, wound like the circles.
- * @param {Path2D} path
- * @param {number} x0 @param {number} y0 @param {number} r0
- * @param {number} x1 @param {number} y1 @param {number} r1
- */
-function pushHull(path, x0, y0, r0, x1, y1, r1) {
-  const dx = x1 - x0;
-  const dy = y1 - y0;
-  const d = Math.hypot(dx, dy);
-  if (d <= Math.abs(r1 - r0) || d < 1e-3) return;
-  const ux = dx / d;
-  const uy = dy / d;
-  const a = (r0 - r1) / d;
-  const b = Math.sqrt(Math.max(0, 1 - a * a));
-  const m1x = a * ux - b * uy;
-  const m1y = a * uy + b * ux;
-  const m2x = a * ux + b * uy;
-  const m2y = a * uy - b * ux;
-  const quad = [
-    [x0 + r0 * m1x, y0 + r0 * m1y],
-    [x1 + r1 * m1x, y1 + r1 * m1y],
-    [x1 + r1 * m2x, y1 + r1 * m2y],
-    [x0 + r0 * m2x, y0 + r0 * m2y],
-  ];
-  let area = 0;
-  for (let i = 0; i < 4; i++) {
-    const [ax, ay] = quad[i];
-    const [bx, by] = quad[(i + 1) % 4];
-    area += ax * by - bx * ay;
-  }
-  if (area < 0) quad.reverse();
-  path.moveTo(quad[0][0], quad[0][1]);
-  for (let i = 1; i < 4; i++) path.lineTo(quad[i][0], quad[i][1]);
-  path.closePath();
 }
 
 /**
