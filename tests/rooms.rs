@@ -145,3 +145,41 @@ async fn empty_export_is_the_background() {
     assert_eq!(png.dimensions(), (300, 200));
     assert!(png.pixels().all(|p| p.0 == [0x33, 0x66, 0x99, 255]));
 }
+
+/// `?scale=` resizes the export, `?background=transparent` leaves the background out, and bad
+/// values get a 400 that says what is allowed.
+#[tokio::test]
+async fn export_options() {
+    let server = TestServer::start();
+    let room = server
+        .create_room(json!({"width": 400, "height": 300, "background": "#336699"}))
+        .await;
+    let id = room["id"].as_str().expect("id");
+    let get = |q: &'static str| {
+        let path = format!("/api/rooms/{id}/canvas.png{q}");
+        let addr = server.addr;
+        async move { http(addr, "GET", &path, None, &[]).await }
+    };
+    let half = image::load_from_memory(&get("?scale=0.5").await.body)
+        .expect("png")
+        .to_rgba8();
+    assert_eq!(half.dimensions(), (200, 150));
+    assert_eq!(half.get_pixel(10, 10).0, [0x33, 0x66, 0x99, 255]);
+    let big = image::load_from_memory(&get("?scale=4").await.body).expect("png");
+    assert_eq!((big.width(), big.height()), (1600, 1200));
+    let clear = image::load_from_memory(&get("?background=transparent").await.body)
+        .expect("png")
+        .to_rgba8();
+    assert_eq!(clear.get_pixel(10, 10).0[3], 0);
+    for bad in [
+        "?scale=0",
+        "?scale=5",
+        "?scale=abc",
+        "?scale=NaN",
+        "?background=red",
+    ] {
+        let res = get(bad).await;
+        assert_eq!(res.status, 400, "{bad}");
+        assert_eq!(res.json()["error"]["code"], "bad_request");
+    }
+}

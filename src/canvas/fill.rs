@@ -210,6 +210,7 @@ impl Canvas {
                 }
             }
         }
+        tiles.sort_unstable_by_key(|(id, _)| *id);
         Region { tiles }
     }
 }
@@ -275,6 +276,41 @@ mod tests {
         wall(&mut c, 300.0, 151.0, 302.0, 300.0);
         let through = c.flood(10, 10, 0).expect("inside").pixel_count(&c);
         assert_eq!(through, 600 * 300 - 2 * 299);
+    }
+
+    /// A region spanning several rows and columns of tiles paints every one of them.
+    #[test]
+    fn fills_paint_every_tile_of_their_region() {
+        let mut c = Canvas::new(1000, 700).expect("valid size");
+        // A box from (300, 200) to (900, 650): its inside spans tiles in 3 columns and 3 rows.
+        wall(&mut c, 300.0, 200.0, 900.0, 204.0);
+        wall(&mut c, 300.0, 646.0, 900.0, 650.0);
+        wall(&mut c, 300.0, 200.0, 304.0, 650.0);
+        wall(&mut c, 896.0, 200.0, 900.0, 650.0);
+        let mut op = Op::Fill(super::super::Fill {
+            x: 600,
+            y: 400,
+            color: Rgba {
+                r: 0,
+                g: 200,
+                b: 0,
+                a: 255,
+            },
+            tolerance: 0,
+            region: None,
+        });
+        c.apply(&mut op);
+        let s = c.snapshot();
+        for y in (205..646).step_by(7) {
+            for x in (305..896).step_by(7) {
+                assert_eq!(
+                    s.pixel(x, y).map(|p| (p.g, p.a)),
+                    Some((200, 255)),
+                    "{x},{y}"
+                );
+            }
+        }
+        assert_eq!(s.pixel(100, 100).map(|p| p.a), Some(0));
     }
 
     #[test]

@@ -51,13 +51,13 @@ impl Rgba {
     }
 }
 
-/// Index of a tile: column and row.
+/// Index of a tile: row and column. Ordered row by row, like the canvas is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TileId {
+    /// Row, from the top (compared first).
+    pub row: u16,
     /// Column, from the left.
     pub col: u16,
-    /// Row, from the top.
-    pub row: u16,
 }
 
 /// A sparse tiled RGBA canvas. Untouched tiles cost no memory.
