@@ -278,6 +278,36 @@ mod tests {
         assert_eq!(through, 600 * 300 - 2 * 299);
     }
 
+    /// On a canvas already painted edge to edge, a fill of another color repaints all of it.
+    #[test]
+    fn fills_a_full_canvas() {
+        let mut c = Canvas::new(600, 400).expect("valid size");
+        let paint = |c: &mut Canvas, g: u8| {
+            let mut op = Op::Fill(super::super::Fill {
+                x: 5,
+                y: 5,
+                color: Rgba {
+                    r: 10,
+                    g,
+                    b: 10,
+                    a: 255,
+                },
+                tolerance: 0,
+                region: None,
+            });
+            c.apply(&mut op);
+            match op {
+                Op::Fill(f) => f.region.expect("computed").pixel_count(c),
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(paint(&mut c, 100), 600 * 400);
+        assert_eq!(paint(&mut c, 200), 600 * 400);
+        let s = c.snapshot();
+        assert_eq!(s.pixel(599, 399).map(|p| p.g), Some(200));
+        assert_eq!(s.pixel(0, 0).map(|p| p.g), Some(200));
+    }
+
     /// A region spanning several rows and columns of tiles paints every one of them.
     #[test]
     fn fills_paint_every_tile_of_their_region() {
