@@ -54,6 +54,11 @@ pub struct Config {
     pub undo_depth: usize,
     /// Ops between history checkpoints (undo re-renders from the nearest one). Default 32.
     pub checkpoint_every: u64,
+    /// Only ops among a room's last this-many seqs can be undone. Bounds the history kept in
+    /// memory and replayed when a room loads. Default 1000.
+    pub history_window: u64,
+    /// Wait for the disk before acknowledging an op (`commit`). Default true.
+    pub durable: bool,
     /// How often the room sends batched cursor positions. Default 33 ms (about 30 a second).
     pub cursor_interval: Duration,
     /// How often the server pings each connection. Default 5 s.
@@ -89,6 +94,8 @@ impl Default for Config {
             snapshot_interval: Duration::from_secs(1),
             undo_depth: 50,
             checkpoint_every: 32,
+            history_window: 1000,
+            durable: true,
             cursor_interval: Duration::from_millis(33),
             heartbeat_interval: Duration::from_secs(5),
             client_timeout: Duration::from_secs(20),

@@ -28,3 +28,4 @@ pub mod protocol;
 pub mod room;
 pub mod server;
 pub mod session;
+pub mod store;

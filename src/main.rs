@@ -32,12 +32,6 @@ fn main() -> std::io::Result<()> {
         data_dir: args.data_dir,
         ..Config::default()
     };
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!("cannot create data dir {}: {e}", config.data_dir.display()),
-        )
-    })?;
     let listener = TcpListener::bind(config.addr).map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.addr))
     })?;

@@ -10,17 +10,31 @@ use actix_web::{web, App, HttpServer};
 use crate::config::Config;
 use crate::http::{assets, rooms};
 use crate::room::Registry;
+use crate::store::Store;
 
 /// Content-Security-Policy for every response: scripts, styles and sockets from this origin only.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
 img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
 frame-ancestors 'none'; form-action 'self'";
 
-/// Starts serving on `listener`. The returned [`Server`] runs when awaited (or spawned); its
-/// handle stops it. Installs no signal handlers when `signals` is false (tests).
+/// Opens the store in `config.data_dir` and starts serving on `listener`. The returned [`Server`]
+/// runs when awaited (or spawned); its handle stops it. Installs no signal handlers when `signals`
+/// is false (tests).
 pub fn run(listener: TcpListener, config: Config, signals: bool) -> std::io::Result<Server> {
+    let store = Store::open(&config.data_dir, config.durable)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    run_with_store(listener, config, Arc::new(store), signals)
+}
+
+/// Like [`run`], over a store that is already open.
+pub fn run_with_store(
+    listener: TcpListener,
+    config: Config,
+    store: Arc<Store>,
+    signals: bool,
+) -> std::io::Result<Server> {
     let config = Arc::new(config);
-    let registry = web::Data::new(Registry::new(Arc::clone(&config)));
+    let registry = web::Data::new(Registry::new(Arc::clone(&config), store));
     let body_limit = config.max_http_body_bytes;
     let mut server = HttpServer::new(move || {
         App::new()

@@ -282,7 +282,10 @@ impl Model {
                 stroke: Some(stroke),
                 ..
             } => {
-                let s = self.open.remove(&(author, stroke)).expect("known stroke");
+                // Commits of strokes that ended before joining are already in the tiles.
+                let Some(s) = self.open.remove(&(author, stroke)) else {
+                    return;
+                };
                 let mut op = Op::Stroke(s);
                 self.canvas.apply(&mut op);
                 self.log.push((seq, op));

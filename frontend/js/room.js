@@ -13,8 +13,8 @@ const key = new URLSearchParams(location.hash.slice(1)).get('key');
 /** @param {string} sel */
 const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
 
-/** @type {{me: number | null, role: string | null, synced: boolean, members: Map<number, {id: number, name: string, role: string}>, room: any}} */
-const state = { me: null, role: null, synced: false, members: new Map(), room: null };
+/** @type {{me: number | null, role: string | null, synced: boolean, syncedSeq: number, members: Map<number, {id: number, name: string, role: string}>, room: any}} */
+const state = { me: null, role: null, synced: false, syncedSeq: 0, members: new Map(), room: null };
 
 const board = new Board($('.stage'));
 const toolbar = new Toolbar($('.toolbar'), {
@@ -95,6 +95,7 @@ async function handle(data) {
       break;
     case 'synced':
       state.synced = true;
+      state.syncedSeq = msg.seq;
       document.body.dataset.synced = String(msg.seq);
       break;
     case 'stroke_begin':
@@ -144,6 +145,8 @@ async function handle(data) {
  * @param {any} msg
  */
 function applyCommit(msg) {
+  // Commits at or below the synced seq are already in the tiles received on joining.
+  if (msg.seq <= state.syncedSeq) return;
   switch (msg.op) {
     case 'stroke':
       board.commit(`${msg.author}:${msg.stroke}`, msg.seq);

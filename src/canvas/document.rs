@@ -60,6 +60,8 @@ pub struct Document {
     undo_depth: usize,
     checkpoint_every: u64,
     since_checkpoint: u64,
+    /// Ops older than this many seqs can no longer be undone (bounds history and load time).
+    history_window: u64,
 }
 
 impl Document {
@@ -79,7 +81,38 @@ impl Document {
             undo_depth: undo_depth.max(1),
             checkpoint_every: checkpoint_every.max(1),
             since_checkpoint: 0,
+            history_window: u64::MAX,
         }
+    }
+
+    /// Limits undo to ops among the last `window` seqs, so history (and a room's load from the
+    /// store) stays bounded however long ago someone last drew.
+    pub fn with_history_window(mut self, window: u64) -> Document {
+        self.history_window = window.max(1);
+        self
+    }
+
+    /// Seq of the oldest state history can return to (the store keeps it as the room's base).
+    pub fn base_seq(&self) -> u64 {
+        self.checkpoints[0].seq
+    }
+
+    /// The non-empty tiles of that oldest state.
+    pub fn base_tiles(&self) -> Vec<(TileId, Arc<Pixmap>)> {
+        let (cols, _) = self.canvas.grid();
+        self.checkpoints[0]
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                let t = t.as_ref()?;
+                let id = TileId {
+                    row: (i as u32 / cols) as u16,
+                    col: (i as u32 % cols) as u16,
+                };
+                Some((id, Arc::clone(t)))
+            })
+            .collect()
     }
 
     /// The current canvas.
@@ -159,6 +192,7 @@ impl Document {
         }
         self.rerender(target, &tiles);
         self.seq += 1;
+        self.prune();
         Some(Applied {
             seq: self.seq,
             tiles,
@@ -225,6 +259,11 @@ impl Document {
     /// Drops history no stack can reach: entries and checkpoints before the checkpoint that
     /// precedes the oldest undoable or redoable op.
     fn prune(&mut self) {
+        let horizon = self.seq.saturating_sub(self.history_window);
+        for stacks in self.stacks.values_mut() {
+            stacks.undo.retain(|&s| s > horizon);
+            stacks.redo.retain(|&s| s > horizon);
+        }
         let oldest = self
             .stacks
             .values()

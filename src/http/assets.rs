@@ -75,10 +75,10 @@ pub async fn room_page(
     registry: web::Data<Registry>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let exists = Uuid::parse_str(&path)
-        .ok()
-        .and_then(|id| registry.meta(id))
-        .is_some();
+    let exists = match Uuid::parse_str(&path) {
+        Ok(id) => matches!(registry.meta(id).await, Ok(Some(_))),
+        Err(_) => false,
+    };
     if exists {
         serve(&req, "room.html", Frontend::get("room.html"))
     } else {

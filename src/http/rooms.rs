@@ -48,7 +48,7 @@ pub async fn create(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid room request: {e}")))?
     };
-    let meta = registry.create(req)?;
+    let meta = registry.create(req).await?;
     tracing::info!(room = %meta.id, width = meta.width, height = meta.height, "room created");
     let id = meta.id.to_string();
     Ok(HttpResponse::Created()
@@ -75,7 +75,10 @@ pub async fn info(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let meta = registry.meta(id).ok_or_else(ApiError::room_not_found)?;
+    let meta = registry
+        .meta(id)
+        .await?
+        .ok_or_else(ApiError::room_not_found)?;
     let status = match registry.loaded(id) {
         Some(addr) => addr
             .send(Status)
@@ -132,7 +135,10 @@ pub async fn canvas_png(
             ))
         }
     };
-    let (meta, addr) = registry.open(id).ok_or_else(ApiError::room_not_found)?;
+    let (meta, addr) = registry
+        .open(id)
+        .await?
+        .ok_or_else(ApiError::room_not_found)?;
     let (snapshot, seq) = addr
         .send(TakeSnapshot)
         .await
@@ -188,7 +194,11 @@ pub async fn websocket(
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = parse_id(&path)?;
-    let (meta, addr) = registry.open(id).ok_or_else(ApiError::room_not_found)?;
+    let (meta, addr) = registry
+        .open(id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(ApiError::room_not_found)?;
     let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
     let config = Arc::clone(registry.config());
     actix_web::rt::spawn(session::run(ws_session, stream, meta, addr, config));

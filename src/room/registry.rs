@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr};
+
+use crate::store::{Store, StoreError};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -73,24 +75,30 @@ pub struct NewRoom {
     pub background: Option<String>,
 }
 
-/// A registered room: its facts and, when loaded, its actor.
+/// A room in memory: its facts and, when loaded, its actor.
 struct Slot {
     meta: Arc<RoomMeta>,
     addr: Option<Addr<Room>>,
 }
 
-/// Maps room ids to rooms; starts a room's actor the first time it is needed.
+/// Maps room ids to rooms. Rooms live in the store; the registry caches the facts of rooms seen
+/// and starts a room's actor (loading it from the store) the first time it is needed.
 pub struct Registry {
     config: Arc<Config>,
+    store: Arc<Store>,
     rooms: Mutex<HashMap<Uuid, Slot>>,
+    /// Serializes loads, so a room is never loaded twice at once.
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
-    /// An empty registry.
-    pub fn new(config: Arc<Config>) -> Registry {
+    /// A registry over a store.
+    pub fn new(config: Arc<Config>, store: Arc<Store>) -> Registry {
         Registry {
             config,
+            store,
             rooms: Mutex::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -99,48 +107,31 @@ impl Registry {
         &self.config
     }
 
-    /// Validates a request and registers a new room.
-    pub fn create(&self, req: NewRoom) -> Result<Arc<RoomMeta>, ProtoError> {
-        let c = &self.config;
-        let bad = |m: String| ProtoError::new(ErrorCode::BadRequest, m);
-        let name = req.name.as_deref().unwrap_or("").trim();
-        let name = if name.is_empty() {
-            "Untitled board".to_owned()
-        } else {
-            name.to_owned()
-        };
-        if name.chars().count() > c.max_room_name_chars || name.chars().any(char::is_control) {
-            return Err(bad(format!(
-                "name must be at most {} characters, without control characters",
-                c.max_room_name_chars
-            )));
+    /// The store rooms persist to.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Validates a request, stores the new room and returns it once it is durable.
+    pub async fn create(&self, req: NewRoom) -> Result<Arc<RoomMeta>, ProtoError> {
+        let meta = Arc::new(validate(req, &self.config)?);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.store.create_room(
+            (*meta).clone(),
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        match rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(ProtoError::new(
+                    ErrorCode::Internal,
+                    format!("could not store the room: {e}"),
+                ))
+            }
+            Err(_) => return Err(ProtoError::new(ErrorCode::Internal, "the store stopped")),
         }
-        let width = req.width.unwrap_or(c.default_width);
-        let height = req.height.unwrap_or(c.default_height);
-        let max = c.max_canvas_side;
-        if !(1..=max).contains(&width) || !(1..=max).contains(&height) {
-            return Err(bad(format!(
-                "width and height must be between 1 and {max} pixels"
-            )));
-        }
-        let background = match req.background.as_deref() {
-            None => Rgba {
-                r: 255,
-                g: 255,
-                b: 255,
-                a: 255,
-            },
-            Some(text) => parse_opaque_color(text)
-                .ok_or_else(|| bad("background must be a color like #ffffff".to_owned()))?,
-        };
-        let meta = Arc::new(RoomMeta {
-            id: Uuid::new_v4(),
-            name,
-            width,
-            height,
-            background,
-            edit_key: new_key(),
-        });
         self.lock().insert(
             meta.id,
             Slot {
@@ -151,12 +142,19 @@ impl Registry {
         Ok(meta)
     }
 
-    /// A room's facts, if it exists.
-    pub fn meta(&self, id: Uuid) -> Option<Arc<RoomMeta>> {
-        self.lock().get(&id).map(|s| Arc::clone(&s.meta))
+    /// A room's facts, from memory or the store; `None` when no such room exists.
+    pub async fn meta(&self, id: Uuid) -> Result<Option<Arc<RoomMeta>>, StoreError> {
+        if let Some(meta) = self.lock().get(&id).map(|s| Arc::clone(&s.meta)) {
+            return Ok(Some(meta));
+        }
+        let store = Arc::clone(&self.store);
+        let meta = actix_web::web::block(move || store.room_meta(id))
+            .await
+            .map_err(|_| StoreError::Closed)??;
+        Ok(meta.map(Arc::new))
     }
 
-    /// The actor of a room if it is running now (does not start it).
+    /// The actor of a room if it is running now (does not load it).
     pub fn loaded(&self, id: Uuid) -> Option<Addr<Room>> {
         self.lock()
             .get(&id)
@@ -164,17 +162,56 @@ impl Registry {
             .filter(Addr::connected)
     }
 
-    /// A room's facts and actor, starting the actor on the current arbiter when needed.
-    /// `None` when no such room exists.
-    pub fn open(&self, id: Uuid) -> Option<(Arc<RoomMeta>, Addr<Room>)> {
-        let mut rooms = self.lock();
-        let slot = rooms.get_mut(&id)?;
-        if let Some(addr) = slot.addr.as_ref().filter(|a| a.connected()) {
-            return Some((Arc::clone(&slot.meta), addr.clone()));
+    /// A room's facts and actor, loading the room from the store and starting its actor on the
+    /// current arbiter when needed. `None` when no such room exists.
+    pub async fn open(&self, id: Uuid) -> Result<Option<(Arc<RoomMeta>, Addr<Room>)>, StoreError> {
+        if let Some(found) = self.running(id) {
+            return Ok(Some(found));
         }
-        let addr = Room::new(Arc::clone(&slot.meta), Arc::clone(&self.config)).start();
-        slot.addr = Some(addr.clone());
-        Some((Arc::clone(&slot.meta), addr))
+        let _one_at_a_time = self.loading.lock().await;
+        if let Some(found) = self.running(id) {
+            return Ok(Some(found));
+        }
+        let store = Arc::clone(&self.store);
+        let config = Arc::clone(&self.config);
+        let loaded = actix_web::web::block(move || -> Result<_, StoreError> {
+            let Some(stored) = store.load_room(id)? else {
+                return Ok(None);
+            };
+            let started = std::time::Instant::now();
+            let ops = stored.ops.len();
+            let (meta, doc) = super::room::rebuild(stored, &config)?;
+            tracing::info!(room = %id, ops, ms = started.elapsed().as_millis() as u64, "room loaded");
+            Ok(Some((meta, doc)))
+        })
+        .await
+        .map_err(|_| StoreError::Closed)??;
+        let Some((meta, doc)) = loaded else {
+            return Ok(None);
+        };
+        let meta = Arc::new(meta);
+        let addr = Room::new(
+            Arc::clone(&meta),
+            Arc::clone(&self.config),
+            doc,
+            Arc::clone(&self.store),
+        )
+        .start();
+        self.lock().insert(
+            id,
+            Slot {
+                meta: Arc::clone(&meta),
+                addr: Some(addr.clone()),
+            },
+        );
+        Ok(Some((meta, addr)))
+    }
+
+    fn running(&self, id: Uuid) -> Option<(Arc<RoomMeta>, Addr<Room>)> {
+        let rooms = self.lock();
+        let slot = rooms.get(&id)?;
+        let addr = slot.addr.as_ref().filter(|a| a.connected())?;
+        Some((Arc::clone(&slot.meta), addr.clone()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Slot>> {
@@ -182,6 +219,49 @@ impl Registry {
         // so a poisoned lock is still safe to use.
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Checks a room request and builds the room's facts with a fresh id and key.
+fn validate(req: NewRoom, c: &Config) -> Result<RoomMeta, ProtoError> {
+    let bad = |m: String| ProtoError::new(ErrorCode::BadRequest, m);
+    let name = req.name.as_deref().unwrap_or("").trim();
+    let name = if name.is_empty() {
+        "Untitled board".to_owned()
+    } else {
+        name.to_owned()
+    };
+    if name.chars().count() > c.max_room_name_chars || name.chars().any(char::is_control) {
+        return Err(bad(format!(
+            "name must be at most {} characters, without control characters",
+            c.max_room_name_chars
+        )));
+    }
+    let width = req.width.unwrap_or(c.default_width);
+    let height = req.height.unwrap_or(c.default_height);
+    let max = c.max_canvas_side;
+    if !(1..=max).contains(&width) || !(1..=max).contains(&height) {
+        return Err(bad(format!(
+            "width and height must be between 1 and {max} pixels"
+        )));
+    }
+    let background = match req.background.as_deref() {
+        None => Rgba {
+            r: 255,
+            g: 255,
+            b: 255,
+            a: 255,
+        },
+        Some(text) => parse_opaque_color(text)
+            .ok_or_else(|| bad("background must be a color like #ffffff".to_owned()))?,
+    };
+    Ok(RoomMeta {
+        id: Uuid::new_v4(),
+        name,
+        width,
+        height,
+        background,
+        edit_key: new_key(),
+    })
 }
 
 /// 128 random bits from the OS, as 32 lowercase hex digits.
@@ -211,8 +291,8 @@ mod tests {
 
     #[test]
     fn create_validates() {
-        let r = Registry::new(Arc::new(Config::default()));
-        let m = r.create(NewRoom::default()).expect("defaults are valid");
+        let c = Config::default();
+        let m = validate(NewRoom::default(), &c).expect("defaults are valid");
         assert_eq!(
             (m.width, m.height, m.name.as_str()),
             (1920, 1080, "Untitled board")
@@ -232,7 +312,7 @@ mod tests {
             },
         ] {
             assert_eq!(
-                r.create(bad).map(|_| ()).map_err(|e| e.code),
+                validate(bad, &c).map(|_| ()).map_err(|e| e.code),
                 Err(ErrorCode::BadRequest)
             );
         }

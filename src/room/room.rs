@@ -6,7 +6,7 @@
 //! dropped as lagging (its client reconnects and catches up from tiles).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
@@ -16,13 +16,14 @@ use bytestring::ByteString;
 use super::outbox::{OutboxTx, Outgoing};
 use super::registry::RoomMeta;
 use crate::canvas::{
-    Applied, Canvas, Document, Fill, Op, Rgba, Shape, Snapshot, Stroke, TileId, Tool, TILE_SIZE,
+    Applied, Document, Fill, Op, Rgba, Shape, Snapshot, Stroke, TileId, Tool, TILE_SIZE,
 };
 use crate::config::Config;
 use crate::protocol::{
     close, encode, frame, parse_color, ClientMsg, CursorPos, ErrorCode, MemberId, MemberInfo,
     OpKind, ProtoError, Role, ServerMsg, StrokeId,
 };
+use crate::store::{Record, Store, StoreError, StoredRoom};
 
 /// A stroke that has begun and not yet ended.
 #[derive(Debug)]
@@ -64,14 +65,51 @@ pub struct Room {
     urgent: bool,
     /// A snapshot is being encoded on the blocking pool.
     encoding: bool,
+    /// Where ops are made durable.
+    store: Arc<Store>,
+    /// Commits waiting for the store, oldest first: (seq, encoded commit, author).
+    pending: VecDeque<(u64, String, MemberId)>,
+    /// Highest seq known durable.
+    durable_seq: u64,
+    /// Base seq last handed to the store.
+    saved_base: u64,
+    /// Undo and redo events after the saved base: (event seq, target seq). A base may only be
+    /// saved where no later event reaches back before it, or replay could not repeat the event.
+    reaching_back: Vec<(u64, u64)>,
+}
+
+/// Rebuilds a stored room's document by replaying its ops after the base through the same code
+/// that applied them live.
+pub fn rebuild(stored: StoredRoom, config: &Config) -> Result<(RoomMeta, Document), StoreError> {
+    let StoredRoom {
+        meta,
+        base_seq,
+        base,
+        ops,
+    } = stored;
+    let mut doc = Document::new(base, base_seq, config.undo_depth, config.checkpoint_every)
+        .with_history_window(config.history_window);
+    for (seq, author, record) in ops {
+        let applied = match &record {
+            Record::Undo => doc.undo(&author).map(|a| a.seq),
+            Record::Redo => doc.redo(&author).map(|a| a.seq),
+            other => other.to_op().map(|op| doc.commit(&author, op).seq),
+        };
+        if applied != Some(seq) {
+            return Err(StoreError::Corrupt(format!(
+                "room {}: op {seq} does not replay (got {applied:?})",
+                meta.id
+            )));
+        }
+    }
+    Ok((meta, doc))
 }
 
 impl Room {
-    /// A room with an empty canvas.
-    pub fn new(meta: Arc<RoomMeta>, config: Arc<Config>) -> Room {
-        let canvas = Canvas::new(meta.width, meta.height)
-            .expect("room sizes are validated when the room is created");
-        let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every);
+    /// A room over a document (new or rebuilt from the store).
+    pub fn new(meta: Arc<RoomMeta>, config: Arc<Config>, doc: Document, store: Arc<Store>) -> Room {
+        let durable_seq = doc.seq();
+        let saved_base = doc.base_seq();
         Room {
             meta,
             config,
@@ -81,6 +119,11 @@ impl Room {
             dirty: BTreeSet::new(),
             urgent: false,
             encoding: false,
+            store,
+            pending: VecDeque::new(),
+            durable_seq,
+            saved_base,
+            reaching_back: Vec::new(),
         }
     }
 
@@ -312,6 +355,11 @@ impl Room {
                     ));
                 };
                 let kind = if undo { OpKind::Undo } else { OpKind::Redo };
+                let record = if undo { Record::Undo } else { Record::Redo };
+                if let Some(target) = applied.target {
+                    self.reaching_back.push((applied.seq, target));
+                }
+                self.persist(&key, applied.seq, &record, ctx);
                 self.announce(id, applied, kind, None, None, ctx);
                 Ok(())
             }
@@ -331,7 +379,9 @@ impl Room {
         let Some(key) = self.members.get(&author).map(|m| m.author_key.clone()) else {
             return;
         };
+        let record = Record::of(&op);
         let applied = self.doc.commit(&key, op);
+        self.persist(&key, applied.seq, &record, ctx);
         self.announce(author, applied, kind, stroke, client_id, ctx);
     }
 
@@ -345,36 +395,57 @@ impl Room {
         client_id: Option<u32>,
         ctx: &mut Context<Self>,
     ) {
-        self.broadcast(
-            &ServerMsg::Commit {
-                seq: applied.seq,
-                author,
-                stroke,
-                op,
-                id: client_id,
-                target: applied.target,
-            },
-            None,
-        );
+        // Everyone hears of the commit once it is durable (see `Durable`).
+        let commit = encode(&ServerMsg::Commit {
+            seq: applied.seq,
+            author,
+            stroke,
+            op,
+            id: client_id,
+            target: applied.target,
+        });
+        self.pending.push_back((applied.seq, commit, author));
         self.dirty.extend(applied.tiles);
         // Clients render strokes themselves; everything else they learn from tiles, sent now.
         if op != OpKind::Stroke {
             self.urgent = true;
             self.flush_tiles(ctx);
         }
-        if let Some(m) = self.members.get(&author) {
-            let (can_undo, can_redo) = self.doc.can_undo_redo(&m.author_key);
-            let text = encode(&ServerMsg::History { can_undo, can_redo });
-            if m.outbox.push(Outgoing::Text(text.into())).is_err() {
-                self.drop_lagging(vec![author]);
-            }
+    }
+
+    /// Hands an op to the store; `Durable` comes back when it is on disk. Also hands over a new
+    /// history base whenever the document's advanced.
+    fn persist(&mut self, author_key: &str, seq: u64, record: &Record, ctx: &mut Context<Self>) {
+        let addr = ctx.address();
+        self.store.append(
+            self.meta.id,
+            seq,
+            author_key,
+            record,
+            Box::new(move |result| {
+                addr.do_send(Durable {
+                    seq,
+                    failed: result.err().map(|e| e.to_string()),
+                })
+            }),
+        );
+        // Save the base only where no later undo or redo reaches back to or before it, or the
+        // replay on load could not repeat that event.
+        let base = self.doc.base_seq();
+        let reaches_back = self.reaching_back.iter().any(|&(_, target)| target <= base);
+        if base > self.saved_base && !reaches_back {
+            self.saved_base = base;
+            self.reaching_back.retain(|&(event, _)| event > base);
+            self.store
+                .save_base(self.meta.id, base, self.doc.base_tiles());
         }
     }
 
     /// Encodes the dirty tiles on the blocking pool and broadcasts them, tagged with the seq they
     /// show. One encoding runs at a time; changes meanwhile wait for the next round.
     fn flush_tiles(&mut self, ctx: &mut Context<Self>) {
-        if self.encoding || self.dirty.is_empty() {
+        // Tiles never show an op whose commit has not gone out yet.
+        if self.encoding || self.dirty.is_empty() || self.durable_seq < self.doc.seq() {
             return;
         }
         self.encoding = true;
@@ -462,6 +533,45 @@ impl Actor for Room {
     }
 }
 
+/// The store made ops up to `seq` durable (or failed to).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Durable {
+    seq: u64,
+    failed: Option<String>,
+}
+
+impl Handler<Durable> for Room {
+    type Result = ();
+
+    fn handle(&mut self, d: Durable, ctx: &mut Context<Self>) {
+        if let Some(e) = &d.failed {
+            tracing::error!(room = %self.meta.id, seq = d.seq, "op not stored: {e}");
+        }
+        self.durable_seq = self.durable_seq.max(d.seq);
+        while self
+            .pending
+            .front()
+            .is_some_and(|(seq, _, _)| *seq <= self.durable_seq)
+        {
+            let Some((_, commit, author)) = self.pending.pop_front() else {
+                break;
+            };
+            self.broadcast_text(commit, None);
+            if let Some(m) = self.members.get(&author) {
+                let (can_undo, can_redo) = self.doc.can_undo_redo(&m.author_key);
+                let text = encode(&ServerMsg::History { can_undo, can_redo });
+                if m.outbox.push(Outgoing::Text(text.into())).is_err() {
+                    self.drop_lagging(vec![author]);
+                }
+            }
+        }
+        if self.urgent {
+            self.flush_tiles(ctx);
+        }
+    }
+}
+
 /// A new member wants in. The room queues `welcome`, the canvas and the open strokes into the
 /// member's outbox before any live traffic, so the member misses nothing and sees nothing twice.
 #[derive(Message)]
@@ -500,6 +610,7 @@ impl Handler<Join> for Room {
         let mut members = self.member_infos();
         members.push(info.clone());
         let seq = self.doc.seq();
+        // A joiner's canvas is at `seq`; commits still waiting for the store are at or below it.
         let welcome = encode(&ServerMsg::Welcome {
             you: id,
             role: info.role,

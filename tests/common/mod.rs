@@ -19,12 +19,32 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for any one thing before failing.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// The real server, on its own thread and actix system, on a free port. Stops on drop.
+/// A fresh data directory under the system temp dir, removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// Creates an empty directory.
+    pub fn new() -> TempDir {
+        let dir = std::env::temp_dir().join(format!("inkroom-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The real server, on its own thread and actix system, on a free port, with its own data
+/// directory (a fresh temp dir unless the config names one). Stops on drop.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
+    _data: Option<TempDir>,
 }
 
 impl TestServer {
@@ -33,8 +53,13 @@ impl TestServer {
         TestServer::with_config(Config::default())
     }
 
-    /// Starts a server with a given configuration (its `addr` is ignored: port 0 is used).
-    pub fn with_config(config: Config) -> TestServer {
+    /// Starts a server with a given configuration (its `addr` is ignored: port 0 is used). A
+    /// `data_dir` left at the default is replaced by a fresh temp dir.
+    pub fn with_config(mut config: Config) -> TestServer {
+        let data = (config.data_dir == Config::default().data_dir).then(TempDir::new);
+        if let Some(d) = &data {
+            config.data_dir = d.0.clone();
+        }
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -50,6 +75,7 @@ impl TestServer {
             addr,
             handle,
             thread: Some(thread),
+            _data: data,
         }
     }
 

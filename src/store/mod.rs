@@ -1,0 +1,410 @@
+//! Persistence: rooms, their op logs and history bases, in SQLite (the embedded default store).
+//!
+//! Writes go through one writer thread that commits whatever has queued up in a single
+//! transaction (group commit), so the rooms never wait on the disk and throughput holds with many
+//! editors; each write reports back when it is durable. Reads (room lookups and loads) use a
+//! separate connection and run on the blocking pool.
+//!
+//! A room on disk is its metadata, a *base* (the tiles at the oldest point its undo history can
+//! reach) and every op after the base. Loading replays those ops through the same
+//! [`Document`](crate::canvas::Document) code that applied them live, so the canvas and every
+//! person's undo history come back exactly.
+
+mod record;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use tiny_skia::Pixmap;
+use uuid::Uuid;
+
+pub use record::Record;
+
+use crate::canvas::{encode_png, Canvas, Rgba, TileId};
+use crate::protocol::parse_opaque_color;
+use crate::room::RoomMeta;
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The data directory or database cannot be used.
+    #[error("{0}")]
+    Unusable(String),
+    /// A stored row makes no sense (corruption).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// The writer thread has stopped.
+    #[error("the store writer has stopped")]
+    Closed,
+}
+
+/// Called when a write is durable (or failed).
+pub type Done = Box<dyn FnOnce(Result<(), Arc<StoreError>>) + Send>;
+
+enum Job {
+    CreateRoom(RoomMeta, Done),
+    Append {
+        room: Uuid,
+        seq: u64,
+        author: String,
+        data: String,
+        done: Done,
+    },
+    SaveBase {
+        room: Uuid,
+        seq: u64,
+        tiles: Vec<(TileId, Arc<Pixmap>)>,
+    },
+    Flush(Done),
+}
+
+/// A room as stored: metadata, base and the ops after it.
+pub struct StoredRoom {
+    /// The room.
+    pub meta: RoomMeta,
+    /// Seq of the base.
+    pub base_seq: u64,
+    /// The canvas at the base.
+    pub base: Canvas,
+    /// Ops after the base, in seq order: (seq, author key, record).
+    pub ops: Vec<(u64, String, Record)>,
+}
+
+/// The SQLite store.
+pub struct Store {
+    /// Jobs for the writer thread.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    /// Connection for reads.
+    read: Mutex<Connection>,
+    path: PathBuf,
+}
+
+fn connect(path: &Path, durable: bool) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`. `durable` makes every commit wait for the
+    /// disk (`synchronous=FULL`); without it a crash of the machine may lose recent ops.
+    pub fn open(dir: &Path, durable: bool) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unusable(format!("cannot create data dir {}: {e}", dir.display()))
+        })?;
+        let path = dir.join("inkroom.db");
+        let mut write = connect(&path, durable).map_err(|e| {
+            StoreError::Unusable(format!("cannot open database {}: {e}", path.display()))
+        })?;
+        schema::migrate(&mut write).map_err(|e| {
+            StoreError::Unusable(format!(
+                "database {} is not a usable inkroom store: {e}",
+                path.display()
+            ))
+        })?;
+        let check: String = write.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(StoreError::Unusable(format!(
+                "database {} failed its integrity check: {check}",
+                path.display()
+            )));
+        }
+        let read = connect(&path, durable)?;
+        let (tx, rx) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("inkroom-store".into())
+            .spawn(move || writer_loop(write, rx))
+            .map_err(|e| StoreError::Unusable(format!("cannot start the store writer: {e}")))?;
+        Ok(Store {
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            read: Mutex::new(read),
+            path,
+        })
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, job: Job) {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let failed = match jobs.as_ref() {
+            Some(tx) => tx.send(job).err().map(|e| e.0),
+            None => Some(job),
+        };
+        if let Some(job) = failed {
+            let done = match job {
+                Job::CreateRoom(_, done) | Job::Append { done, .. } | Job::Flush(done) => done,
+                Job::SaveBase { .. } => return,
+            };
+            done(Err(Arc::new(StoreError::Closed)));
+        }
+    }
+
+    /// Queues a new room; `done` runs once it is durable.
+    pub fn create_room(&self, meta: RoomMeta, done: Done) {
+        self.send(Job::CreateRoom(meta, done));
+    }
+
+    /// Queues one op of a room's log; `done` runs once it is durable. Appends complete in the
+    /// order they were queued.
+    pub fn append(&self, room: Uuid, seq: u64, author: &str, record: &Record, done: Done) {
+        let data = serde_json::to_string(record).expect("records always serialize");
+        self.send(Job::Append {
+            room,
+            seq,
+            author: author.to_owned(),
+            data,
+            done,
+        });
+    }
+
+    /// Queues a new history base for a room: its tiles at `seq`. Ops up to `seq` are then dropped.
+    pub fn save_base(&self, room: Uuid, seq: u64, tiles: Vec<(TileId, Arc<Pixmap>)>) {
+        self.send(Job::SaveBase { room, seq, tiles });
+    }
+
+    /// Waits until everything queued so far is durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let (tx, rx) = mpsc::channel();
+        self.send(Job::Flush(Box::new(move |r| {
+            let _ = tx.send(r);
+        })));
+        match rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Unusable(e.to_string())),
+            Err(_) => Err(StoreError::Closed),
+        }
+    }
+
+    /// Stops the writer after it has written everything queued.
+    pub fn close(&self) {
+        drop(self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take());
+        if let Some(w) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = w.join();
+        }
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.read.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A room's metadata, if it exists. Blocking: call from the blocking pool.
+    pub fn room_meta(&self, id: Uuid) -> Result<Option<RoomMeta>, StoreError> {
+        let conn = self.reader();
+        let row = conn
+            .query_row(
+                "SELECT name, width, height, background, edit_key FROM rooms WHERE id = ?1",
+                params![id.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((name, width, height, background, edit_key)) = row else {
+            return Ok(None);
+        };
+        let background: Rgba = parse_opaque_color(&background).ok_or_else(|| {
+            StoreError::Corrupt(format!("room {id} has background {background:?}"))
+        })?;
+        Ok(Some(RoomMeta {
+            id,
+            name,
+            width,
+            height,
+            background,
+            edit_key,
+        }))
+    }
+
+    /// A room with its base and ops, if it exists. Blocking: call from the blocking pool.
+    pub fn load_room(&self, id: Uuid) -> Result<Option<StoredRoom>, StoreError> {
+        let Some(meta) = self.room_meta(id)? else {
+            return Ok(None);
+        };
+        let conn = self.reader();
+        let room = id.to_string();
+        let base_seq: u64 = conn
+            .query_row(
+                "SELECT seq FROM bases WHERE room = ?1",
+                params![room],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let mut base = Canvas::new(meta.width, meta.height).ok_or_else(|| {
+            StoreError::Corrupt(format!("room {id} has size {}x{}", meta.width, meta.height))
+        })?;
+        let mut stmt = conn.prepare("SELECT col, row, png FROM base_tiles WHERE room = ?1")?;
+        let tiles = stmt.query_map(params![room], |r| {
+            Ok((
+                r.get::<_, u16>(0)?,
+                r.get::<_, u16>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        for tile in tiles {
+            let (col, row, png) = tile?;
+            let id_t = TileId { row, col };
+            let (gw, gh) = base.grid();
+            if u32::from(col) >= gw || u32::from(row) >= gh {
+                return Err(StoreError::Corrupt(format!(
+                    "room {id} has tile {col},{row} outside its grid"
+                )));
+            }
+            let (w, h) = base.tile_size(id_t);
+            let img = image::load_from_memory(&png)
+                .map_err(|e| StoreError::Corrupt(format!("room {id} tile {col},{row}: {e}")))?
+                .to_rgba8();
+            if img.dimensions() != (w, h) {
+                return Err(StoreError::Corrupt(format!(
+                    "room {id} tile {col},{row} has the wrong size"
+                )));
+            }
+            let size = tiny_skia::IntSize::from_wh(w, h)
+                .ok_or_else(|| StoreError::Corrupt("empty tile".into()))?;
+            // Tiles are stored as their premultiplied bytes, so they come back exactly.
+            let pixmap = Pixmap::from_vec(img.into_raw(), size).ok_or_else(|| {
+                StoreError::Corrupt(format!("room {id} tile {col},{row} is not premultiplied"))
+            })?;
+            base.set_tile(id_t, Some(Arc::new(pixmap)));
+        }
+        let mut stmt = conn.prepare(
+            "SELECT seq, author, data FROM ops WHERE room = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![room, base_seq], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut ops = Vec::new();
+        for row in rows {
+            let (seq, author, data) = row?;
+            let record: Record = serde_json::from_str(&data)
+                .map_err(|e| StoreError::Corrupt(format!("room {id} op {seq}: {e}")))?;
+            ops.push((seq, author, record));
+        }
+        Ok(Some(StoredRoom {
+            meta,
+            base_seq,
+            base,
+            ops,
+        }))
+    }
+
+    /// Number of rooms stored.
+    pub fn room_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .reader()
+            .query_row("SELECT COUNT(*) FROM rooms", [], |r| r.get(0))?)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Writes queued jobs, as many as are waiting in one transaction, then reports each.
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 1024 {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let result = write_batch(&mut conn, &batch).map_err(Arc::new);
+        if let Err(e) = &result {
+            tracing::error!("store write failed: {e}");
+        }
+        for job in batch {
+            match job {
+                Job::CreateRoom(_, done) | Job::Append { done, .. } | Job::Flush(done) => {
+                    done(result.clone())
+                }
+                Job::SaveBase { .. } => {}
+            }
+        }
+    }
+}
+
+fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    for job in batch {
+        match job {
+            Job::CreateRoom(meta, _) => {
+                tx.execute(
+                    "INSERT INTO rooms (id, name, width, height, background, edit_key, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s','now'))",
+                    params![
+                        meta.id.to_string(),
+                        meta.name,
+                        meta.width,
+                        meta.height,
+                        meta.background.to_hex(),
+                        meta.edit_key
+                    ],
+                )?;
+            }
+            Job::Append {
+                room,
+                seq,
+                author,
+                data,
+                ..
+            } => {
+                tx.prepare_cached(
+                    "INSERT INTO ops (room, seq, author, data) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![room.to_string(), seq, author, data])?;
+            }
+            Job::SaveBase { room, seq, tiles } => {
+                let room = room.to_string();
+                tx.execute("DELETE FROM base_tiles WHERE room = ?1", params![room])?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO base_tiles (room, col, row, png) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (id, pixmap) in tiles {
+                    // The premultiplied bytes as they are: exact, and PNG-compressed.
+                    let png = encode_png(pixmap.data(), pixmap.width(), pixmap.height());
+                    insert.execute(params![room, id.col, id.row, png])?;
+                }
+                tx.execute(
+                    "INSERT INTO bases (room, seq) VALUES (?1, ?2) \
+                     ON CONFLICT(room) DO UPDATE SET seq = excluded.seq",
+                    params![room, seq],
+                )?;
+                tx.execute(
+                    "DELETE FROM ops WHERE room = ?1 AND seq <= ?2",
+                    params![room, seq],
+                )?;
+            }
+            Job::Flush(_) => {}
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

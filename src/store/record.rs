@@ -1,0 +1,142 @@
+//! How ops are written to the store: the request, not its pixels (a fill's region is recomputed
+//! on replay, which gives the same pixels because replay repeats the same history).
+
+use serde::{Deserialize, Serialize};
+
+use crate::canvas::{Fill, Op, Rgba, Shape, ShapeKind, Stroke, Tool};
+use crate::protocol::parse_color;
+
+/// One entry of a room's op log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum Record {
+    /// A stroke.
+    Stroke {
+        /// Tool.
+        tool: Tool,
+        /// Color `#rrggbb[aa]`.
+        color: String,
+        /// Width.
+        width: f32,
+        /// Flat points.
+        points: Vec<f32>,
+    },
+    /// A shape.
+    Shape {
+        /// Kind.
+        shape: ShapeKind,
+        /// Corners.
+        x0: f32,
+        /// Corners.
+        y0: f32,
+        /// Corners.
+        x1: f32,
+        /// Corners.
+        y1: f32,
+        /// Color.
+        color: String,
+        /// Outline width.
+        width: f32,
+        /// Filled.
+        filled: bool,
+    },
+    /// A flood fill request.
+    Fill {
+        /// Seed.
+        x: u32,
+        /// Seed.
+        y: u32,
+        /// Color.
+        color: String,
+        /// Tolerance.
+        tolerance: u8,
+    },
+    /// A clear.
+    Clear,
+    /// The author undid their latest op.
+    Undo,
+    /// The author redid their latest undone op.
+    Redo,
+}
+
+impl Record {
+    /// The record of a committed op.
+    pub fn of(op: &Op) -> Record {
+        match op {
+            Op::Stroke(s) => Record::Stroke {
+                tool: s.tool,
+                color: s.color.to_hex(),
+                width: s.width,
+                points: s.points.clone(),
+            },
+            Op::Shape(s) => Record::Shape {
+                shape: s.kind,
+                x0: s.x0,
+                y0: s.y0,
+                x1: s.x1,
+                y1: s.y1,
+                color: s.color.to_hex(),
+                width: s.width,
+                filled: s.filled,
+            },
+            Op::Fill(f) => Record::Fill {
+                x: f.x,
+                y: f.y,
+                color: f.color.to_hex(),
+                tolerance: f.tolerance,
+            },
+            Op::Clear => Record::Clear,
+        }
+    }
+
+    /// The op to replay, or `None` for undo and redo (and unreadable colors).
+    pub fn to_op(&self) -> Option<Op> {
+        let color = |c: &str| -> Option<Rgba> { parse_color(c) };
+        Some(match self {
+            Record::Stroke {
+                tool,
+                color: c,
+                width,
+                points,
+            } => Op::Stroke(Stroke {
+                tool: *tool,
+                color: color(c)?,
+                width: *width,
+                points: points.clone(),
+            }),
+            Record::Shape {
+                shape,
+                x0,
+                y0,
+                x1,
+                y1,
+                color: c,
+                width,
+                filled,
+            } => Op::Shape(Shape {
+                kind: *shape,
+                x0: *x0,
+                y0: *y0,
+                x1: *x1,
+                y1: *y1,
+                color: color(c)?,
+                width: *width,
+                filled: *filled,
+            }),
+            Record::Fill {
+                x,
+                y,
+                color: c,
+                tolerance,
+            } => Op::Fill(Fill {
+                x: *x,
+                y: *y,
+                color: color(c)?,
+                tolerance: *tolerance,
+                region: None,
+            }),
+            Record::Clear => Op::Clear,
+            Record::Undo | Record::Redo => return None,
+        })
+    }
+}

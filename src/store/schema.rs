@@ -1,0 +1,60 @@
+//! Versioned schema migrations. Each entry upgrades the database by one version; a database
+//! newer than this binary is refused rather than guessed at.
+
+use rusqlite::Connection;
+
+/// Migrations, in order; `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: rooms, op logs and history bases.
+    "CREATE TABLE rooms (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        background TEXT NOT NULL,
+        edit_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE ops (
+        room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (room, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE bases (
+        room TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL
+    );
+    CREATE TABLE base_tiles (
+        room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        col INTEGER NOT NULL,
+        row INTEGER NOT NULL,
+        png BLOB NOT NULL,
+        PRIMARY KEY (room, row, col)
+    ) WITHOUT ROWID;",
+];
+
+/// The schema version this binary writes.
+pub const VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database up to [`VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let current: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if current > VERSION {
+        return Err(format!(
+            "its schema version {current} is newer than this inkroom ({VERSION}); upgrade inkroom"
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(sql)
+            .map_err(|e| format!("migration {}: {e}", i + 1))?;
+        tx.pragma_update(None, "user_version", i as u32 + 1)
+            .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Rooms survive restarts: the same canvas pixel for pixel, and everyone's undo history.
+
+mod common;
+
+use common::{canvas_png, http, Client, TempDir, TestServer};
+use inkroom::config::Config;
+use inkroom::protocol::{OpKind, ServerMsg};
+use serde_json::json;
+
+fn config(dir: &TempDir) -> Config {
+    Config {
+        data_dir: dir.0.clone(),
+        // Small windows so the test crosses many checkpoints and history bases.
+        history_window: 12,
+        checkpoint_every: 4,
+        ..Config::default()
+    }
+}
+
+async fn join_as(server: &TestServer, room: &str, key: &str, user: &str) -> Client {
+    let mut c = Client::connect(server, room).await;
+    c.send(json!({"type": "hello", "name": user, "key": key, "user": user}))
+        .await;
+    loop {
+        match c.recv().await {
+            ServerMsg::Welcome { you, .. } => c.id = you,
+            ServerMsg::Synced { .. } => return c,
+            _ => {}
+        }
+    }
+}
+
+async fn await_op(c: &mut Client, op: OpKind) -> u64 {
+    loop {
+        if let ServerMsg::Commit { seq, op: o, .. } = c.recv().await {
+            if o == op {
+                return seq;
+            }
+        }
+    }
+}
+
+/// After a restart on the same data dir, the room is found, its canvas equals the canvas before
+/// pixel for pixel (strokes, fills, undos and clears over many history bases), and each person's
+/// undo history still works.
+#[tokio::test]
+async fn rooms_survive_a_restart() {
+    let dir = TempDir::new();
+    let (id, key, before) = {
+        let server = TestServer::with_config(config(&dir));
+        let room = server
+            .create_room(json!({"name": "Kept", "width": 600, "height": 400}))
+            .await;
+        let id = room["id"].as_str().expect("id").to_owned();
+        let key = room["edit_key"].as_str().expect("key").to_owned();
+        let mut ann = join_as(&server, &id, &key, "ann").await;
+        let mut bob = join_as(&server, &id, &key, "bob").await;
+        for i in 0..30u32 {
+            let f = i as f32;
+            let (c, color) = if i % 3 == 0 {
+                (&mut bob, "#1971c2")
+            } else {
+                (&mut ann, "#e0313199")
+            };
+            c.draw(
+                i,
+                color,
+                6.0 + f % 5.0,
+                &[
+                    [10.0 + f * 19.0, 20.0, 0.3],
+                    [300.0, 380.0 - f * 9.0, 0.9],
+                    [590.0 - f * 7.0, 200.0, 0.5],
+                ],
+            )
+            .await;
+            c.await_commit(i).await;
+            if i == 10 {
+                ann.send(
+                    json!({"type": "fill", "x": 5, "y": 395, "color": "#ffd43b", "tolerance": 40}),
+                )
+                .await;
+                await_op(&mut ann, OpKind::Fill).await;
+            }
+            if i == 20 {
+                bob.send(json!({"type": "undo"})).await;
+                await_op(&mut bob, OpKind::Undo).await;
+            }
+        }
+        ann.send(json!({"type": "undo"})).await;
+        await_op(&mut ann, OpKind::Undo).await;
+        ann.send(json!({"type": "undo"})).await;
+        await_op(&mut ann, OpKind::Undo).await;
+        ann.send(json!({"type": "redo"})).await;
+        await_op(&mut ann, OpKind::Redo).await;
+        let before = canvas_png(&server, &id).await;
+        (id, key, before)
+    };
+
+    let server = TestServer::with_config(config(&dir));
+    let info = http(server.addr, "GET", &format!("/api/rooms/{id}"), None, &[])
+        .await
+        .json();
+    assert_eq!(info["name"], "Kept");
+    let after = canvas_png(&server, &id).await;
+    let differ = before
+        .pixels()
+        .zip(after.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differ, 0, "{differ} pixels differ after the restart");
+
+    // Ann's history came back: she can redo the undo she left, then undo again.
+    let mut ann = join_as(&server, &id, &key, "ann").await;
+    ann.send(json!({"type": "redo"})).await;
+    let seq = await_op(&mut ann, OpKind::Redo).await;
+    assert!(seq > 30);
+    let redone = canvas_png(&server, &id).await;
+    assert_ne!(redone, after, "the redo changed the canvas");
+    ann.send(json!({"type": "undo"})).await;
+    await_op(&mut ann, OpKind::Undo).await;
+    let undone = canvas_png(&server, &id).await;
+    let differ = undone
+        .pixels()
+        .zip(after.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differ, 0, "undoing the redo returns to the same pixels");
+}
