@@ -18,8 +18,14 @@ struct Args {
     data_dir: PathBuf,
 }
 
-fn main() -> std::io::Result<()> {
-    let args = Args::parse();
+fn main() {
+    if let Err(e) = serve(Args::parse()) {
+        eprintln!("inkroom: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn serve(args: Args) -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("INKROOM_LOG")

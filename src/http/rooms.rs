@@ -75,21 +75,14 @@ pub async fn info(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let meta = registry
-        .meta(id)
+    let (meta, addr) = registry
+        .open(id)
         .await?
         .ok_or_else(ApiError::room_not_found)?;
-    let status = match registry.loaded(id) {
-        Some(addr) => addr
-            .send(Status)
-            .await
-            .map_err(|_| ApiError::internal("the room is not available"))?,
-        None => crate::room::RoomStatus {
-            seq: 0,
-            editors: 0,
-            viewers: 0,
-        },
-    };
+    let status = addr
+        .send(Status)
+        .await
+        .map_err(|_| ApiError::internal("the room is not available"))?;
     Ok(HttpResponse::Ok().json(Info {
         id: meta.id.to_string(),
         name: meta.name.clone(),

@@ -42,7 +42,8 @@ impl Drop for TempDir {
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
-    handle: actix_web::dev::ServerHandle,
+    /// Stops the server (none when attached to another process).
+    handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
     _data: Option<TempDir>,
 }
@@ -73,9 +74,19 @@ impl TestServer {
         let handle = rx.recv().expect("server handle");
         TestServer {
             addr,
-            handle,
+            handle: Some(handle),
             thread: Some(thread),
             _data: data,
+        }
+    }
+
+    /// A handle to a server running elsewhere (another process); dropping it does nothing.
+    pub fn attach(addr: SocketAddr) -> TestServer {
+        TestServer {
+            addr,
+            handle: None,
+            thread: None,
+            _data: None,
         }
     }
 
@@ -101,7 +112,9 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        drop(self.handle.stop(false));
+        if let Some(handle) = &self.handle {
+            drop(handle.stop(false));
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
