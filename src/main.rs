@@ -1,15 +1,31 @@
-//! The `inkroom` binary: parses the command line, starts logging and runs the server.
+//! The `inkroom` binary: serves boards (the default), or exports a stored board as PNG.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use inkroom::config::Config;
 
 /// inkroom: draw together on one canvas in the browser.
 #[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve boards over HTTP and WebSocket (the default).
+    Serve(ServeArgs),
+    /// Write a stored board as PNG, with the server stopped.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "INKROOM_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -18,35 +34,91 @@ struct Args {
     data_dir: PathBuf,
 }
 
-fn main() {
-    if let Err(e) = serve(Args::parse()) {
-        eprintln!("inkroom: {e}");
-        std::process::exit(1);
-    }
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Directory of the room store.
+    #[arg(long, env = "INKROOM_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The room's id.
+    #[arg(long)]
+    room: uuid::Uuid,
+    /// Where to write the PNG.
+    #[arg(long)]
+    out: PathBuf,
+    /// Scale factor, 0.1 to 4.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f32,
+    /// Leave out the background color.
+    #[arg(long)]
+    transparent: bool,
 }
 
-fn serve(args: Args) -> std::io::Result<()> {
+fn main() {
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("INKROOM_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
+    let result = match cli.command {
+        Some(Command::Export(args)) => export(args),
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    };
+    if let Err(e) = result {
+        eprintln!("inkroom: {e}");
+        std::process::exit(1);
+    }
+}
 
+fn serve(args: ServeArgs) -> Result<(), String> {
     let config = Config {
         addr: args.addr,
         data_dir: args.data_dir,
         ..Config::default()
     };
-    let listener = TcpListener::bind(config.addr).map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.addr))
-    })?;
-    let local = listener.local_addr()?;
-    actix_web::rt::System::new().block_on(async move {
-        let server = inkroom::server::run(listener, config, true)?;
-        // Tests and scripts read this line to learn the port.
-        println!("inkroom listening on http://{local}");
-        tracing::info!(%local, "serving");
-        server.await
-    })
+    let listener = TcpListener::bind(config.addr)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    actix_web::rt::System::new()
+        .block_on(async move {
+            let server = inkroom::server::run(listener, config, true)?;
+            // Tests and scripts read this line to learn the port.
+            println!("inkroom listening on http://{local}");
+            tracing::info!(%local, "serving");
+            server.await
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn export(args: ExportArgs) -> Result<(), String> {
+    if !(0.1..=4.0).contains(&args.scale) {
+        return Err("--scale must be between 0.1 and 4".into());
+    }
+    let config = Config::default();
+    let store = inkroom::store::Store::open(&args.data_dir, true).map_err(|e| e.to_string())?;
+    let stored = store
+        .load_room(args.room)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no room {} in {}", args.room, args.data_dir.display()))?;
+    let (meta, doc) = inkroom::room::rebuild(stored, &config).map_err(|e| e.to_string())?;
+    let background = (!args.transparent).then_some(meta.background);
+    let png = doc
+        .canvas()
+        .snapshot()
+        .export_png(background, args.scale)
+        .ok_or("the export is too large for memory")?;
+    std::fs::write(&args.out, png)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    eprintln!(
+        "inkroom: wrote {} ({}x{} at scale {}, seq {})",
+        args.out.display(),
+        meta.width,
+        meta.height,
+        args.scale,
+        doc.seq()
+    );
+    Ok(())
 }

@@ -126,3 +126,62 @@ async fn rooms_survive_a_restart() {
         .count();
     assert_eq!(differ, 0, "undoing the redo returns to the same pixels");
 }
+
+/// `inkroom export` writes the stored board, with the server stopped, exactly as the server
+/// exported it; a missing room is a clear error.
+#[tokio::test]
+async fn export_command_writes_the_stored_board() {
+    let dir = TempDir::new();
+    let (id, want) = {
+        let server = TestServer::with_config(config(&dir));
+        let room = server
+            .create_room(json!({"width": 300, "height": 200, "background": "#fff3bf"}))
+            .await;
+        let id = room["id"].as_str().expect("id").to_owned();
+        let key = room["edit_key"].as_str().expect("key").to_owned();
+        let mut ann = join_as(&server, &id, &key, "ann").await;
+        for i in 0..6u32 {
+            let f = i as f32 * 40.0;
+            ann.draw(
+                i,
+                "#7048e8",
+                8.0,
+                &[[10.0 + f, 20.0, 0.5], [40.0 + f, 180.0, 0.9]],
+            )
+            .await;
+            ann.await_commit(i).await;
+        }
+        let png = canvas_png(&server, &id).await;
+        (id, png)
+    };
+    let out = dir.0.join("board.png");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_inkroom"))
+        .args(["export", "--room", &id, "--data-dir"])
+        .arg(&dir.0)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run export");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let got = image::open(&out).expect("png").to_rgba8();
+    assert_eq!(got.dimensions(), (300, 200));
+    assert!(got == want, "the export equals the server's canvas.png");
+
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_inkroom"))
+        .args([
+            "export",
+            "--room",
+            &uuid::Uuid::new_v4().to_string(),
+            "--data-dir",
+        ])
+        .arg(&dir.0)
+        .args(["--out", "/dev/null"])
+        .output()
+        .expect("run export");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no room"));
+}

@@ -7,4 +7,4 @@ mod registry;
 mod room;
 
 pub use registry::{NewRoom, Registry, RoomMeta};
-pub use room::{FromClient, Join, Leave, Room, RoomStatus, Status, TakeSnapshot};
+pub use room::{rebuild, FromClient, Join, Leave, Room, RoomStatus, Status, TakeSnapshot};
