@@ -402,6 +402,8 @@ impl ProtoError {
 
 /// WebSocket close codes the server uses (RFC 6455 private range 4000-4999 for app reasons).
 pub mod close {
+    /// The server is shutting down or restarting.
+    pub const GOING_AWAY: u16 = 1001;
     /// The first message was not a valid `hello` in time.
     pub const NOT_HELLO: u16 = 4000;
     /// `hello` carried a wrong edit key.

@@ -36,7 +36,8 @@ pub fn run_with_store(
     let config = Arc::new(config);
     let registry = web::Data::new(Registry::new(Arc::clone(&config), store));
     let body_limit = config.max_http_body_bytes;
-    let mut server = HttpServer::new(move || {
+    let shutdown_registry = registry.clone();
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(registry.clone())
             .app_data(web::PayloadConfig::new(body_limit))
@@ -61,9 +62,43 @@ pub fn run_with_store(
     })
     .tcp_nodelay(true)
     .shutdown_timeout(5)
-    .listen(listener)?;
-    if !signals {
-        server = server.disable_signals();
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    if signals {
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: closing sockets, flushing the store");
+            let stopping = handle.stop(true);
+            shutdown_registry.shutdown().await;
+            stopping.await;
+        });
     }
-    Ok(server.run())
+    Ok(server)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::error!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }

@@ -19,6 +19,11 @@ impl Server {
         self.0.kill().expect("SIGKILL");
         self.0.wait().expect("reaped");
     }
+
+    /// Waits for the process to exit by itself.
+    fn wait(&mut self) -> std::process::ExitStatus {
+        self.0.wait().expect("wait")
+    }
 }
 
 impl Drop for Server {
@@ -185,4 +190,40 @@ fn broken_data_dir_fails_clearly() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("data dir"), "{stderr}");
+}
+
+/// SIGTERM closes every socket with 1001, writes everything, and exits cleanly; the ops are there
+/// after a restart.
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully() {
+    let data = TempDir::new();
+    let (mut child, addr) = spawn(&data.0);
+    let server = common::TestServer::attach(addr);
+    let room = server
+        .create_room(json!({"width": 200, "height": 200}))
+        .await;
+    let id = room["id"].as_str().expect("id").to_owned();
+    let key = room["edit_key"].as_str().expect("key").to_owned();
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    for i in 0..5u32 {
+        ann.draw(i, "#000000", 4.0, &stroke_points(i)).await;
+    }
+    ann.await_commit(4).await;
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(status.success());
+    assert_eq!(ann.expect_close().await, Some(1001));
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join");
+    assert!(exit.success(), "exit status {exit}");
+
+    let (_child, addr) = spawn(&data.0);
+    let info = common::http(addr, "GET", &format!("/api/rooms/{id}"), None, &[])
+        .await
+        .json();
+    assert_eq!(info["seq"], 5);
 }

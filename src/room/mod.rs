@@ -7,4 +7,6 @@ mod registry;
 mod room;
 
 pub use registry::{NewRoom, Registry, RoomMeta};
-pub use room::{rebuild, FromClient, Join, Leave, Room, RoomStatus, Status, TakeSnapshot};
+pub use room::{
+    rebuild, FromClient, Join, Leave, Room, RoomStatus, Shutdown, Status, TakeSnapshot,
+};

@@ -207,6 +207,29 @@ impl Registry {
         Ok(Some((meta, addr)))
     }
 
+    /// Closes every member of every loaded room with 1001 and waits until the store has written
+    /// everything queued.
+    pub async fn shutdown(&self) {
+        let rooms: Vec<Addr<Room>> = self
+            .lock()
+            .values()
+            .filter_map(|s| s.addr.clone())
+            .collect();
+        for room in rooms {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                room.send(super::Shutdown),
+            )
+            .await;
+        }
+        let store = Arc::clone(&self.store);
+        match actix_web::web::block(move || store.flush()).await {
+            Ok(Ok(())) => tracing::info!("store flushed"),
+            Ok(Err(e)) => tracing::error!("store flush failed: {e}"),
+            Err(_) => tracing::error!("store flush did not run"),
+        }
+    }
+
     fn running(&self, id: Uuid) -> Option<(Arc<RoomMeta>, Addr<Room>)> {
         let rooms = self.lock();
         let slot = rooms.get(&id)?;

@@ -572,6 +572,24 @@ impl Handler<Durable> for Room {
     }
 }
 
+/// The server is shutting down: close every member's socket with 1001.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) {
+        for (_, member) in std::mem::take(&mut self.members) {
+            member.outbox.close(
+                close::GOING_AWAY,
+                "the server is restarting; reconnect in a moment",
+            );
+        }
+    }
+}
+
 /// A new member wants in. The room queues `welcome`, the canvas and the open strokes into the
 /// member's outbox before any live traffic, so the member misses nothing and sees nothing twice.
 #[derive(Message)]
