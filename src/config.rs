@@ -57,6 +57,9 @@ pub struct Config {
     /// Only ops among a room's last this-many seqs can be undone. Bounds the history kept in
     /// memory and replayed when a room loads. Default 1000.
     pub history_window: u64,
+    /// A room with no members for this long is unloaded from memory (it stays in the store and
+    /// loads again on its next visit). Default 60 s.
+    pub room_idle_unload: Duration,
     /// Wait for the disk before acknowledging an op (`commit`). Default true.
     pub durable: bool,
     /// How often the room sends batched cursor positions. Default 33 ms (about 30 a second).
@@ -95,6 +98,7 @@ impl Default for Config {
             undo_depth: 50,
             checkpoint_every: 32,
             history_window: 1000,
+            room_idle_unload: Duration::from_secs(60),
             durable: true,
             cursor_interval: Duration::from_millis(33),
             heartbeat_interval: Duration::from_secs(5),

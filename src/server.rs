@@ -52,6 +52,7 @@ pub fn run_with_store(
             .route("/static/{path:.*}", web::get().to(assets::frontend_file))
             .route("/favicon.svg", web::get().to(assets::favicon))
             .route("/healthz", web::get().to(assets::health))
+            .route("/api/stats", web::get().to(assets::stats))
             .service(
                 web::scope("/api/rooms")
                     .route("", web::post().to(rooms::create))

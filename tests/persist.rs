@@ -185,3 +185,45 @@ async fn export_command_writes_the_stored_board() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no room"));
 }
+
+/// A room nobody is in is unloaded from memory after the idle time and loads again, intact, on
+/// its next visit.
+#[tokio::test]
+async fn idle_rooms_unload_and_come_back() {
+    let dir = TempDir::new();
+    let server = TestServer::with_config(Config {
+        room_idle_unload: std::time::Duration::from_millis(200),
+        ..config(&dir)
+    });
+    let room = server
+        .create_room(json!({"width": 200, "height": 200}))
+        .await;
+    let id = room["id"].as_str().expect("id").to_owned();
+    let key = room["edit_key"].as_str().expect("key").to_owned();
+    let stats = || async {
+        http(server.addr, "GET", "/api/stats", None, &[])
+            .await
+            .json()
+    };
+    {
+        let mut ann = join_as(&server, &id, &key, "ann").await;
+        ann.draw(1, "#000000", 6.0, &[[20.0, 20.0, 0.5], [180.0, 180.0, 0.5]])
+            .await;
+        ann.await_commit(1).await;
+        assert_eq!(stats().await["rooms_loaded"], 1);
+    }
+    let before = canvas_png(&server, &id).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while stats().await["rooms_loaded"] != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the room was not unloaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stats().await["rooms_stored"], 1);
+    assert_eq!(canvas_png(&server, &id).await, before, "reloaded intact");
+    let mut ann = join_as(&server, &id, &key, "ann").await;
+    ann.send(json!({"type": "undo"})).await;
+    await_op(&mut ann, OpKind::Undo).await;
+}

@@ -98,6 +98,18 @@ pub async fn favicon(req: HttpRequest) -> HttpResponse {
     serve(&req, "favicon.svg", Assets::get("favicon.svg"))
 }
 
+/// `GET /api/stats`: how many rooms are in memory and in the store.
+pub async fn stats(registry: web::Data<Registry>) -> Result<HttpResponse, crate::http::ApiError> {
+    let store = std::sync::Arc::clone(registry.store());
+    let stored = web::block(move || store.room_count())
+        .await
+        .map_err(|_| crate::http::ApiError::internal("the store is not available"))??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "rooms_loaded": registry.loaded_count(),
+        "rooms_stored": stored,
+    })))
+}
+
 /// `GET /healthz`: 200 while the server runs.
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok()

@@ -207,6 +207,14 @@ impl Registry {
         Ok(Some((meta, addr)))
     }
 
+    /// Number of rooms whose actor runs now (rooms loaded in memory).
+    pub fn loaded_count(&self) -> usize {
+        self.lock()
+            .values()
+            .filter(|s| s.addr.as_ref().is_some_and(Addr::connected))
+            .count()
+    }
+
     /// Closes every member of every loaded room with 1001 and waits until the store has written
     /// everything queued.
     pub async fn shutdown(&self) {

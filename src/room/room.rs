@@ -9,7 +9,9 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
-use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
+use actix::{
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture,
+};
 use bytes::Bytes;
 use bytestring::ByteString;
 
@@ -73,6 +75,8 @@ pub struct Room {
     durable_seq: u64,
     /// Base seq last handed to the store.
     saved_base: u64,
+    /// When the last member left (None while someone is here).
+    empty_since: Option<std::time::Instant>,
     /// Undo and redo events after the saved base: (event seq, target seq). A base may only be
     /// saved where no later event reaches back before it, or replay could not repeat the event.
     reaching_back: Vec<(u64, u64)>,
@@ -124,6 +128,7 @@ impl Room {
             durable_seq,
             saved_base,
             reaching_back: Vec::new(),
+            empty_since: Some(std::time::Instant::now()),
         }
     }
 
@@ -413,6 +418,23 @@ impl Room {
         }
     }
 
+    /// Stops the actor once the room has been empty for `room_idle_unload` and everything is
+    /// written; the registry loads it again on the next visit.
+    fn unload_if_idle(&mut self, ctx: &mut Context<Self>) {
+        if !self.members.is_empty() {
+            self.empty_since = None;
+            return;
+        }
+        let since = *self.empty_since.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() >= self.config.room_idle_unload
+            && self.pending.is_empty()
+            && !self.encoding
+        {
+            tracing::info!(room = %self.meta.id, seq = self.doc.seq(), "unloading idle room");
+            ctx.stop();
+        }
+    }
+
     /// Hands an op to the store; `Durable` comes back when it is on disk. Also hands over a new
     /// history base whenever the document's advanced.
     fn persist(&mut self, author_key: &str, seq: u64, record: &Record, ctx: &mut Context<Self>) {
@@ -530,6 +552,8 @@ impl Actor for Room {
         ctx.run_interval(self.config.snapshot_interval, |room, ctx| {
             room.flush_tiles(ctx)
         });
+        let check = (self.config.room_idle_unload / 4).max(std::time::Duration::from_millis(10));
+        ctx.run_interval(check, |room, ctx| room.unload_if_idle(ctx));
     }
 }
 
