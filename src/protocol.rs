@@ -408,6 +408,8 @@ pub mod close {
     pub const NOT_HELLO: u16 = 4000;
     /// `hello` carried a wrong edit key.
     pub const BAD_KEY: u16 = 4001;
+    /// The room was deleted.
+    pub const ROOM_DELETED: u16 = 4004;
     /// The member could not keep up: its outbox overflowed. Reconnect to resync.
     pub const LAGGING: u16 = 4008;
     /// The room is full.

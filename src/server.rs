@@ -57,6 +57,7 @@ pub fn run_with_store(
                 web::scope("/api/rooms")
                     .route("", web::post().to(rooms::create))
                     .route("/{id}", web::get().to(rooms::info))
+                    .route("/{id}", web::delete().to(rooms::delete))
                     .route("/{id}/canvas.png", web::get().to(rooms::canvas_png))
                     .route("/{id}/ws", web::get().to(rooms::websocket)),
             )

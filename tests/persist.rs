@@ -227,3 +227,66 @@ async fn idle_rooms_unload_and_come_back() {
     ann.send(json!({"type": "undo"})).await;
     await_op(&mut ann, OpKind::Undo).await;
 }
+
+/// Deleting a room needs its edit key in the Authorization header; it disconnects the members
+/// with 4004, and the room is gone, also after a restart.
+#[tokio::test]
+async fn delete_room_with_the_edit_key() {
+    let dir = TempDir::new();
+    let (id, key) = {
+        let server = TestServer::with_config(config(&dir));
+        let room = server.create_room(json!({})).await;
+        let id = room["id"].as_str().expect("id").to_owned();
+        let key = room["edit_key"].as_str().expect("key").to_owned();
+        let mut vic = Client::connect(&server, &id).await;
+        vic.send(json!({"type": "hello", "name": "Vic"})).await;
+        let _ = vic.recv().await;
+        let path = format!("/api/rooms/{id}");
+        let res = http(server.addr, "DELETE", &path, None, &[]).await;
+        assert_eq!(
+            (res.status, res.json()["error"]["code"].clone()),
+            (401, json!("bad_key"))
+        );
+        let wrong = http(
+            server.addr,
+            "DELETE",
+            &path,
+            None,
+            &[("Authorization", "Bearer 0000")],
+        )
+        .await;
+        assert_eq!(wrong.status, 403);
+        let auth = format!("Bearer {key}");
+        let res = http(
+            server.addr,
+            "DELETE",
+            &path,
+            None,
+            &[("Authorization", &auth)],
+        )
+        .await;
+        assert_eq!(res.status, 204, "{}", res.text());
+        assert_eq!(vic.expect_close().await, Some(4004));
+        assert_eq!(http(server.addr, "GET", &path, None, &[]).await.status, 404);
+        let again = http(
+            server.addr,
+            "DELETE",
+            &path,
+            None,
+            &[("Authorization", &auth)],
+        )
+        .await;
+        assert_eq!(again.status, 404);
+        (id, key)
+    };
+    let server = TestServer::with_config(config(&dir));
+    let res = http(server.addr, "GET", &format!("/api/rooms/{id}"), None, &[]).await;
+    assert_eq!(res.status, 404, "still gone after a restart");
+    assert_eq!(
+        http(server.addr, "GET", "/api/stats", None, &[])
+            .await
+            .json()["rooms_stored"],
+        0
+    );
+    let _ = key;
+}

@@ -140,6 +140,8 @@ fn codes_are_documented() {
         assert_eq!(json, code.as_str());
     }
     for code in [
+        close::GOING_AWAY,
+        close::ROOM_DELETED,
         close::NOT_HELLO,
         close::BAD_KEY,
         close::LAGGING,

@@ -70,6 +70,7 @@ socket.addEventListener('close', (e) => {
   state.synced = false;
   if (code === 4001) showFatal('This edit link is not valid for this board.');
   if (code === 4009) showFatal('This board is full. Try again later.');
+  if (code === 4004) showFatal('This board was deleted.');
 });
 socket.start();
 setupShare();

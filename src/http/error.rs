@@ -34,6 +34,24 @@ impl ApiError {
         }
     }
 
+    /// 401 `bad_key`: no key was sent.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: ErrorCode::BadKey,
+            message: message.into(),
+        }
+    }
+
+    /// 403 `bad_key`: the key is wrong.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: ErrorCode::BadKey,
+            message: message.into(),
+        }
+    }
+
     /// 500 with a message.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError {

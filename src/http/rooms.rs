@@ -179,6 +179,35 @@ fn file_stem(name: &str) -> String {
     }
 }
 
+/// `DELETE /api/rooms/{id}` with `Authorization: Bearer <edit_key>`: deletes the room.
+pub async fn delete(
+    req: HttpRequest,
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let key = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized("send the edit key as Authorization: Bearer <key>")
+        })?;
+    match registry.delete(id, key).await {
+        Ok(true) => {
+            tracing::info!(room = %id, "room deleted");
+            Ok(HttpResponse::NoContent().finish())
+        }
+        Ok(false) => Err(ApiError::room_not_found()),
+        Err(e) if e.code == crate::protocol::ErrorCode::BadKey => {
+            Err(ApiError::forbidden(e.message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `GET /api/rooms/{id}/ws`: upgrades to the room's WebSocket.
 pub async fn websocket(
     req: HttpRequest,

@@ -8,5 +8,5 @@ mod room;
 
 pub use registry::{NewRoom, Registry, RoomMeta};
 pub use room::{
-    rebuild, FromClient, Join, Leave, Room, RoomStatus, Shutdown, Status, TakeSnapshot,
+    rebuild, Delete, FromClient, Join, Leave, Room, RoomStatus, Shutdown, Status, TakeSnapshot,
 };

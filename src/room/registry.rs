@@ -207,6 +207,39 @@ impl Registry {
         Ok(Some((meta, addr)))
     }
 
+    /// Deletes a room when `key` is its edit key: its members are disconnected (4004) and it is
+    /// gone from the store once this returns `Ok(true)`. `Ok(false)` when no such room exists.
+    pub async fn delete(&self, id: Uuid, key: &str) -> Result<bool, ProtoError> {
+        let internal = |e: String| ProtoError::new(ErrorCode::Internal, e);
+        let Some(meta) = self.meta(id).await.map_err(|e| internal(e.to_string()))? else {
+            return Ok(false);
+        };
+        if !meta.is_edit_key(key) {
+            return Err(ProtoError::new(
+                ErrorCode::BadKey,
+                "deleting a board needs its edit key",
+            ));
+        }
+        let _one_at_a_time = self.loading.lock().await;
+        if let Some(slot) = self.lock().remove(&id) {
+            if let Some(addr) = slot.addr.filter(Addr::connected) {
+                let _ = addr.send(super::Delete).await;
+            }
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.store.delete_room(
+            id,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        match rx.await {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(e)) => Err(internal(format!("could not delete the room: {e}"))),
+            Err(_) => Err(internal("the store stopped".into())),
+        }
+    }
+
     /// Number of rooms whose actor runs now (rooms loaded in memory).
     pub fn loaded_count(&self) -> usize {
         self.lock()

@@ -614,6 +614,25 @@ impl Handler<Shutdown> for Room {
     }
 }
 
+/// The room is being deleted: close every member's socket with 4004 and stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Delete;
+
+impl Handler<Delete> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: Delete, ctx: &mut Context<Self>) {
+        for (_, member) in std::mem::take(&mut self.members) {
+            member
+                .outbox
+                .close(close::ROOM_DELETED, "this board was deleted");
+        }
+        self.pending.clear();
+        ctx.stop();
+    }
+}
+
 /// A new member wants in. The room queues `welcome`, the canvas and the open strokes into the
 /// member's outbox before any live traffic, so the member misses nothing and sees nothing twice.
 #[derive(Message)]

@@ -62,6 +62,7 @@ enum Job {
         tiles: Vec<(TileId, Arc<Pixmap>)>,
     },
     Flush(Done),
+    DeleteRoom(Uuid, Done),
 }
 
 /// A room as stored: metadata, base and the ops after it.
@@ -146,7 +147,10 @@ impl Store {
         };
         if let Some(job) = failed {
             let done = match job {
-                Job::CreateRoom(_, done) | Job::Append { done, .. } | Job::Flush(done) => done,
+                Job::CreateRoom(_, done)
+                | Job::Append { done, .. }
+                | Job::Flush(done)
+                | Job::DeleteRoom(_, done) => done,
                 Job::SaveBase { .. } => return,
             };
             done(Err(Arc::new(StoreError::Closed)));
@@ -174,6 +178,11 @@ impl Store {
     /// Queues a new history base for a room: its tiles at `seq`. Ops up to `seq` are then dropped.
     pub fn save_base(&self, room: Uuid, seq: u64, tiles: Vec<(TileId, Arc<Pixmap>)>) {
         self.send(Job::SaveBase { room, seq, tiles });
+    }
+
+    /// Queues the deletion of a room and everything it holds; `done` runs once it is durable.
+    pub fn delete_room(&self, id: Uuid, done: Done) {
+        self.send(Job::DeleteRoom(id, done));
     }
 
     /// Waits until everything queued so far is durable.
@@ -342,9 +351,10 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
         }
         for job in batch {
             match job {
-                Job::CreateRoom(_, done) | Job::Append { done, .. } | Job::Flush(done) => {
-                    done(result.clone())
-                }
+                Job::CreateRoom(_, done)
+                | Job::Append { done, .. }
+                | Job::Flush(done)
+                | Job::DeleteRoom(_, done) => done(result.clone()),
                 Job::SaveBase { .. } => {}
             }
         }
@@ -376,13 +386,23 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<(), StoreError> {
                 data,
                 ..
             } => {
+                // A room deleted meanwhile takes no more ops (and must not fail the batch).
                 tx.prepare_cached(
-                    "INSERT INTO ops (room, seq, author, data) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO ops (room, seq, author, data) \
+                     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
                 )?
                 .execute(params![room.to_string(), seq, author, data])?;
             }
             Job::SaveBase { room, seq, tiles } => {
                 let room = room.to_string();
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
+                    params![room],
+                    |r| r.get(0),
+                )?;
+                if !exists {
+                    continue;
+                }
                 tx.execute("DELETE FROM base_tiles WHERE room = ?1", params![room])?;
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO base_tiles (room, col, row, png) VALUES (?1, ?2, ?3, ?4)",
@@ -401,6 +421,10 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<(), StoreError> {
                     "DELETE FROM ops WHERE room = ?1 AND seq <= ?2",
                     params![room, seq],
                 )?;
+            }
+            Job::DeleteRoom(id, _) => {
+                // Ops, bases and tiles go with the room (ON DELETE CASCADE).
+                tx.execute("DELETE FROM rooms WHERE id = ?1", params![id.to_string()])?;
             }
             Job::Flush(_) => {}
         }
