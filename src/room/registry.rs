@@ -221,7 +221,9 @@ impl Registry {
             ));
         }
         let _one_at_a_time = self.loading.lock().await;
-        if let Some(slot) = self.lock().remove(&id) {
+        // Take the slot out first: the registry lock must not be held across the await.
+        let slot = self.lock().remove(&id);
+        if let Some(slot) = slot {
             if let Some(addr) = slot.addr.filter(Addr::connected) {
                 let _ = addr.send(super::Delete).await;
             }
