@@ -11,13 +11,14 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export const ARTIFACTS = join(ROOT, 'target', 'browser-artifacts');
 
 /**
- * Starts `inkroom` on 127.0.0.1:0 with a fresh data dir and resolves once it prints its address.
- * @returns {Promise<{url: string, stop: () => Promise<void>}>}
+ * Starts `inkroom` (by default on 127.0.0.1:0 with a fresh data dir) and resolves once it prints
+ * its address.
+ * @param {{dataDir?: string, addr?: string}} [options]
+ * @returns {Promise<{url: string, dataDir: string, stop: () => Promise<void>}>}
  */
-export async function startServer() {
+export async function startServer({ dataDir = mkdtempSync(join(tmpdir(), 'inkroom-browser-')), addr = '127.0.0.1:0' } = {}) {
   const bin = process.env.INKROOM_BIN ?? join(ROOT, 'target', 'debug', 'inkroom');
-  const dataDir = mkdtempSync(join(tmpdir(), 'inkroom-browser-'));
-  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--data-dir', dataDir], {
+  const child = spawn(bin, ['--addr', addr, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, INKROOM_LOG: process.env.INKROOM_LOG ?? 'warn' },
   });
@@ -36,6 +37,7 @@ export async function startServer() {
   });
   return {
     url,
+    dataDir,
     stop: () =>
       new Promise((done) => {
         if (child.exitCode !== null) return done();
