@@ -137,15 +137,8 @@ async fn sigkill_loses_no_acknowledged_op() {
     .expect("png")
     .to_rgba8();
     let got = common::canvas_png(&server, &id).await;
-    let differ = got
-        .pixels()
-        .zip(want.pixels())
-        .filter(|(a, b)| a != b)
-        .count();
-    assert_eq!(
-        differ, 0,
-        "{differ} pixels differ from the {stored} stored ops"
-    );
+    let what = format!("the export against the {stored} stored ops");
+    common::assert_same_pixels(&got, &want, &what);
 
     // The room keeps working.
     let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;

@@ -102,12 +102,7 @@ async fn rooms_survive_a_restart() {
         .json();
     assert_eq!(info["name"], "Kept");
     let after = canvas_png(&server, &id).await;
-    let differ = before
-        .pixels()
-        .zip(after.pixels())
-        .filter(|(a, b)| a != b)
-        .count();
-    assert_eq!(differ, 0, "{differ} pixels differ after the restart");
+    common::assert_same_pixels(&before, &after, "the canvas after the restart");
 
     // Ann's history came back: she can redo the undo she left, then undo again.
     let mut ann = join_as(&server, &id, &key, "ann").await;
@@ -119,12 +114,7 @@ async fn rooms_survive_a_restart() {
     ann.send(json!({"type": "undo"})).await;
     await_op(&mut ann, OpKind::Undo).await;
     let undone = canvas_png(&server, &id).await;
-    let differ = undone
-        .pixels()
-        .zip(after.pixels())
-        .filter(|(a, b)| a != b)
-        .count();
-    assert_eq!(differ, 0, "undoing the redo returns to the same pixels");
+    common::assert_same_pixels(&undone, &after, "undoing the redo");
 }
 
 /// `inkroom export` writes the stored board, with the server stopped, exactly as the server

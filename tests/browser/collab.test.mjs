@@ -4,31 +4,18 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import {
-  artifacts, createRoom, drawWithMouse, eventually, launchBrowser, openBoard, pixel, startServer,
+  artifacts, createRoom, drawWithMouse, eventually, openBoard, pixel, useServerAndBrowser,
 } from './harness.mjs';
 
-/** @type {Awaited<ReturnType<typeof startServer>>} */
-let server;
-/** @type {import('playwright-core').Browser} */
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = useServerAndBrowser(before, after);
 
 const isInk = (/** @type {number[]} */ p) => p[3] > 200 && p[0] < 80 && p[1] < 80 && p[2] < 80;
 
 test('two editors see each other draw live, a viewer follows and cannot draw', async () => {
-  const room = await createRoom(server.url, { name: 'Browser test', width: 1200, height: 800 });
-  const ann = await openBoard(browser, server.url + room.edit_url, 'Ann');
-  const bob = await openBoard(browser, server.url + room.edit_url, 'Bob');
-  const vic = await openBoard(browser, server.url + room.view_url, 'Vic');
+  const room = await createRoom(ctx.server.url, { name: 'Browser test', width: 1200, height: 800 });
+  const ann = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Ann');
+  const bob = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Bob');
+  const vic = await openBoard(ctx.browser, ctx.server.url + room.view_url, 'Vic');
 
   // Everyone sees three members; the viewer is labelled and has no tools.
   for (const page of [ann, bob, vic]) {
@@ -58,12 +45,12 @@ test('two editors see each other draw live, a viewer follows and cannot draw', a
   }, "Bob's red stroke at Ann");
 
   // The viewer cannot draw: its mouse stroke changes nothing anywhere.
-  const seqBefore = (await (await fetch(`${server.url}/api/rooms/${room.id}`)).json()).seq;
+  const seqBefore = (await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json()).seq;
   await drawWithMouse(vic, [[800, 600], [1000, 650]]);
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(await pixel(vic, 'base', 900, 625), [0, 0, 0, 0]);
   assert.deepEqual(await pixel(ann, 'base', 900, 625), [0, 0, 0, 0]);
-  const info = await (await fetch(`${server.url}/api/rooms/${room.id}`)).json();
+  const info = await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json();
   assert.equal(info.seq, seqBefore);
   assert.equal(info.editors, 2);
   assert.equal(info.viewers, 1);

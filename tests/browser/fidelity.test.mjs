@@ -4,23 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createRoom, launchBrowser, startServer } from './harness.mjs';
+import { createRoom, useServerAndBrowser } from './harness.mjs';
 import { fidelityOps } from './fidelity-strokes.mjs';
 
-/** @type {Awaited<ReturnType<typeof startServer>>} */
-let server;
-/** @type {import('playwright-core').Browser} */
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = useServerAndBrowser(before, after);
 
 /**
  * Renders the ops in the page and on the server; returns the comparison.
@@ -85,9 +72,9 @@ export async function compare(page, room) {
 }
 
 test('the browser and the server render the same ops alike', async () => {
-  const room = await createRoom(server.url, { name: 'Fidelity', width: 800, height: 600 });
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${server.url}/`);
+  const room = await createRoom(ctx.server.url, { name: 'Fidelity', width: 800, height: 600 });
+  const page = await (await ctx.browser.newContext()).newPage();
+  await page.goto(`${ctx.server.url}/`);
   const r = await compare(page, room);
   const share = (100 * r.differ) / r.pixels;
   const shareOfInk = (100 * r.differ) / Math.max(1, r.inked);

@@ -175,3 +175,23 @@ export function artifacts() {
   mkdirSync(ARTIFACTS, { recursive: true });
   return ARTIFACTS;
 }
+
+/**
+ * Registers `before`/`after` hooks that start a server and a browser for the test file, and
+ * returns live handles to them (`ctx.server` may be replaced, e.g. by a restart).
+ * @param {typeof import('node:test').before} before
+ * @param {typeof import('node:test').after} after
+ */
+export function useServerAndBrowser(before, after) {
+  /** @type {{server: Awaited<ReturnType<typeof startServer>>, browser: import('playwright-core').Browser}} */
+  const ctx = /** @type {any} */ ({});
+  before(async () => {
+    ctx.server = await startServer();
+    ctx.browser = await launchBrowser();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.stop();
+  });
+  return ctx;
+}

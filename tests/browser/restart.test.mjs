@@ -5,39 +5,26 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import {
-  artifacts, createRoom, drawWithMouse, eventually, launchBrowser, openBoard, pixel, startServer,
+  artifacts, createRoom, drawWithMouse, eventually, openBoard, pixel, startServer, useServerAndBrowser,
 } from './harness.mjs';
 
-/** @type {Awaited<ReturnType<typeof startServer>>} */
-let server;
-/** @type {import('playwright-core').Browser} */
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = useServerAndBrowser(before, after);
 
 const ink = (/** @type {number[]} */ p) => p[3] > 200 && p[0] < 80;
 
 test('a page survives a server restart with its drawing intact', async () => {
-  const room = await createRoom(server.url, { name: 'Restart', width: 900, height: 600 });
-  const page = await openBoard(browser, server.url + room.edit_url, 'Ann');
+  const room = await createRoom(ctx.server.url, { name: 'Restart', width: 900, height: 600 });
+  const page = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Ann');
   await drawWithMouse(page, [[100, 100], [400, 300], [800, 200]]);
   await eventually(async () => (await page.locator('.board').getAttribute('data-seq')) === '1', 'commit');
 
   // Restart on the same address and data dir.
-  const addr = new URL(server.url).host;
-  const { dataDir } = server;
-  await server.stop();
+  const addr = new URL(ctx.server.url).host;
+  const { dataDir } = ctx.server;
+  await ctx.server.stop();
   await eventually(async () => (await page.locator('.conn').getAttribute('data-state')) !== 'connected', 'page notices');
   assert.match(await page.locator('.conn').textContent() ?? '', /Reconnecting|Offline|Connecting/);
-  server = await startServer({ dataDir, addr });
+  ctx.server = await startServer({ dataDir, addr });
 
   await eventually(async () => (await page.locator('.conn').getAttribute('data-state')) === 'connected', 'reconnected', 15000);
   await page.waitForSelector('body[data-synced]');
@@ -46,7 +33,7 @@ test('a page survives a server restart with its drawing intact', async () => {
   // Still editable: a new stroke commits as seq 2.
   await drawWithMouse(page, [[100, 500], [800, 500]]);
   await eventually(async () => (await page.locator('.board').getAttribute('data-seq')) === '2', 'second commit');
-  const png = await (await fetch(`${server.url}/api/rooms/${room.id}`)).json();
+  const png = await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json();
   assert.equal(png.seq, 2);
   await page.screenshot({ path: join(artifacts(), 'restart.png') });
 });

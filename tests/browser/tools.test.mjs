@@ -5,23 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import {
-  artifacts, createRoom, drawWithMouse, eventually, launchBrowser, openBoard, pixel, startServer, toPage,
+  artifacts, createRoom, drawWithMouse, eventually, openBoard, pixel, toPage, useServerAndBrowser,
 } from './harness.mjs';
 
-/** @type {Awaited<ReturnType<typeof startServer>>} */
-let server;
-/** @type {import('playwright-core').Browser} */
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = useServerAndBrowser(before, after);
 
 const red = (/** @type {number[]} */ p) => p[3] > 200 && p[0] > 180 && p[1] < 90 && p[2] < 90;
 const blue = (/** @type {number[]} */ p) => p[3] > 200 && p[2] > 150 && p[0] < 90;
@@ -29,9 +16,9 @@ const green = (/** @type {number[]} */ p) => p[3] > 200 && p[1] > 120 && p[0] < 
 const empty = (/** @type {number[]} */ p) => p[3] === 0;
 
 test('undo, redo, fill, shapes and eraser reach the other editor', async () => {
-  const room = await createRoom(server.url, { name: 'Tools', width: 1000, height: 700 });
-  const ann = await openBoard(browser, server.url + room.edit_url, 'Ann');
-  const bob = await openBoard(browser, server.url + room.edit_url, 'Bob');
+  const room = await createRoom(ctx.server.url, { name: 'Tools', width: 1000, height: 700 });
+  const ann = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Ann');
+  const bob = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Bob');
 
   // Ann draws red, Bob draws blue across it.
   await ann.locator('.swatch[data-color="#e03131"]').click();

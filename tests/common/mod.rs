@@ -420,3 +420,15 @@ impl Client {
         }
     }
 }
+
+/// Fails the test, saying how many pixels differ, unless two images are the same size and equal
+/// pixel for pixel.
+pub fn assert_same_pixels(got: &image::RgbaImage, want: &image::RgbaImage, what: &str) {
+    assert_eq!(got.dimensions(), want.dimensions(), "{what}: sizes differ");
+    let differ = got
+        .pixels()
+        .zip(want.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differ, 0, "{what}: {differ} pixels differ");
+}
