@@ -34,6 +34,10 @@ pub enum ClientMsg {
         /// follows them across reconnects. 1-64 characters of `A-Za-z0-9_-`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user: Option<String>,
+        /// When reconnecting: the seq the client's canvas is complete at. The server then sends
+        /// only the tiles changed since, or everything when it cannot tell.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
     },
     /// Starts a stroke, optionally with its first points.
     StrokeBegin {
@@ -216,6 +220,10 @@ pub enum ServerMsg<'a> {
         seq: u64,
         /// Everyone in the room, the receiver included.
         members: Vec<MemberInfo>,
+        /// True when the following tiles are only those changed since the `since` of `hello`
+        /// (keep the rest of your canvas); false when they are the whole canvas (start afresh).
+        #[serde(default)]
+        resumed: bool,
     },
     /// All tiles of the canvas at `seq` have been sent; live traffic follows.
     Synced {

@@ -13,14 +13,16 @@ use actix::Addr;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use tokio::time::{interval, timeout, MissedTickBehavior};
 
-use crate::canvas::{Snapshot, TILE_SIZE};
+use tiny_skia::Pixmap;
+
+use crate::canvas::TileId;
 use crate::config::Config;
 use crate::protocol::{
-    close, decode_client, encode, frame, validate, ClientMsg, ErrorCode, MemberId, ProtoError,
-    Role, ServerMsg,
+    close, decode_client, encode, validate, ClientMsg, ErrorCode, MemberId, ProtoError, Role,
+    ServerMsg,
 };
 use crate::room::outbox::{outbox, OutboxRx, Outgoing};
-use crate::room::{FromClient, Join, Leave, Room, RoomMeta};
+use crate::room::{encode_tile_frames, FromClient, Join, Leave, Room, RoomMeta};
 
 /// Why a connection ended, for the log and the close frame.
 #[derive(Debug)]
@@ -46,7 +48,7 @@ pub async fn run(
         .aggregate_continuations()
         .max_continuation_size(config.max_frame_bytes);
 
-    let (name, role, user) = match hello(&mut session, &mut stream, &meta, &config).await {
+    let who = match hello(&mut session, &mut stream, &meta, &config).await {
         Ok(who) => who,
         Err(end) => {
             finish(session, end, &config).await;
@@ -54,13 +56,15 @@ pub async fn run(
         }
     };
 
+    let role = who.role;
     let (out_tx, out_rx) = outbox(config.outbox_messages, config.outbox_bytes);
     let member = match room
         .send(Join {
-            name,
-            role,
+            name: who.name,
+            role: who.role,
             outbox: out_tx,
-            user,
+            user: who.user,
+            since: who.since,
         })
         .await
     {
@@ -107,13 +111,25 @@ pub async fn run(
     finish(session, end, &config).await;
 }
 
-/// Waits for a valid `hello` and returns the cleaned name and the role.
+/// Who a new connection is, from its `hello`.
+struct Who {
+    /// Cleaned display name.
+    name: String,
+    /// Editor or viewer, from the key.
+    role: Role,
+    /// Stable person id, for undo history.
+    user: Option<String>,
+    /// Seq the client's canvas is complete at, when resuming.
+    since: Option<u64>,
+}
+
+/// Waits for a valid `hello` and says who the connection is.
 async fn hello(
     session: &mut Session,
     stream: &mut AggregatedMessageStream,
     meta: &RoomMeta,
     config: &Config,
-) -> Result<(String, Role, Option<String>), End> {
+) -> Result<Who, End> {
     let deadline = tokio::time::sleep(config.hello_timeout);
     tokio::pin!(deadline);
     loop {
@@ -150,7 +166,13 @@ async fn hello(
                     let _ = send_error(session, &e, config).await;
                     continue;
                 }
-                let ClientMsg::Hello { name, key, user } = hello else {
+                let ClientMsg::Hello {
+                    name,
+                    key,
+                    user,
+                    since,
+                } = hello
+                else {
                     unreachable!("matched above");
                 };
                 let role = match key.as_deref() {
@@ -165,11 +187,12 @@ async fn hello(
                         return Err(End::Close(close::BAD_KEY, "bad key".into()));
                     }
                 };
-                return Ok((
-                    clean_name(name.as_deref(), config.max_member_name_chars),
+                return Ok(Who {
+                    name: clean_name(name.as_deref(), config.max_member_name_chars),
                     role,
                     user,
-                ));
+                    since,
+                });
             }
             Ok(_) => {
                 let e = ProtoError::new(ErrorCode::NotHello, "the first message must be hello");
@@ -310,9 +333,7 @@ async fn forward(mut session: Session, mut rx: OutboxRx, config: Arc<Config>) {
         let sent = match item {
             Outgoing::Text(text) => timeout(config.write_timeout, session.text(text)).await,
             Outgoing::Binary(bytes) => timeout(config.write_timeout, session.binary(bytes)).await,
-            Outgoing::Canvas { snapshot, seq } => {
-                send_canvas(&mut session, snapshot, seq, &config).await
-            }
+            Outgoing::Canvas { tiles, seq } => send_canvas(&mut session, tiles, seq, &config).await,
         };
         if !matches!(sent, Ok(Ok(()))) {
             return;
@@ -325,25 +346,18 @@ async fn forward(mut session: Session, mut rx: OutboxRx, config: Arc<Config>) {
     let _ = timeout(config.write_timeout, session.close(reason)).await;
 }
 
-/// Encodes a snapshot's tiles on the blocking pool, sends them, then `synced`.
+/// Encodes tiles on the blocking pool, sends them, then `synced`.
 async fn send_canvas(
     session: &mut Session,
-    snapshot: Snapshot,
+    tiles: Vec<(TileId, Option<Arc<Pixmap>>)>,
     seq: u64,
     config: &Config,
 ) -> Result<Result<(), actix_ws::Closed>, tokio::time::error::Elapsed> {
-    let tiles = match actix_web::web::block(move || snapshot.encode_tiles()).await {
-        Ok(tiles) => tiles,
+    let frames = match actix_web::web::block(move || encode_tile_frames(tiles, seq)).await {
+        Ok(frames) => frames,
         Err(_) => return Ok(Err(actix_ws::Closed)),
     };
-    for tile in tiles {
-        let bytes = frame::tile(
-            tile.id.col,
-            tile.id.row,
-            TILE_SIZE as u16,
-            seq,
-            Some(&tile.png),
-        );
+    for bytes in frames {
         match timeout(config.write_timeout, session.binary(bytes)).await {
             Ok(Ok(())) => {}
             other => return other,

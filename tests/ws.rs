@@ -39,12 +39,14 @@ async fn editor_and_viewer_join() {
         seq,
         members,
         you,
+        resumed,
     } = welcome
     else {
         unreachable!()
     };
     assert_eq!(role, Role::Editor);
     assert_eq!((room.width, room.height, seq), (400, 300, 0));
+    assert!(!resumed, "a first connection gets the whole canvas");
     assert_eq!(members.len(), 1);
     assert_eq!((members[0].id, members[0].name.as_str()), (you, "Ann"));
 
@@ -345,4 +347,74 @@ async fn late_joiner_gets_tiles_and_open_strokes() {
         }
         other => panic!("expected the open stroke, got {other:?}"),
     }
+}
+
+/// Reconnecting with `since` gets only the tiles changed after it (`resumed: true`); a seq the
+/// server cannot vouch for gets the whole canvas (`resumed: false`).
+#[tokio::test]
+async fn resume_sends_only_changed_tiles() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    // 400x300: tiles (0,0), (1,0), (0,1), (1,1).
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    ann.draw(1, "#ff0000", 8.0, &[[20.0, 20.0, 0.5], [380.0, 280.0, 0.5]])
+        .await;
+    let seen = ann.await_commit(1).await;
+    drop(ann);
+
+    let (mut bob, _) = Client::join(&server, &id, "Bob", Some(&key)).await;
+    bob.draw(
+        1,
+        "#0000ff",
+        8.0,
+        &[[300.0, 50.0, 0.5], [350.0, 100.0, 0.5]],
+    )
+    .await;
+    bob.await_commit(1).await;
+
+    let resume = |since: u64| {
+        let (server, id, key) = (&server, id.clone(), key.clone());
+        async move {
+            let mut c = Client::connect(server, &id).await;
+            c.send(json!({"type":"hello","name":"Ann","key":key,"since":since}))
+                .await;
+            let welcome = c.recv().await;
+            let ServerMsg::Welcome { resumed, seq, .. } = welcome else {
+                panic!("expected welcome, got {welcome:?}");
+            };
+            loop {
+                match c.next().await {
+                    common::Frame::Binary(b) => c.binaries.push(b),
+                    common::Frame::Msg(ServerMsg::Synced { .. }) => break,
+                    other => panic!("expected tiles then synced, got {other:?}"),
+                }
+            }
+            (resumed, seq, c.binaries)
+        }
+    };
+    let (resumed, seq, tiles) = resume(seen).await;
+    assert!(resumed);
+    assert_eq!(seq, 2);
+    let ids: Vec<(u16, u16)> = tiles
+        .iter()
+        .map(|b| {
+            (
+                u16::from_be_bytes([b[2], b[3]]),
+                u16::from_be_bytes([b[4], b[5]]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        vec![(1, 0)],
+        "only Bob's tile, which changed after seq 1"
+    );
+
+    // Nothing changed since the latest seq: no tiles at all.
+    let (resumed, _, tiles) = resume(2).await;
+    assert!(resumed && tiles.is_empty());
+    // A seq from the future cannot be vouched for: the whole canvas.
+    let (resumed, _, tiles) = resume(99).await;
+    assert!(!resumed);
+    assert_eq!(tiles.len(), 4);
 }

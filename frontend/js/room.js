@@ -13,8 +13,23 @@ const key = new URLSearchParams(location.hash.slice(1)).get('key');
 /** @param {string} sel */
 const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
 
-/** @type {{me: number | null, role: string | null, synced: boolean, syncedSeq: number, members: Map<number, {id: number, name: string, role: string}>, room: any}} */
-const state = { me: null, role: null, synced: false, syncedSeq: 0, members: new Map(), room: null };
+/**
+ * `lastSeq`: the latest seq applied (synced or committed). `gaps`: seqs of ops this page cannot
+ * draw itself (fills, undos, others' shapes) whose tiles have not arrived yet. `tileSeq`: the seq
+ * of the tile frames being received. The canvas is complete at `completeSeq()`, which a
+ * reconnect sends as `since` to get only what changed.
+ * @type {{me: number | null, role: string | null, synced: boolean, syncedSeq: number, lastSeq: number | null,
+ *   gaps: number[], tileSeq: number | null, members: Map<number, {id: number, name: string, role: string}>, room: any}}
+ */
+const state = {
+  me: null, role: null, synced: false, syncedSeq: 0, lastSeq: null, gaps: [], tileSeq: null, members: new Map(), room: null,
+};
+
+/** The seq the local canvas is complete at, or null before the first sync. */
+function completeSeq() {
+  if (state.lastSeq === null) return null;
+  return state.gaps.length ? Math.min(state.lastSeq, state.gaps[0] - 1) : state.lastSeq;
+}
 
 const board = new Board($('.stage'));
 const toolbar = new Toolbar($('.toolbar'), {
@@ -62,7 +77,7 @@ socket.addEventListener('message', (e) => {
 socket.addEventListener('open', () => {
   state.synced = false;
   delete document.body.dataset.synced;
-  socket.send(proto.hello(name, key, user));
+  socket.send(proto.hello(name, key, user, completeSeq()));
 });
 socket.addEventListener('state', (e) => showState(/** @type {CustomEvent} */ (e).detail));
 socket.addEventListener('close', (e) => {
@@ -79,8 +94,17 @@ setupShare();
 async function handle(data) {
   if (typeof data !== 'string') {
     const frame = proto.parseFrame(data);
-    if (frame) await board.putTile(frame);
+    if (frame) {
+      await board.putTile(frame);
+      state.tileSeq = frame.seq;
+    }
     return;
+  }
+  if (state.tileSeq !== null) {
+    // A batch of tiles ended: it covers every op up to its seq.
+    const covered = state.tileSeq;
+    state.gaps = state.gaps.filter((g) => g > covered);
+    state.tileSeq = null;
   }
   const msg = JSON.parse(data);
   switch (msg.type) {
@@ -91,12 +115,16 @@ async function handle(data) {
       state.members = new Map(msg.members.map((/** @type {any} */ m) => [m.id, m]));
       pen.reset();
       toolbar.setHistory(false, false);
-      board.reset(msg.room);
+      if (msg.resumed) board.resume();
+      else board.reset(msg.room);
+      document.body.dataset.resumed = String(Boolean(msg.resumed));
       showRoom();
       break;
     case 'synced':
       state.synced = true;
       state.syncedSeq = msg.seq;
+      state.lastSeq = msg.seq;
+      state.gaps = [];
       document.body.dataset.synced = String(msg.seq);
       break;
     case 'stroke_begin':
@@ -148,15 +176,17 @@ async function handle(data) {
 function applyCommit(msg) {
   // Commits at or below the synced seq are already in the tiles received on joining.
   if (msg.seq <= state.syncedSeq) return;
+  let drawn = false;
   switch (msg.op) {
     case 'stroke':
-      board.commit(`${msg.author}:${msg.stroke}`, msg.seq);
+      drawn = board.commit(`${msg.author}:${msg.stroke}`, msg.seq);
       break;
     case 'shape':
-      if (msg.author === state.me) board.commit(`${msg.author}:${msg.id}`, msg.seq);
+      if (msg.author === state.me) drawn = board.commit(`${msg.author}:${msg.id}`, msg.seq);
       break;
     case 'clear':
       board.apply({ kind: 'clear' }, msg.seq);
+      drawn = true;
       break;
     case 'undo':
     case 'redo':
@@ -165,6 +195,9 @@ function applyCommit(msg) {
     default:
       break;
   }
+  // What this page could not draw itself arrives as tiles.
+  if (!drawn) state.gaps.push(msg.seq);
+  state.lastSeq = msg.seq;
 }
 
 function showRoom() {

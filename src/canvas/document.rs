@@ -62,6 +62,10 @@ pub struct Document {
     since_checkpoint: u64,
     /// Ops older than this many seqs can no longer be undone (bounds history and load time).
     history_window: u64,
+    /// Row-major: the seq at which each tile last changed (known from `versions_from` on).
+    versions: Vec<u64>,
+    /// The seq this document started at; tile changes before it are not known.
+    versions_from: u64,
 }
 
 impl Document {
@@ -72,6 +76,7 @@ impl Document {
             seq,
             slots: canvas.slots(),
         };
+        let (cols, rows) = canvas.grid();
         Document {
             canvas,
             seq,
@@ -82,6 +87,41 @@ impl Document {
             checkpoint_every: checkpoint_every.max(1),
             since_checkpoint: 0,
             history_window: u64::MAX,
+            versions: vec![seq; (cols * rows) as usize],
+            versions_from: seq,
+        }
+    }
+
+    /// The tiles that changed after `since` (an absent tile is transparent), or `None` when that
+    /// cannot be told: `since` is before this document started or after its seq.
+    pub fn changed_since(&self, since: u64) -> Option<Vec<(TileId, Option<Arc<Pixmap>>)>> {
+        if since < self.versions_from || since > self.seq {
+            return None;
+        }
+        let (cols, _) = self.canvas.grid();
+        Some(
+            self.versions
+                .iter()
+                .enumerate()
+                .filter(|(_, &v)| v > since)
+                .map(|(i, _)| {
+                    let id = TileId {
+                        row: (i as u32 / cols) as u16,
+                        col: (i as u32 % cols) as u16,
+                    };
+                    (id, self.canvas.tile(id).cloned())
+                })
+                .collect(),
+        )
+    }
+
+    fn touch(&mut self, tiles: &[TileId]) {
+        let (cols, _) = self.canvas.grid();
+        for id in tiles {
+            let i = (u32::from(id.row) * cols + u32::from(id.col)) as usize;
+            if let Some(v) = self.versions.get_mut(i) {
+                *v = self.seq;
+            }
         }
     }
 
@@ -138,6 +178,7 @@ impl Document {
         tiles.sort_unstable();
         self.seq += 1;
         let seq = self.seq;
+        self.touch(&tiles);
         self.log.push_back(Entry {
             seq,
             author: author.to_owned(),
@@ -192,6 +233,7 @@ impl Document {
         }
         self.rerender(target, &tiles);
         self.seq += 1;
+        self.touch(&tiles);
         self.prune();
         Some(Applied {
             seq: self.seq,

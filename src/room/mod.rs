@@ -7,6 +7,7 @@ mod registry;
 mod room;
 
 pub use registry::{NewRoom, Registry, RoomMeta};
+pub(crate) use room::encode_tile_frames;
 pub use room::{
     rebuild, Delete, FromClient, Join, Leave, Room, RoomStatus, Shutdown, Status, TakeSnapshot,
 };

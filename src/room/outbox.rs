@@ -12,7 +12,9 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use tokio::sync::mpsc;
 
-use crate::canvas::Snapshot;
+use tiny_skia::Pixmap;
+
+use crate::canvas::TileId;
 
 /// Something for the forwarding task to write to the socket.
 #[derive(Debug)]
@@ -21,11 +23,12 @@ pub enum Outgoing {
     Text(ByteString),
     /// A binary frame.
     Binary(Bytes),
-    /// The canvas at `seq`: encode its tiles (off the room's loop), send them, then `synced`.
+    /// Tiles of the canvas at `seq` (an absent tile is sent as empty): encode them off the
+    /// room's loop, send them, then `synced`.
     Canvas {
-        /// Tiles to send.
-        snapshot: Snapshot,
-        /// Seq the snapshot reflects.
+        /// Tiles to send; they share pixels with the canvas.
+        tiles: Vec<(TileId, Option<Arc<Pixmap>>)>,
+        /// Seq the tiles reflect.
         seq: u64,
     },
 }

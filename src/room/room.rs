@@ -507,7 +507,7 @@ impl Room {
 }
 
 /// Encodes tiles as binary tile frames (an absent tile becomes an "empty" frame).
-fn encode_tile_frames(
+pub(crate) fn encode_tile_frames(
     tiles: Vec<(TileId, Option<Arc<tiny_skia::Pixmap>>)>,
     seq: u64,
 ) -> Vec<Bytes> {
@@ -646,6 +646,8 @@ pub struct Join {
     pub outbox: OutboxTx,
     /// The client's stable `user` id from `hello`, if any (keys its undo history).
     pub user: Option<String>,
+    /// The seq the client's canvas is complete at, when it is resuming.
+    pub since: Option<u64>,
 }
 
 impl Handler<Join> for Room {
@@ -671,6 +673,18 @@ impl Handler<Join> for Room {
         let mut members = self.member_infos();
         members.push(info.clone());
         let seq = self.doc.seq();
+        // Resuming: only the tiles changed after `since`, when that can be told; else all.
+        let changed = join.since.and_then(|since| self.doc.changed_since(since));
+        let resumed = changed.is_some();
+        let tiles = changed.unwrap_or_else(|| {
+            self.doc
+                .canvas()
+                .snapshot()
+                .tiles()
+                .iter()
+                .map(|(id, t)| (*id, Some(Arc::clone(t))))
+                .collect()
+        });
         // A joiner's canvas is at `seq`; commits still waiting for the store are at or below it.
         let welcome = encode(&ServerMsg::Welcome {
             you: id,
@@ -678,15 +692,10 @@ impl Handler<Join> for Room {
             room: self.meta.view(),
             seq,
             members,
+            resumed,
         });
         let mut queued = join.outbox.push(Outgoing::Text(welcome.into())).is_ok()
-            && join
-                .outbox
-                .push(Outgoing::Canvas {
-                    snapshot: self.doc.canvas().snapshot(),
-                    seq,
-                })
-                .is_ok();
+            && join.outbox.push(Outgoing::Canvas { tiles, seq }).is_ok();
         for (author, m) in &self.members {
             for (stroke, open) in &m.open {
                 let begin = encode(&ServerMsg::StrokeBegin {

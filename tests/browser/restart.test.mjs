@@ -28,6 +28,8 @@ test('a page survives a server restart with its drawing intact', async () => {
 
   await eventually(async () => (await page.locator('.conn').getAttribute('data-state')) === 'connected', 'reconnected', 15000);
   await page.waitForSelector('body[data-synced]');
+  // It resumed from its own canvas (only changed tiles were sent: none), not a full reload.
+  assert.equal(await page.evaluate(() => document.body.dataset.resumed), 'true');
   await eventually(async () => ink(await pixel(page, 'base', 400, 300)), 'drawing intact after restart');
 
   // Still editable: a new stroke commits as seq 2.

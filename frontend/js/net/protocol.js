@@ -11,8 +11,15 @@ export const HEADER_LEN = 16;
  * @param {string} name
  * @param {string | null} key
  * @param {string} user stable id of this browser's person (keys undo history)
+ * @param {number | null} since seq the local canvas is complete at, to resume; null for all
  */
-export const hello = (name, key, user) => (key ? { type: 'hello', name, key, user } : { type: 'hello', name, user });
+export function hello(name, key, user, since) {
+  /** @type {{type: string, name: string, user: string, key?: string, since?: number}} */
+  const msg = { type: 'hello', name, user };
+  if (key) msg.key = key;
+  if (since !== null) msg.since = since;
+  return msg;
+}
 
 /**
  * @param {number} stroke

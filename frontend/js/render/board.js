@@ -68,6 +68,12 @@ export class Board {
     this.fit();
   }
 
+  /** After a resumed reconnect: keep the picture, drop what was being drawn (it is re-sent). */
+  resume() {
+    this.#live_items.clear();
+    this.#touch();
+  }
+
   /** Scales the board to fit its stage, keeping the aspect ratio. */
   fit() {
     if (!this.width) return;
