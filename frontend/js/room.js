@@ -51,9 +51,11 @@ const socket = new ReconnectingSocket(wsUrl);
 let lastCursor = 0;
 const pen = new Pen({
   board,
-  send: (msg) => socket.send(msg),
+  // Drawing messages go out only in sync; the pen keeps what could not be sent.
+  send: (msg) => state.synced && socket.send(msg),
   me: () => state.me,
-  canDraw: () => state.role === 'editor' && state.synced,
+  canDraw: () => state.role === 'editor',
+  online: () => state.synced,
   style: () => ({ tool: toolbar.tool, color: toolbar.color, width: toolbar.width, fillShapes: toolbar.fillShapes }),
   onCursor: (x, y) => {
     const now = performance.now();
@@ -83,6 +85,7 @@ socket.addEventListener('state', (e) => showState(/** @type {CustomEvent} */ (e)
 socket.addEventListener('close', (e) => {
   const { code } = /** @type {CustomEvent} */ (e).detail;
   state.synced = false;
+  pen.connectionLost();
   if (code === 4001) showFatal('This edit link is not valid for this board.');
   if (code === 4009) showFatal('This board is full. Try again later.');
   if (code === 4004) showFatal('This board was deleted.');
@@ -113,8 +116,8 @@ async function handle(data) {
       state.role = msg.role;
       state.room = msg.room;
       state.members = new Map(msg.members.map((/** @type {any} */ m) => [m.id, m]));
-      pen.reset();
       toolbar.setHistory(false, false);
+      // Strokes the pen still holds (drawn offline, or cut off) survive either way.
       if (msg.resumed) board.resume();
       else board.reset(msg.room);
       document.body.dataset.resumed = String(Boolean(msg.resumed));
@@ -125,6 +128,7 @@ async function handle(data) {
       state.syncedSeq = msg.seq;
       state.lastSeq = msg.seq;
       state.gaps = [];
+      pen.resend();
       document.body.dataset.synced = String(msg.seq);
       break;
     case 'stroke_begin':
@@ -180,6 +184,7 @@ function applyCommit(msg) {
   switch (msg.op) {
     case 'stroke':
       drawn = board.commit(`${msg.author}:${msg.stroke}`, msg.seq);
+      if (msg.author === state.me) pen.committed(msg.stroke);
       break;
     case 'shape':
       if (msg.author === state.me) drawn = board.commit(`${msg.author}:${msg.id}`, msg.seq);

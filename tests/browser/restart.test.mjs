@@ -24,6 +24,9 @@ test('a page survives a server restart with its drawing intact', async () => {
   await ctx.server.stop();
   await eventually(async () => (await page.locator('.conn').getAttribute('data-state')) !== 'connected', 'page notices');
   assert.match(await page.locator('.conn').textContent() ?? '', /Reconnecting|Offline|Connecting/);
+  // Drawing goes on while the server is away: the stroke is kept and sent once back in sync.
+  await drawWithMouse(page, [[100, 400], [450, 420], [800, 400]]);
+  assert.ok(ink(await pixel(page, 'live', 450, 420)), 'the offline stroke shows at once');
   ctx.server = await startServer({ dataDir, addr });
 
   await eventually(async () => (await page.locator('.conn').getAttribute('data-state')) === 'connected', 'reconnected', 15000);
@@ -32,10 +35,12 @@ test('a page survives a server restart with its drawing intact', async () => {
   assert.equal(await page.evaluate(() => document.body.dataset.resumed), 'true');
   await eventually(async () => ink(await pixel(page, 'base', 400, 300)), 'drawing intact after restart');
 
-  // Still editable: a new stroke commits as seq 2.
+  // The offline stroke reached the server (seq 2); drawing goes on (seq 3).
+  await eventually(async () => (await page.locator('.board').getAttribute('data-seq')) === '2', 'offline stroke committed');
+  await eventually(async () => ink(await pixel(page, 'base', 450, 420)), 'offline stroke in the picture');
   await drawWithMouse(page, [[100, 500], [800, 500]]);
-  await eventually(async () => (await page.locator('.board').getAttribute('data-seq')) === '2', 'second commit');
-  const png = await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json();
-  assert.equal(png.seq, 2);
+  await eventually(async () => (await page.locator('.board').getAttribute('data-seq')) === '3', 'third commit');
+  const info = await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json();
+  assert.equal(info.seq, 3);
   await page.screenshot({ path: join(artifacts(), 'restart.png') });
 });

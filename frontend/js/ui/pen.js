@@ -15,6 +15,7 @@ const FLUSH_AT = 256;
  *   send: (msg: object) => boolean,
  *   me: () => number | null,
  *   canDraw: () => boolean,
+ *   online: () => boolean,
  *   style: () => {tool: string, color: string, width: number, fillShapes: boolean},
  *   onCursor: (x: number, y: number) => void,
  *   onRefused: () => void,
@@ -28,6 +29,13 @@ export class Pen {
   #active = null;
   /** @type {{id: number, pointer: number, item: import('../render/stroke.js').ShapeItem} | null} */
   #shape = null;
+  /**
+   * Own strokes not yet committed, kept so that a stroke drawn offline, or cut off by a dropped
+   * connection, is sent again once the page is back in sync.
+   * @type {Map<number, {key: string, tool: string, color: string, width: number, points: number[],
+   *   sent: boolean, ended: boolean, endSent: boolean}>}
+   */
+  #unacked = new Map();
   #flushQueued = false;
 
   /** @param {PenOptions} options */
@@ -60,6 +68,12 @@ export class Pen {
     e.preventDefault();
     const { tool, color, width, fillShapes } = this.#o.style();
     const [x, y] = this.#point(e);
+    const freehand = tool === 'pen' || tool === 'highlighter' || tool === 'eraser';
+    if (!freehand && !this.#o.online()) {
+      // Shapes and fills are drawn by the server: they need the connection.
+      this.#o.onRefused();
+      return;
+    }
     if (tool === 'fill') {
       if (x >= 0 && y >= 0 && x < this.#o.board.width && y < this.#o.board.height) {
         this.#o.send(proto.fill(this.#nextId++, Math.floor(x), Math.floor(y), color, 32));
@@ -89,8 +103,10 @@ export class Pen {
   #start(pointer, tool, color, width, first) {
     const id = this.#nextId++;
     this.#active = { id, pointer, pending: [], count: 1, tool, color, width };
-    this.#o.board.begin(`${this.#o.me()}:${id}`, { kind: 'stroke', tool, color, width, points: first });
-    this.#o.send(proto.strokeBegin(id, tool, color, width, first));
+    const key = `${this.#o.me()}:${id}`;
+    this.#o.board.begin(key, { kind: 'stroke', tool, color, width, points: first });
+    const sent = this.#o.send(proto.strokeBegin(id, tool, color, width, first));
+    this.#unacked.set(id, { key, tool, color, width, points: [...first], sent, ended: false, endSent: false });
   }
 
   /** @param {PointerEvent} e */
@@ -108,7 +124,9 @@ export class Pen {
     const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
     const batch = [];
     for (const ev of events.length ? events : [e]) batch.push(...this.#point(ev));
-    this.#o.board.addPoints(`${this.#o.me()}:${s.id}`, batch);
+    const record = this.#unacked.get(s.id);
+    this.#o.board.addPoints(record?.key ?? `${this.#o.me()}:${s.id}`, batch);
+    record?.points.push(...batch);
     s.pending.push(...batch);
     s.count += batch.length / 3;
     if (s.count >= SPLIT_AT) {
@@ -150,8 +168,13 @@ export class Pen {
     const s = this.#active;
     if (!s) return;
     this.#flush();
-    this.#o.board.end(`${this.#o.me()}:${s.id}`);
-    this.#o.send(proto.strokeEnd(s.id));
+    const record = this.#unacked.get(s.id);
+    this.#o.board.end(record?.key ?? `${this.#o.me()}:${s.id}`);
+    if (record) {
+      record.ended = true;
+      if (record.sent) record.endSent = this.#o.send(proto.strokeEnd(s.id));
+      if (!record.endSent) record.sent = false;
+    }
     this.#active = null;
   }
 
@@ -167,14 +190,54 @@ export class Pen {
   #flush() {
     const s = this.#active;
     if (!s || s.pending.length === 0) return;
-    this.#o.send(proto.strokePoints(s.id, s.pending));
+    const record = this.#unacked.get(s.id);
+    if (record?.sent && !this.#o.send(proto.strokePoints(s.id, s.pending))) record.sent = false;
     s.pending = [];
   }
 
-  /** Forgets an unfinished stroke (after a reconnect the server no longer knows it). */
+  /** The server committed one of our strokes. @param {number} id */
+  committed(id) {
+    this.#unacked.delete(id);
+  }
+
+  /**
+   * The connection dropped. Strokes whose end reached the server may have been committed: they
+   * are not sent again (sending could draw them twice). The others, which the server dropped
+   * with the connection, are sent again by `resend`.
+   */
+  connectionLost() {
+    for (const [id, record] of this.#unacked) {
+      if (record.endSent) this.#unacked.delete(id);
+      else record.sent = false;
+    }
+  }
+
+  /** After `synced`: sends again every stroke the server does not have, in order. */
+  resend() {
+    const me = this.#o.me();
+    for (const [id, record] of this.#unacked) {
+      if (record.sent) continue;
+      const { tool, color, width, points } = record;
+      record.key = `${me}:${id}`;
+      this.#o.board.begin(record.key, { kind: 'stroke', tool, color, width, points });
+      if (record.ended) this.#o.board.end(record.key);
+      // At most FLUSH_AT points a message.
+      const chunk = FLUSH_AT * 3;
+      let sent = this.#o.send(proto.strokeBegin(id, tool, color, width, points.slice(0, chunk)));
+      for (let i = chunk; sent && i < points.length; i += chunk) {
+        sent = this.#o.send(proto.strokePoints(id, points.slice(i, i + chunk)));
+      }
+      record.sent = sent;
+      if (sent && record.ended) record.endSent = this.#o.send(proto.strokeEnd(id));
+      if (this.#active?.id === id) this.#active.pending = [];
+    }
+  }
+
+  /** Forgets everything (a fresh canvas: another board, or the server's state replaced ours). */
   reset() {
     this.#active = null;
     this.#shape = null;
+    this.#unacked.clear();
   }
 }
 
