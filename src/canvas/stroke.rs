@@ -161,6 +161,38 @@ fn arc_via(
     out.push((x + r * to.0, y + r * to.1));
 }
 
+/// Appends a join's arc from `from` to `to`: always the shorter way, except that for a turn back
+/// (normals nearly opposite) it goes through `ahead`. Normals that differ by a rounding error
+/// (nearly collinear points) must never send the arc the long way round: that would wind a
+/// whole disc backwards and cut a hole in the stroke.
+fn arc_join(
+    p: (f32, f32, f32),
+    from: (f32, f32),
+    to: (f32, f32),
+    ahead: (f32, f32),
+    out: &mut Vec<(f32, f32)>,
+) {
+    let a0 = from.1.atan2(from.0);
+    let mut short = to.1.atan2(to.0) - a0;
+    if short > std::f32::consts::PI {
+        short -= std::f32::consts::TAU;
+    } else if short < -std::f32::consts::PI {
+        short += std::f32::consts::TAU;
+    }
+    if short.abs() > std::f32::consts::PI - 1e-3 {
+        arc_via(p, from, to, ahead, out);
+        return;
+    }
+    let (x, y, r) = p;
+    out.push((x + r * from.0, y + r * from.1));
+    let n = arc_steps(r, short);
+    for i in 1..n {
+        let a = a0 + short * i as f32 / n as f32;
+        out.push((x + r * a.cos(), y + r * a.sin()));
+    }
+    out.push((x + r * to.0, y + r * to.1));
+}
+
 /// The unit normals of the two outer tangent lines of a segment.
 type Normals = ((f32, f32), (f32, f32));
 
@@ -182,6 +214,16 @@ fn tangent_normals(
         (a * ux - b * uy, a * uy + b * ux),
         (a * ux + b * uy, a * uy - b * ux),
     ))
+}
+
+/// Cosine of the sharpest turn kept inside one outline; sharper turns start a new run (an
+/// outline's inner side would fold over itself there).
+const SHARP_TURN_COS: f32 = 0.5;
+
+/// Whether the path turns by less than 60 degrees at `b`.
+fn gentle(a: (f32, f32, f32), b: (f32, f32, f32), c: (f32, f32, f32)) -> bool {
+    let (u, v) = (direction(a, b), direction(b, c));
+    u.0 * v.0 + u.1 * v.1 >= SHARP_TURN_COS
 }
 
 /// Unit direction from one point to another.
@@ -209,13 +251,7 @@ fn outline(pts: &[(f32, f32, f32)], normals: &[Normals]) -> Contour {
             let turn = u.0 * v.1 - u.1 * v.0;
             if turn < 0.0 {
                 // Side one is outside the turn: follow the disc.
-                arc_via(
-                    pts[i + 1],
-                    normals[i].0,
-                    normals[i + 1].0,
-                    side_via(normals[i].0, normals[i + 1].0, u),
-                    &mut out,
-                );
+                arc_join(pts[i + 1], normals[i].0, normals[i + 1].0, u, &mut out);
             } else {
                 out.push((pts[i + 1].0, pts[i + 1].1));
             }
@@ -237,13 +273,7 @@ fn outline(pts: &[(f32, f32, f32)], normals: &[Normals]) -> Contour {
             let (u, v) = (dirs[i - 1], dirs[i]);
             let turn = u.0 * v.1 - u.1 * v.0;
             if turn > 0.0 {
-                arc_via(
-                    pts[i],
-                    normals[i].1,
-                    normals[i - 1].1,
-                    side_via(normals[i].1, normals[i - 1].1, v),
-                    &mut out,
-                );
+                arc_join(pts[i], normals[i].1, normals[i - 1].1, v, &mut out);
             } else {
                 out.push((pts[i].0, pts[i].1));
             }
@@ -258,17 +288,6 @@ fn outline(pts: &[(f32, f32, f32)], normals: &[Normals]) -> Contour {
         &mut out,
     );
     Contour::new(out)
-}
-
-/// Direction through which the outer arc between two normals passes: between them, or, when
-/// they are opposite, straight ahead.
-fn side_via(a: (f32, f32), b: (f32, f32), ahead: (f32, f32)) -> (f32, f32) {
-    let (x, y) = (a.0 + b.0, a.1 + b.1);
-    if x * x + y * y > 1e-6 {
-        (x, y)
-    } else {
-        ahead
-    }
 }
 
 /// Builds the outlines of a stroke from flat `[x, y, pressure, ...]` points.
@@ -293,7 +312,11 @@ pub fn stroke_geometry(points: &[f32], width: f32) -> Geometry {
     let mut start = 0;
     while start < pts.len() {
         let mut end = start;
-        while end + 1 < pts.len() && end - start + 1 < RUN && normals[end].is_some() {
+        while end + 1 < pts.len()
+            && end - start + 1 < RUN
+            && normals[end].is_some()
+            && (end == start || gentle(pts[end - 1], pts[end], pts[end + 1]))
+        {
             end += 1;
         }
         if end == start {
@@ -354,8 +377,8 @@ mod tests {
     #[test]
     fn no_seams_inside_curved_strokes() {
         use crate::canvas::{Canvas, Op, Rgba, Stroke, Tool};
-        for (name, pressure) in [("constant", false), ("pressure", true)] {
-            let pts: Vec<(f32, f32, f32)> = (0..=90)
+        let curve = |pressure: bool| -> Vec<(f32, f32, f32)> {
+            (0..=90)
                 .map(|i| {
                     let t = i as f32 / 90.0;
                     let a = t * 5.0;
@@ -366,9 +389,46 @@ mod tests {
                         p,
                     )
                 })
+                .collect()
+        };
+        // A scribble: sharp reversals, steps shorter than the radius, changing pressure.
+        let mut seed = 7u32;
+        let mut rand = move || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 16) as f32 / 65_536.0
+        };
+        let mut scribble = vec![(300.0f32, 250.0f32, 0.5f32)];
+        for i in 0..160 {
+            let (x, y, _) = scribble[scribble.len() - 1];
+            let step = if i % 7 == 0 { 60.0 } else { 6.0 };
+            let (dx, dy) = (rand() * 2.0 - 1.0, rand() * 2.0 - 1.0);
+            scribble.push((
+                (x + dx * step).clamp(60.0, 540.0),
+                (y + dy * step).clamp(60.0, 440.0),
+                0.2 + 0.7 * rand(),
+            ));
+        }
+        let mut cases = vec![
+            ("constant".to_owned(), curve(false)),
+            ("pressure".to_owned(), curve(true)),
+            ("scribble".to_owned(), scribble),
+        ];
+        // Straight lines at every angle, points rounded to 1/100 px as the browser sends them:
+        // nearly collinear joins whose normals differ by a rounding error.
+        for deg in (0..360).step_by(15) {
+            let a = (deg as f32).to_radians();
+            let round = |v: f32| (v * 100.0).round() / 100.0;
+            let line = (0..=6)
+                .map(|k| {
+                    let d = 40.0 + 30.0 * k as f32;
+                    (round(300.0 + d * a.cos()), round(250.0 + d * a.sin()), 0.5)
+                })
                 .collect();
+            cases.push((format!("line at {deg} degrees"), line));
+        }
+        let width = 40.0;
+        for (name, pts) in cases {
             let mut c = Canvas::new(600, 500).expect("size");
-            let width = 40.0;
             c.apply(&mut Op::Stroke(Stroke {
                 tool: Tool::Pen,
                 color: Rgba {
@@ -384,16 +444,15 @@ mod tests {
             let mut inside = 0;
             for y in 0..500u32 {
                 for x in 0..600u32 {
-                    // Distance to the polyline, against the radius there.
+                    // Deep inside: nearer the polyline than the radius there, less 1.5 px.
                     let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
                     let deep = pts.windows(2).any(|w| {
                         let ((ax, ay, ap), (bx, by, bp)) = (w[0], w[1]);
                         let (dx, dy) = (bx - ax, by - ay);
-                        let t = (((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy))
-                            .clamp(0.0, 1.0);
+                        let len2 = (dx * dx + dy * dy).max(1e-9);
+                        let t = (((px - ax) * dx + (py - ay) * dy) / len2).clamp(0.0, 1.0);
                         let (qx, qy) = (ax + t * dx - px, ay + t * dy - py);
-                        let r = stroke_radius(width, ap.min(bp));
-                        (qx * qx + qy * qy).sqrt() < r - 1.5
+                        (qx * qx + qy * qy).sqrt() < stroke_radius(width, ap.min(bp)) - 1.5
                     });
                     if deep {
                         inside += 1;
@@ -402,7 +461,7 @@ mod tests {
                     }
                 }
             }
-            assert!(inside > 10_000, "{name}: checked {inside} pixels");
+            assert!(inside > 1_000, "{name}: checked {inside} pixels");
         }
     }
 

@@ -95,6 +95,16 @@ function tangentNormals(p, q) {
   return [[a * ux - b * uy, a * uy + b * ux], [a * ux + b * uy, a * uy - b * ux]];
 }
 
+/** Cosine of the sharpest turn kept inside one outline; sharper turns start a new run. */
+const SHARP_TURN_COS = 0.5;
+
+/** Whether the path turns by less than 60 degrees at b. @param {number[]} a @param {number[]} b @param {number[]} c */
+function gentle(a, b, c) {
+  const u = direction(a, b);
+  const v = direction(b, c);
+  return u[0] * v[0] + u[1] * v[1] >= SHARP_TURN_COS;
+}
+
 /** @param {number[]} p @param {number[]} q */
 function direction(p, q) {
   const d = Math.max(1e-6, Math.hypot(q[0] - p[0], q[1] - p[1]));
@@ -168,7 +178,8 @@ export function strokePath(points, width) {
   let start = 0;
   while (start < pts.length) {
     let end = start;
-    while (end + 1 < pts.length && end - start + 1 < RUN && normals[end]) end += 1;
+    while (end + 1 < pts.length && end - start + 1 < RUN && normals[end]
+      && (end === start || gentle(pts[end - 1], pts[end], pts[end + 1]))) end += 1;
     if (end === start) {
       const p = start + 1 < pts.length ? bigger(start) : pts[start];
       if (p[2] > 0) disc(path, p);
