@@ -60,6 +60,10 @@ pub struct Config {
     /// A room with no members for this long is unloaded from memory (it stays in the store and
     /// loads again on its next visit). Default 60 s.
     pub room_idle_unload: Duration,
+    /// Origins (`scheme://host[:port]`) whose pages may open a room's WebSocket, besides the
+    /// server's own (the request's Host). Default empty: same origin only. Requests without an
+    /// Origin header (not from a browser page) are allowed.
+    pub allowed_origins: Vec<String>,
     /// Wait for the disk before acknowledging an op (`commit`). Default true.
     pub durable: bool,
     /// How often the room sends batched cursor positions. Default 33 ms (about 30 a second).
@@ -99,6 +103,7 @@ impl Default for Config {
             checkpoint_every: 32,
             history_window: 1000,
             room_idle_unload: Duration::from_secs(60),
+            allowed_origins: Vec::new(),
             durable: true,
             cursor_interval: Duration::from_millis(33),
             heartbeat_interval: Duration::from_secs(5),

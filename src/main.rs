@@ -32,6 +32,10 @@ struct ServeArgs {
     /// Directory for the room store.
     #[arg(long, env = "INKROOM_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// Another origin (scheme://host[:port]) whose pages may open boards, e.g. behind a proxy.
+    /// Repeat for several; the server's own origin is always allowed.
+    #[arg(long = "allow-origin", env = "INKROOM_ALLOW_ORIGINS", value_delimiter = ',')]
+    allow_origins: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +81,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let config = Config {
         addr: args.addr,
         data_dir: args.data_dir,
+        allowed_origins: args.allow_origins,
         ..Config::default()
     };
     let listener = TcpListener::bind(config.addr)

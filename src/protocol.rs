@@ -340,11 +340,14 @@ pub enum ErrorCode {
     BadRequest,
     /// The server failed; the request may be retried (HTTP 500).
     Internal,
+    /// A page from another site tried to open a room's WebSocket (HTTP 403).
+    ForbiddenOrigin,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::ForbiddenOrigin,
         ErrorCode::NothingToUndo,
         ErrorCode::BadKey,
         ErrorCode::ReadOnly,
@@ -376,6 +379,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Internal => "internal",
+            ErrorCode::ForbiddenOrigin => "forbidden_origin",
         }
     }
 }

@@ -418,3 +418,26 @@ async fn resume_sends_only_changed_tiles() {
     assert!(!resumed);
     assert_eq!(tiles.len(), 4);
 }
+
+/// A page from another site cannot open a room's WebSocket (403); the server's own pages and
+/// clients that send no Origin can.
+#[tokio::test]
+async fn foreign_origins_are_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = TestServer::start();
+    let (id, _) = room(&server).await;
+    let url = format!("ws://{}/api/rooms/{id}/ws", server.addr);
+    let with_origin = |origin: String| {
+        let mut req = url.clone().into_client_request().expect("request");
+        req.headers_mut()
+            .insert("Origin", origin.parse().expect("header value"));
+        req
+    };
+    match tokio_tungstenite::connect_async(with_origin("https://evil.example".into())).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+    let own = with_origin(format!("http://{}", server.addr));
+    assert!(tokio_tungstenite::connect_async(own).await.is_ok());
+    assert!(tokio_tungstenite::connect_async(url.clone()).await.is_ok());
+}

@@ -52,6 +52,15 @@ impl ApiError {
         }
     }
 
+    /// 403 `forbidden_origin`: a page from another site.
+    pub fn forbidden_origin(origin: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: ErrorCode::ForbiddenOrigin,
+            message: format!("pages from {origin} may not open this board"),
+        }
+    }
+
     /// 500 with a message.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError {

@@ -216,6 +216,7 @@ pub async fn websocket(
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = parse_id(&path)?;
+    check_origin(&req, registry.config())?;
     let (meta, addr) = registry
         .open(id)
         .await
@@ -225,6 +226,33 @@ pub async fn websocket(
     let config = Arc::clone(registry.config());
     actix_web::rt::spawn(session::run(ws_session, stream, meta, addr, config));
     Ok(response)
+}
+
+/// Refuses a WebSocket opened by a page from another site: its Origin must be the server's own
+/// (same host as the request's Host header) or listed in `Config::allowed_origins`. Requests
+/// without an Origin (not from a browser page) pass.
+fn check_origin(req: &HttpRequest, config: &crate::config::Config) -> Result<(), ApiError> {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+    let same = !host.is_empty() && origin_host.eq_ignore_ascii_case(host);
+    if same
+        || config
+            .allowed_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden_origin(origin))
+    }
 }
 
 #[cfg(test)]
