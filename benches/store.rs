@@ -202,6 +202,11 @@ async fn load_time(ops: u32, hold_back: Option<u32>) -> Duration {
     let config = Config {
         data_dir: dir.clone(),
         durable: false,
+        // One bot writes 100,000 strokes as fast as the server takes them.
+        messages_per_second: 1e9,
+        message_burst: 1e9,
+        ops_per_second: 1e9,
+        op_burst: 1e9,
         ..Config::default()
     };
     let server = Server::start(config.clone());

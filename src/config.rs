@@ -40,6 +40,18 @@ pub struct Config {
     pub max_open_strokes: usize,
     /// Thickest stroke a client may ask for, in pixels. Default 256.
     pub max_stroke_width: f32,
+    /// Messages one connection may send per second, sustained. Default 300 (a stylus at 240
+    /// points a second in 120 messages, plus cursors and 20 strokes a second, stays far below).
+    pub messages_per_second: f64,
+    /// Messages one connection may send in a burst above the sustained rate. Default 600.
+    pub message_burst: f64,
+    /// Ops (stroke ends, shapes, fills, clears, undos, redos) per second, sustained. Default 40.
+    pub ops_per_second: f64,
+    /// Ops in a burst. Default 80.
+    pub op_burst: f64,
+    /// Messages refused for rate within 5 s after which the connection is closed (4029).
+    /// Default 300.
+    pub rate_strikes: u32,
     /// Most members (editors and viewers) in one room. Default 200.
     pub max_members_per_room: usize,
 
@@ -95,6 +107,11 @@ impl Default for Config {
             max_points_per_stroke: 20_000,
             max_open_strokes: 8,
             max_stroke_width: 256.0,
+            messages_per_second: 300.0,
+            message_burst: 600.0,
+            ops_per_second: 40.0,
+            op_burst: 80.0,
+            rate_strikes: 300,
             max_members_per_room: 200,
             outbox_messages: 1024,
             outbox_bytes: 8 * 1024 * 1024,

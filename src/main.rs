@@ -34,7 +34,11 @@ struct ServeArgs {
     data_dir: PathBuf,
     /// Another origin (scheme://host[:port]) whose pages may open boards, e.g. behind a proxy.
     /// Repeat for several; the server's own origin is always allowed.
-    #[arg(long = "allow-origin", env = "INKROOM_ALLOW_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "allow-origin",
+        env = "INKROOM_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
     allow_origins: Vec<String>,
 }
 

@@ -342,11 +342,14 @@ pub enum ErrorCode {
     Internal,
     /// A page from another site tried to open a room's WebSocket (HTTP 403).
     ForbiddenOrigin,
+    /// Too many messages or ops per second; the message was dropped.
+    RateLimited,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::RateLimited,
         ErrorCode::ForbiddenOrigin,
         ErrorCode::NothingToUndo,
         ErrorCode::BadKey,
@@ -380,6 +383,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Internal => "internal",
             ErrorCode::ForbiddenOrigin => "forbidden_origin",
+            ErrorCode::RateLimited => "rate_limited",
         }
     }
 }
@@ -430,6 +434,8 @@ pub mod close {
     pub const TOO_LARGE: u16 = 4013;
     /// The client stopped answering pings.
     pub const TIMEOUT: u16 = 4014;
+    /// The client kept sending faster than its rate limits.
+    pub const RATE_LIMITED: u16 = 4029;
 }
 
 /// Serializes a server message to JSON text. Encode once per broadcast, then share the bytes.
@@ -481,7 +487,7 @@ pub fn validate_points(
     height: u32,
     config: &Config,
 ) -> Result<(), ProtoError> {
-    if points.len() % 3 != 0 {
+    if !points.len().is_multiple_of(3) {
         return Err(ProtoError::new(
             ErrorCode::BadMessage,
             "points must be [x, y, pressure] triples",

@@ -223,6 +223,75 @@ fn clean_name(name: Option<&str>, max_chars: usize) -> String {
     }
 }
 
+/// A token bucket: `rate` tokens a second, holding at most `burst`.
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(rate: f64, burst: f64) -> Bucket {
+        Bucket {
+            rate,
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes a token if there is one.
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A connection's rate limits and the count of refusals that gets it closed.
+struct Limits {
+    messages: Bucket,
+    ops: Bucket,
+    strikes: u32,
+    window: Instant,
+    last_error: Option<Instant>,
+}
+
+impl Limits {
+    fn new(config: &Config) -> Limits {
+        Limits {
+            messages: Bucket::new(config.messages_per_second, config.message_burst),
+            ops: Bucket::new(config.ops_per_second, config.op_burst),
+            strikes: 0,
+            window: Instant::now(),
+            last_error: None,
+        }
+    }
+
+    /// Counts a refusal; returns (send an error now, close the connection).
+    fn strike(&mut self, now: Instant, max: u32) -> (bool, bool) {
+        if now.saturating_duration_since(self.window) > std::time::Duration::from_secs(5) {
+            self.window = now;
+            self.strikes = 0;
+        }
+        self.strikes += 1;
+        let tell = self
+            .last_error
+            .is_none_or(|t| now.saturating_duration_since(t) >= std::time::Duration::from_secs(1));
+        if tell {
+            self.last_error = Some(now);
+        }
+        (tell, self.strikes > max)
+    }
+}
+
 /// The member's main loop: client frames and the heartbeat.
 #[allow(clippy::too_many_arguments)]
 async fn serve(
@@ -238,6 +307,7 @@ async fn serve(
     let mut heartbeat = interval(config.heartbeat_interval);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    let mut limits = Limits::new(config);
     loop {
         tokio::select! {
             frame = stream.recv() => {
@@ -264,6 +334,30 @@ async fn serve(
                     }
                     Some(Ok(AggregatedMessage::Text(text))) => text,
                 };
+                let now = Instant::now();
+                let allowed = limits.messages.take(now)
+                    && (!counts_as_op(&text) || limits.ops.take(now));
+                if !allowed {
+                    let (tell, close_it) = limits.strike(now, config.rate_strikes);
+                    if close_it {
+                        let err = ProtoError::new(ErrorCode::RateLimited, "too many messages; closing");
+                        let _ = send_error(session, &err, config).await;
+                        return End::Close(close::RATE_LIMITED, "rate limited".into());
+                    }
+                    if tell {
+                        let err = ProtoError::new(
+                            ErrorCode::RateLimited,
+                            format!(
+                                "slow down: at most {} messages and {} ops a second",
+                                config.messages_per_second, config.ops_per_second
+                            ),
+                        );
+                        if send_error(session, &err, config).await.is_err() {
+                            return End::ClientGone;
+                        }
+                    }
+                    continue;
+                }
                 if let Err(err) = handle_text(&text, meta, room, member, role, config).await {
                     if send_error(session, &err, config).await.is_err() {
                         return End::ClientGone;
@@ -283,6 +377,20 @@ async fn serve(
             _ = &mut *forwarder => return End::Forwarder,
         }
     }
+}
+
+/// Whether a text message is an op (it commits something), judged cheaply from its type field.
+fn counts_as_op(text: &str) -> bool {
+    [
+        "\"stroke_end\"",
+        "\"shape\"",
+        "\"fill\"",
+        "\"clear\"",
+        "\"undo\"",
+        "\"redo\"",
+    ]
+    .iter()
+    .any(|t| text.contains(t))
 }
 
 /// Decodes, validates and hands one text message to the room.

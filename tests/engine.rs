@@ -301,6 +301,11 @@ impl Model {
 async fn late_joiner_rebuilds_the_exact_canvas_while_others_draw() {
     let server = TestServer::with_config(Config {
         snapshot_interval: Duration::from_millis(30),
+        // The artists are bots drawing far faster than people: no rate limits here.
+        messages_per_second: 1e9,
+        message_burst: 1e9,
+        ops_per_second: 1e9,
+        op_burst: 1e9,
         ..Config::default()
     });
     let (id, key) = room(&server, 600, 400).await;

@@ -148,6 +148,7 @@ fn codes_are_documented() {
         close::ROOM_FULL,
         close::TOO_LARGE,
         close::TIMEOUT,
+        close::RATE_LIMITED,
     ] {
         assert!(
             DOC.contains(&format!("| {code} |")),

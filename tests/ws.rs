@@ -441,3 +441,66 @@ async fn foreign_origins_are_refused() {
     assert!(tokio_tungstenite::connect_async(own).await.is_ok());
     assert!(tokio_tungstenite::connect_async(url.clone()).await.is_ok());
 }
+
+/// A client flooding messages gets `rate_limited` and, if it keeps going, is closed with 4029;
+/// others in the room are not affected.
+#[tokio::test]
+async fn floods_are_rate_limited_and_closed() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut flood, _) = Client::join(&server, &id, "Flood", Some(&key)).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let cursor = json!({"type":"cursor","x":10,"y":10}).to_string();
+    let mut limited = false;
+    let mut closed = None;
+    for _ in 0..3000 {
+        flood.send_text(&cursor).await;
+    }
+    while closed.is_none() {
+        match flood.next().await {
+            common::Frame::Msg(ServerMsg::Error { code, .. }) => {
+                limited |= code == ErrorCode::RateLimited;
+            }
+            common::Frame::Closed(code) => closed = Some(code),
+            _ => {}
+        }
+    }
+    assert!(limited, "the flood was told to slow down");
+    assert_eq!(closed, Some(Some(close::RATE_LIMITED)));
+    // Ann is unaffected.
+    ann.draw(1, "#000000", 4.0, &[[10.0, 10.0, 0.5], [50.0, 50.0, 0.5]])
+        .await;
+    assert_eq!(ann.await_commit(1).await, 1);
+}
+
+/// A fast stylus (240 points a second in 120 messages, cursors, 20 strokes a second) never hits
+/// a default limit.
+#[tokio::test]
+async fn a_fast_stylus_stays_under_the_limits() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+    // Two seconds: per 50 ms, one stroke (begin, 6 points messages of 2 points, end) and a cursor.
+    for s in 0..40u32 {
+        tick.tick().await;
+        let f = (s % 20) as f32 * 15.0;
+        ann.send(json!({"type":"stroke_begin","stroke":s,"tool":"pen","color":"#000000","width":3,"points":[f,10,0.5]}))
+            .await;
+        for k in 0..6 {
+            let y = 10.0 + k as f32 * 5.0;
+            ann.send(json!({"type":"stroke_points","stroke":s,"points":[f,y,0.6,f+1.0,y+2.0,0.7]}))
+                .await;
+        }
+        ann.send(json!({"type":"cursor","x":f,"y":40})).await;
+        ann.send(json!({"type":"stroke_end","stroke":s})).await;
+    }
+    let mut commits = 0;
+    while commits < 40 {
+        match ann.recv().await {
+            ServerMsg::Commit { .. } => commits += 1,
+            ServerMsg::Error { code, message } => panic!("{code:?}: {message}"),
+            _ => {}
+        }
+    }
+}

@@ -352,7 +352,7 @@ mod tests {
             r: (i * 53 % 256) as u8,
             g: (i * 97 % 256) as u8,
             b: (i * 31 % 256) as u8,
-            a: if i % 3 == 0 { 128 } else { 255 },
+            a: if i.is_multiple_of(3) { 128 } else { 255 },
         };
         match i % 7 {
             5 => Op::Shape(Shape {
@@ -363,7 +363,7 @@ mod tests {
                 y1: 90.0 + f * 5.0 % 300.0,
                 color,
                 width: 5.0,
-                filled: i % 2 == 0,
+                filled: i.is_multiple_of(2),
             }),
             6 => Op::Stroke(Stroke {
                 tool: Tool::Eraser,
@@ -372,7 +372,7 @@ mod tests {
                 points: vec![f * 17.0 % 600.0, 0.0, 0.5, f * 23.0 % 600.0, 400.0, 0.8],
             }),
             _ => Op::Stroke(Stroke {
-                tool: if i % 4 == 0 {
+                tool: if i.is_multiple_of(4) {
                     Tool::Highlighter
                 } else {
                     Tool::Pen
