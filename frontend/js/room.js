@@ -43,6 +43,23 @@ const toolbar = new Toolbar($('.toolbar'), {
     }
   },
 });
+board.onView = (/** @type {number} */ zoom) => {
+  $('#zoom-fit').textContent = `${Math.round(zoom * 100)}%`;
+};
+/** @param {number} factor */
+const zoomCenter = (factor) => {
+  const r = $('.stage').getBoundingClientRect();
+  board.zoomAt(factor, r.left + r.width / 2, r.top + r.height / 2);
+};
+$('#zoom-in').addEventListener('click', () => zoomCenter(1.25));
+$('#zoom-out').addEventListener('click', () => zoomCenter(0.8));
+$('#zoom-fit').addEventListener('click', () => board.resetView());
+window.addEventListener('keydown', (e) => {
+  if (e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey) return;
+  if (e.key === '0') board.resetView();
+  if (e.key === '+' || e.key === '=') zoomCenter(1.25);
+  if (e.key === '-') zoomCenter(0.8);
+});
 const name = displayName();
 const user = userId();
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/rooms/${roomId}/ws`;

@@ -27,6 +27,14 @@ export class Board {
   #dirty = false;
   width = 0;
   height = 0;
+  /** View: zoom factor and pan offset (CSS px) applied on top of the fitted size. */
+  #zoom = 1;
+  #panX = 0;
+  #panY = 0;
+  /** True while the view is being dragged (the pen must not draw). */
+  panning = false;
+  /** Called when the zoom changes. @type {(zoom: number) => void} */
+  onView = () => {};
 
   /** @param {HTMLElement} stage the element the board fits into */
   constructor(stage) {
@@ -47,6 +55,96 @@ export class Board {
     this.#baseCtx = base;
     this.#liveCtx = live;
     new ResizeObserver(() => this.fit()).observe(stage);
+    this.#listenForView(stage);
+  }
+
+  /** The current zoom factor (1 = fitted to the screen). */
+  get zoom() {
+    return this.#zoom;
+  }
+
+  /**
+   * Zooms by `factor` keeping the point under (clientX, clientY) in place.
+   * @param {number} factor
+   * @param {number} clientX
+   * @param {number} clientY
+   */
+  zoomAt(factor, clientX, clientY) {
+    const zoom = Math.min(8, Math.max(0.25, this.#zoom * factor));
+    const rect = this.element.getBoundingClientRect();
+    // Layout position of the board's top-left, without the current transform.
+    const left = rect.left - this.#panX;
+    const top = rect.top - this.#panY;
+    const cx = (clientX - rect.left) / this.#zoom;
+    const cy = (clientY - rect.top) / this.#zoom;
+    this.#panX = clientX - left - zoom * cx;
+    this.#panY = clientY - top - zoom * cy;
+    this.#zoom = zoom;
+    this.#applyView();
+  }
+
+  /** Back to the whole board fitted to the screen. */
+  resetView() {
+    this.#zoom = 1;
+    this.#panX = 0;
+    this.#panY = 0;
+    this.#applyView();
+  }
+
+  #applyView() {
+    this.element.style.transform = `translate(${this.#panX}px, ${this.#panY}px) scale(${this.#zoom})`;
+    this.onView(this.#zoom);
+  }
+
+  /**
+   * Wheel and pinch (ctrl+wheel) zoom; drag with the middle button, or with space held, to pan.
+   * @param {HTMLElement} stage
+   */
+  #listenForView(stage) {
+    stage.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      this.zoomAt(Math.exp(-e.deltaY * (e.ctrlKey ? 0.01 : 0.0015)), e.clientX, e.clientY);
+    }, { passive: false });
+    let space = false;
+    window.addEventListener('keydown', (e) => {
+      if (e.code === 'Space' && !(e.target instanceof HTMLInputElement)) {
+        space = true;
+        stage.classList.add('can-pan');
+        e.preventDefault();
+      }
+    });
+    window.addEventListener('keyup', (e) => {
+      if (e.code === 'Space') {
+        space = false;
+        stage.classList.remove('can-pan');
+      }
+    });
+    /** @type {{id: number, x: number, y: number} | null} */
+    let drag = null;
+    stage.addEventListener('pointerdown', (e) => {
+      if (!(e.button === 1 || (e.button === 0 && space))) return;
+      e.preventDefault();
+      e.stopPropagation();
+      drag = { id: e.pointerId, x: e.clientX, y: e.clientY };
+      this.panning = true;
+      stage.setPointerCapture(e.pointerId);
+    }, { capture: true });
+    stage.addEventListener('pointermove', (e) => {
+      if (!drag || e.pointerId !== drag.id) return;
+      this.#panX += e.clientX - drag.x;
+      this.#panY += e.clientY - drag.y;
+      drag.x = e.clientX;
+      drag.y = e.clientY;
+      this.#applyView();
+    });
+    const end = (/** @type {PointerEvent} */ e) => {
+      if (drag && e.pointerId === drag.id) {
+        drag = null;
+        this.panning = false;
+      }
+    };
+    stage.addEventListener('pointerup', end);
+    stage.addEventListener('pointercancel', end);
   }
 
   /**

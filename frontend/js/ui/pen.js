@@ -58,7 +58,7 @@ export class Pen {
 
   /** @param {PointerEvent} e */
   #down(e) {
-    if (e.button !== 0 || this.#active || this.#shape) return;
+    if (e.button !== 0 || this.#active || this.#shape || this.#o.board.panning) return;
     if (!this.#o.canDraw()) {
       this.#o.onRefused();
       return;
