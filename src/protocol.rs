@@ -118,6 +118,11 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<u32>,
     },
+    /// Changes the sender's display name (anyone, viewers too).
+    Rename {
+        /// The new name; trimmed and shortened like the name in `hello`.
+        name: String,
+    },
     /// Undoes the sender's latest op.
     Undo,
     /// Redoes the sender's latest undone op.
@@ -135,7 +140,10 @@ fn default_shape_width() -> f32 {
 impl ClientMsg {
     /// Whether the message changes the canvas (and so needs an editor).
     pub fn is_drawing(&self) -> bool {
-        !matches!(self, ClientMsg::Hello { .. } | ClientMsg::Cursor { .. })
+        !matches!(
+            self,
+            ClientMsg::Hello { .. } | ClientMsg::Cursor { .. } | ClientMsg::Rename { .. }
+        )
     }
 }
 
@@ -294,6 +302,11 @@ pub enum ServerMsg<'a> {
     /// Someone joined.
     MemberJoined {
         /// The new member.
+        member: MemberInfo,
+    },
+    /// Someone changed their display name.
+    MemberUpdated {
+        /// The member as it is now.
         member: MemberInfo,
     },
     /// Someone left.
@@ -527,6 +540,22 @@ pub fn validate_points(
     Ok(())
 }
 
+/// Trims a display name, drops control characters, shortens it, and falls back to "Guest".
+pub fn clean_name(name: Option<&str>, max_chars: usize) -> String {
+    let cleaned: String = name
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(max_chars)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        "Guest".to_owned()
+    } else {
+        cleaned.to_owned()
+    }
+}
+
 /// Checks a `#rrggbb` / `#rrggbbaa` color.
 pub fn validate_color(color: &str) -> Result<(), ProtoError> {
     parse_color(color)
@@ -589,7 +618,8 @@ pub fn validate(
         ClientMsg::StrokeEnd { .. }
         | ClientMsg::Clear { .. }
         | ClientMsg::Undo
-        | ClientMsg::Redo => Ok(()),
+        | ClientMsg::Redo
+        | ClientMsg::Rename { .. } => Ok(()),
         ClientMsg::Shape {
             x0,
             y0,

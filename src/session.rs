@@ -18,8 +18,8 @@ use tiny_skia::Pixmap;
 use crate::canvas::TileId;
 use crate::config::Config;
 use crate::protocol::{
-    close, decode_client, encode, validate, ClientMsg, ErrorCode, MemberId, ProtoError, Role,
-    ServerMsg,
+    clean_name, close, decode_client, encode, validate, ClientMsg, ErrorCode, MemberId, ProtoError,
+    Role, ServerMsg,
 };
 use crate::room::outbox::{outbox, OutboxRx, Outgoing};
 use crate::room::{encode_tile_frames, FromClient, Join, Leave, Room, RoomMeta};
@@ -204,22 +204,6 @@ async fn hello(
                 let _ = send_error(session, &e, config).await;
             }
         }
-    }
-}
-
-/// Trims a display name, drops control characters, shortens it, and falls back to "Guest".
-fn clean_name(name: Option<&str>, max_chars: usize) -> String {
-    let cleaned: String = name
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(max_chars)
-        .collect();
-    let cleaned = cleaned.trim();
-    if cleaned.is_empty() {
-        "Guest".to_owned()
-    } else {
-        cleaned.to_owned()
     }
 }
 

@@ -72,6 +72,7 @@ fn client_examples_decode() {
         "clear",
         "undo",
         "redo",
+        "rename",
     ]
     .map(String::from)
     .into();
@@ -105,6 +106,7 @@ fn server_examples_decode() {
         "member_left",
         "error",
         "history",
+        "member_updated",
     ]
     .map(String::from)
     .into();

@@ -504,3 +504,26 @@ async fn a_fast_stylus_stays_under_the_limits() {
         }
     }
 }
+
+/// Anyone can change their display name; everyone, the sender included, is told the cleaned name.
+#[tokio::test]
+async fn members_can_rename_themselves() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let (mut vic, _) = Client::join(&server, &id, "Vic", None).await;
+    let _ = ann.recv().await; // Vic joined
+    vic.send(json!({"type":"rename","name":"  Victoria \u{7} "}))
+        .await;
+    for c in [&mut ann, &mut vic] {
+        match c.recv().await {
+            ServerMsg::MemberUpdated { member } => {
+                assert_eq!(
+                    (member.name.as_str(), member.role),
+                    ("Victoria", Role::Viewer)
+                );
+            }
+            other => panic!("expected member_updated, got {other:?}"),
+        }
+    }
+}

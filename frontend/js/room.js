@@ -60,8 +60,18 @@ window.addEventListener('keydown', (e) => {
   if (e.key === '+' || e.key === '=') zoomCenter(1.25);
   if (e.key === '-') zoomCenter(0.8);
 });
-const name = displayName();
 const user = userId();
+const nameInput = /** @type {HTMLInputElement} */ ($('#my-name'));
+nameInput.value = displayName();
+nameInput.addEventListener('change', () => {
+  const next = nameInput.value.trim().slice(0, 40);
+  if (!next) {
+    nameInput.value = displayName();
+    return;
+  }
+  localStorage.setItem('inkroom.name', next);
+  socket.send(proto.rename(next));
+});
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/rooms/${roomId}/ws`;
 const socket = new ReconnectingSocket(wsUrl);
 
@@ -96,7 +106,7 @@ socket.addEventListener('message', (e) => {
 socket.addEventListener('open', () => {
   state.synced = false;
   delete document.body.dataset.synced;
-  socket.send(proto.hello(name, key, user, completeSeq()));
+  socket.send(proto.hello(displayName(), key, user, completeSeq()));
 });
 socket.addEventListener('state', (e) => showState(/** @type {CustomEvent} */ (e).detail));
 socket.addEventListener('close', (e) => {
@@ -173,6 +183,12 @@ async function handle(data) {
       break;
     case 'member_joined':
       state.members.set(msg.member.id, msg.member);
+      showMembers();
+      break;
+    case 'member_updated':
+      state.members.set(msg.member.id, msg.member);
+      if (msg.member.id === state.me) nameInput.value = msg.member.name;
+      board.relabelCursor(msg.member.id, msg.member.name);
       showMembers();
       break;
     case 'member_left':

@@ -218,6 +218,13 @@ impl Room {
                 member.pending_cursor = Some((x, y));
                 Ok(())
             }
+            ClientMsg::Rename { name } => {
+                member.info.name =
+                    crate::protocol::clean_name(Some(&name), self.config.max_member_name_chars);
+                let member = member.info.clone();
+                self.broadcast(&ServerMsg::MemberUpdated { member }, None);
+                Ok(())
+            }
             ClientMsg::StrokeBegin {
                 stroke,
                 tool,

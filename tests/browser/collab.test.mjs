@@ -71,6 +71,13 @@ test('two editors see each other draw live, a viewer follows and cannot draw', a
   assert.ok(png.red[0] > 180 && png.red[1] < 90, `red in export: ${png.red}`);
   assert.deepEqual(png.blank, [255, 255, 255, 255]);
 
+  // Renaming shows at once in the other pages' member lists.
+  await bob.locator('#my-name').fill('Robert');
+  await bob.locator('#my-name').press('Enter');
+  await eventually(async () => (await ann.locator('.members').textContent())?.includes('Robert'), 'new name at Ann');
+  await eventually(async () => (await vic.locator('.members').textContent())?.includes('Robert'), 'new name at the viewer');
+  await eventually(async () => (await ann.locator('.cursor').allTextContents()).includes('Robert'), "Bob's cursor relabelled at Ann");
+
   const dir = artifacts();
   await ann.screenshot({ path: join(dir, 'collab-ann.png') });
   await bob.screenshot({ path: join(dir, 'collab-bob.png') });

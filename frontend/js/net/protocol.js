@@ -59,6 +59,9 @@ export const fill = (id, x, y, color, tolerance) => ({ type: 'fill', id, x, y, c
 /** @param {number} id */
 export const clear = (id) => ({ type: 'clear', id });
 
+/** @param {string} name */
+export const rename = (name) => ({ type: 'rename', name });
+
 export const undo = () => ({ type: 'undo' });
 export const redo = () => ({ type: 'redo' });
 

@@ -335,6 +335,12 @@ export class Board {
     el.style.top = `${(y / this.height) * 100}%`;
   }
 
+  /** Renames a member's cursor label, if shown. @param {number} id @param {string} name */
+  relabelCursor(id, name) {
+    const label = this.#cursors.get(id)?.firstElementChild;
+    if (label) label.textContent = name;
+  }
+
   /** @param {number} id */
   removeCursor(id) {
     this.#cursors.get(id)?.remove();
