@@ -138,20 +138,16 @@ fn disc(x: f32, y: f32, r: f32) -> Contour {
     Contour::new(points)
 }
 
-/// Appends the arc around (x, y) from unit normal `from` to `to`, turning the way whose sweep
-/// contains the direction `via`; both ends are included.
-fn arc_via(
+/// Appends the arc around (x, y, r) from unit normal `from`, sweeping `delta` radians, to `to`;
+/// both ends are included exactly as given, so the arc meets the neighbouring edges.
+fn push_arc(
     (x, y, r): (f32, f32, f32),
     from: (f32, f32),
     to: (f32, f32),
-    via: (f32, f32),
+    delta: f32,
     out: &mut Vec<(f32, f32)>,
 ) {
-    let tau = std::f32::consts::TAU;
     let a0 = from.1.atan2(from.0);
-    let ccw = (to.1.atan2(to.0) - a0).rem_euclid(tau);
-    let via_ccw = (via.1.atan2(via.0) - a0).rem_euclid(tau);
-    let delta = if via_ccw <= ccw { ccw } else { ccw - tau };
     out.push((x + r * from.0, y + r * from.1));
     let n = arc_steps(r, delta);
     for i in 1..n {
@@ -161,10 +157,34 @@ fn arc_via(
     out.push((x + r * to.0, y + r * to.1));
 }
 
-/// Appends a join's arc from `from` to `to`: always the shorter way, except that for a turn back
-/// (normals nearly opposite) it goes through `ahead`. Normals that differ by a rounding error
-/// (nearly collinear points) must never send the arc the long way round: that would wind a
-/// whole disc backwards and cut a hole in the stroke.
+/// The sweep from `from` to `to` that turns the way whose sweep contains the direction `via`.
+fn sweep_via(from: (f32, f32), to: (f32, f32), via: (f32, f32)) -> f32 {
+    let tau = std::f32::consts::TAU;
+    let a0 = from.1.atan2(from.0);
+    let ccw = (to.1.atan2(to.0) - a0).rem_euclid(tau);
+    let via_ccw = (via.1.atan2(via.0) - a0).rem_euclid(tau);
+    if via_ccw <= ccw {
+        ccw
+    } else {
+        ccw - tau
+    }
+}
+
+/// A cap's arc: around the far side, through `via` (it may be longer than half a circle).
+fn arc_via(
+    p: (f32, f32, f32),
+    from: (f32, f32),
+    to: (f32, f32),
+    via: (f32, f32),
+    out: &mut Vec<(f32, f32)>,
+) {
+    push_arc(p, from, to, sweep_via(from, to, via), out);
+}
+
+/// A join's arc: always the shorter way, except that for a turn back (normals nearly opposite)
+/// it goes through `ahead`. Normals that differ by a rounding error (nearly collinear points)
+/// must never send the arc the long way round: that would wind a whole disc backwards and cut a
+/// hole in the stroke.
 fn arc_join(
     p: (f32, f32, f32),
     from: (f32, f32),
@@ -172,25 +192,18 @@ fn arc_join(
     ahead: (f32, f32),
     out: &mut Vec<(f32, f32)>,
 ) {
-    let a0 = from.1.atan2(from.0);
-    let mut short = to.1.atan2(to.0) - a0;
+    let mut short = to.1.atan2(to.0) - from.1.atan2(from.0);
     if short > std::f32::consts::PI {
         short -= std::f32::consts::TAU;
     } else if short < -std::f32::consts::PI {
         short += std::f32::consts::TAU;
     }
-    if short.abs() > std::f32::consts::PI - 1e-3 {
-        arc_via(p, from, to, ahead, out);
-        return;
-    }
-    let (x, y, r) = p;
-    out.push((x + r * from.0, y + r * from.1));
-    let n = arc_steps(r, short);
-    for i in 1..n {
-        let a = a0 + short * i as f32 / n as f32;
-        out.push((x + r * a.cos(), y + r * a.sin()));
-    }
-    out.push((x + r * to.0, y + r * to.1));
+    let delta = if short.abs() > std::f32::consts::PI - 1e-3 {
+        sweep_via(from, to, ahead)
+    } else {
+        short
+    };
+    push_arc(p, from, to, delta, out);
 }
 
 /// The unit normals of the two outer tangent lines of a segment.

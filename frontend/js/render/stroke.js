@@ -58,17 +58,14 @@ function disc(path, p) {
 const mod = (a, m) => ((a % m) + m) % m;
 
 /**
- * Appends the arc around p from normal `from` to `to`, turning the way whose sweep contains `via`.
- * @param {number[]} p [x, y, r] @param {number[]} from @param {number[]} to @param {number[]} via
+ * Appends the arc around p from normal `from`, sweeping `delta` radians, to `to` (both ends
+ * exactly as given).
+ * @param {number[]} p [x, y, r] @param {number[]} from @param {number[]} to @param {number} delta
  * @param {number[][]} out
  */
-function arcVia(p, from, to, via, out) {
+function pushArc(p, from, to, delta, out) {
   const [x, y, r] = p;
-  const tau = Math.PI * 2;
   const a0 = Math.atan2(from[1], from[0]);
-  const ccw = mod(Math.atan2(to[1], to[0]) - a0, tau);
-  const viaCcw = mod(Math.atan2(via[1], via[0]) - a0, tau);
-  const delta = viaCcw <= ccw ? ccw : ccw - tau;
   out.push([x + r * from[0], y + r * from[1]]);
   const n = arcSteps(r, delta);
   for (let i = 1; i < n; i++) {
@@ -76,6 +73,38 @@ function arcVia(p, from, to, via, out) {
     out.push([x + r * Math.cos(a), y + r * Math.sin(a)]);
   }
   out.push([x + r * to[0], y + r * to[1]]);
+}
+
+/**
+ * The sweep from `from` to `to` that turns the way whose sweep contains the direction `via`.
+ * @param {number[]} from @param {number[]} to @param {number[]} via
+ */
+function sweepVia(from, to, via) {
+  const tau = Math.PI * 2;
+  const a0 = Math.atan2(from[1], from[0]);
+  const ccw = mod(Math.atan2(to[1], to[0]) - a0, tau);
+  const viaCcw = mod(Math.atan2(via[1], via[0]) - a0, tau);
+  return viaCcw <= ccw ? ccw : ccw - tau;
+}
+
+/**
+ * A cap's arc: around the far side, through `via`.
+ * @param {number[]} p @param {number[]} from @param {number[]} to @param {number[]} via @param {number[][]} out
+ */
+function arcVia(p, from, to, via, out) {
+  pushArc(p, from, to, sweepVia(from, to, via), out);
+}
+
+/**
+ * A join's arc: always the shorter way, except for a turn back (normals nearly opposite), which
+ * goes through `ahead`. Nearly collinear points must never send the arc the long way round.
+ * @param {number[]} p @param {number[]} from @param {number[]} to @param {number[]} ahead @param {number[][]} out
+ */
+function arcJoin(p, from, to, ahead, out) {
+  let short = Math.atan2(to[1], to[0]) - Math.atan2(from[1], from[0]);
+  if (short > Math.PI) short -= Math.PI * 2;
+  else if (short < -Math.PI) short += Math.PI * 2;
+  pushArc(p, from, to, Math.abs(short) > Math.PI - 1e-3 ? sweepVia(from, to, ahead) : short, out);
 }
 
 /**
@@ -114,13 +143,6 @@ function direction(p, q) {
 /** @param {number[]} p [x, y, r] @param {number[]} m */
 const at = (p, m) => [p[0] + p[2] * m[0], p[1] + p[2] * m[1]];
 
-/** @param {number[]} a @param {number[]} b @param {number[]} ahead */
-function sideVia(a, b, ahead) {
-  const x = a[0] + b[0];
-  const y = a[1] + b[1];
-  return x * x + y * y > 1e-6 ? [x, y] : ahead;
-}
-
 /**
  * The outline of a run of points whose segments all have normals.
  * @param {Path2D} path @param {number[][]} pts @param {number[][][]} normals
@@ -137,7 +159,7 @@ function outline(path, pts, normals) {
       const u = dirs[i];
       const v = dirs[i + 1];
       if (u[0] * v[1] - u[1] * v[0] < 0) {
-        arcVia(pts[i + 1], normals[i][0], normals[i + 1][0], sideVia(normals[i][0], normals[i + 1][0], u), out);
+        arcJoin(pts[i + 1], normals[i][0], normals[i + 1][0], u, out);
       } else {
         out.push([pts[i + 1][0], pts[i + 1][1]]);
       }
@@ -150,7 +172,7 @@ function outline(path, pts, normals) {
       const u = dirs[i - 1];
       const v = dirs[i];
       if (u[0] * v[1] - u[1] * v[0] > 0) {
-        arcVia(pts[i], normals[i][1], normals[i - 1][1], sideVia(normals[i][1], normals[i - 1][1], v), out);
+        arcJoin(pts[i], normals[i][1], normals[i - 1][1], v, out);
       } else {
         out.push([pts[i][0], pts[i][1]]);
       }
