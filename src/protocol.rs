@@ -147,6 +147,21 @@ impl ClientMsg {
     }
 }
 
+impl ClientMsg {
+    /// Whether the message commits an op (and so counts against the op rate).
+    pub fn is_op(&self) -> bool {
+        matches!(
+            self,
+            ClientMsg::StrokeEnd { .. }
+                | ClientMsg::Shape { .. }
+                | ClientMsg::Fill { .. }
+                | ClientMsg::Clear { .. }
+                | ClientMsg::Undo
+                | ClientMsg::Redo
+        )
+    }
+}
+
 /// What kind of op a `commit` acknowledges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

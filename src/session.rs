@@ -319,8 +319,13 @@ async fn serve(
                     Some(Ok(AggregatedMessage::Text(text))) => text,
                 };
                 let now = Instant::now();
-                let allowed = limits.messages.take(now)
-                    && (!counts_as_op(&text) || limits.ops.take(now));
+                // Every message costs a token; decoding only what passes, ops cost another.
+                let decoded = limits.messages.take(now).then(|| decode_client(&text));
+                let allowed = match &decoded {
+                    None => false,
+                    Some(Ok(msg)) => !msg.is_op() || limits.ops.take(now),
+                    Some(Err(_)) => true,
+                };
                 if !allowed {
                     let (tell, close_it) = limits.strike(now, config.rate_strikes);
                     if close_it {
@@ -342,7 +347,8 @@ async fn serve(
                     }
                     continue;
                 }
-                if let Err(err) = handle_text(&text, meta, room, member, role, config).await {
+                let Some(decoded) = decoded else { continue };
+                if let Err(err) = handle_msg(decoded, meta, room, member, role, config).await {
                     if send_error(session, &err, config).await.is_err() {
                         return End::ClientGone;
                     }
@@ -363,30 +369,16 @@ async fn serve(
     }
 }
 
-/// Whether a text message is an op (it commits something), judged cheaply from its type field.
-fn counts_as_op(text: &str) -> bool {
-    [
-        "\"stroke_end\"",
-        "\"shape\"",
-        "\"fill\"",
-        "\"clear\"",
-        "\"undo\"",
-        "\"redo\"",
-    ]
-    .iter()
-    .any(|t| text.contains(t))
-}
-
-/// Decodes, validates and hands one text message to the room.
-async fn handle_text(
-    text: &str,
+/// Checks the role, validates and hands one decoded message to the room.
+async fn handle_msg(
+    decoded: Result<ClientMsg, ProtoError>,
     meta: &RoomMeta,
     room: &Addr<Room>,
     member: MemberId,
     role: Role,
     config: &Config,
 ) -> Result<(), ProtoError> {
-    let msg = decode_client(text)?;
+    let msg = decoded?;
     if msg.is_drawing() && role != Role::Editor {
         return Err(ProtoError::new(
             ErrorCode::ReadOnly,

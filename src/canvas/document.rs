@@ -16,7 +16,6 @@ use super::{Canvas, Op, TileId};
 #[derive(Debug, Clone)]
 struct Entry {
     seq: u64,
-    author: String,
     op: Op,
     /// Sorted tiles the op touched.
     tiles: Vec<TileId>,
@@ -98,17 +97,13 @@ impl Document {
         if since < self.versions_from || since > self.seq {
             return None;
         }
-        let (cols, _) = self.canvas.grid();
         Some(
             self.versions
                 .iter()
                 .enumerate()
                 .filter(|(_, &v)| v > since)
                 .map(|(i, _)| {
-                    let id = TileId {
-                        row: (i as u32 / cols) as u16,
-                        col: (i as u32 % cols) as u16,
-                    };
+                    let id = self.canvas.tile_id(i);
                     (id, self.canvas.tile(id).cloned())
                 })
                 .collect(),
@@ -116,9 +111,8 @@ impl Document {
     }
 
     fn touch(&mut self, tiles: &[TileId]) {
-        let (cols, _) = self.canvas.grid();
-        for id in tiles {
-            let i = (u32::from(id.row) * cols + u32::from(id.col)) as usize;
+        for &id in tiles {
+            let i = self.canvas.index(id);
             if let Some(v) = self.versions.get_mut(i) {
                 *v = self.seq;
             }
@@ -139,20 +133,7 @@ impl Document {
 
     /// The non-empty tiles of that oldest state.
     pub fn base_tiles(&self) -> Vec<(TileId, Arc<Pixmap>)> {
-        let (cols, _) = self.canvas.grid();
-        self.checkpoints[0]
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| {
-                let t = t.as_ref()?;
-                let id = TileId {
-                    row: (i as u32 / cols) as u16,
-                    col: (i as u32 % cols) as u16,
-                };
-                Some((id, Arc::clone(t)))
-            })
-            .collect()
+        self.canvas.non_empty(&self.checkpoints[0].slots)
     }
 
     /// The current canvas.
@@ -181,7 +162,6 @@ impl Document {
         self.touch(&tiles);
         self.log.push_back(Entry {
             seq,
-            author: author.to_owned(),
             op,
             tiles: tiles.clone(),
             undone: false,
@@ -250,8 +230,8 @@ impl Document {
             .iter()
             .rposition(|c| c.seq < target)
             .unwrap_or(0);
-        let (cols, _) = self.canvas.grid();
-        let slot = |id: TileId| (u32::from(id.row) * cols + u32::from(id.col)) as usize;
+        let canvas = &self.canvas;
+        let slot = |id: TileId| canvas.index(id);
         let mut work: Vec<(TileId, Option<Arc<Pixmap>>)> = tiles
             .iter()
             .map(|&id| (id, self.checkpoints[start].slots[slot(id)].clone()))
@@ -330,14 +310,6 @@ impl Document {
     /// Number of log entries and checkpoints kept (for tests and metrics).
     pub fn history_len(&self) -> (usize, usize) {
         (self.log.len(), self.checkpoints.len())
-    }
-
-    /// The author of the op with `seq`, while it is in the log.
-    pub fn author_of(&self, seq: u64) -> Option<&str> {
-        self.log
-            .iter()
-            .find(|e| e.seq == seq)
-            .map(|e| e.author.as_str())
     }
 }
 

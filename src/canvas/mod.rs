@@ -17,7 +17,7 @@ use tiny_skia::Pixmap;
 pub use document::{Applied, Document};
 pub use fill::Region;
 pub use op::{Fill, Op, Painter, Shape, ShapeKind, Stroke, Tool, HIGHLIGHTER_ALPHA};
-pub use snapshot::{encode_png, Snapshot, TileImage};
+pub use snapshot::{encode_png, encode_tile, Snapshot};
 pub use stroke::{stroke_geometry, stroke_path, stroke_radius, Geometry};
 
 /// Side of a square tile in pixels.
@@ -119,51 +119,59 @@ impl Canvas {
 
     /// Every tile id of the canvas, row by row.
     pub fn all_tiles(&self) -> Vec<TileId> {
-        (0..self.rows)
-            .flat_map(|row| {
-                (0..self.cols).map(move |col| TileId {
-                    col: col as u16,
-                    row: row as u16,
-                })
-            })
-            .collect()
+        (0..self.tiles.len()).map(|i| self.tile_id(i)).collect()
     }
 
     /// The tiles an op may paint. For a fill this computes its region (once) and stores it in the
     /// op, so later replays cover exactly the same pixels.
     pub fn prepare(&self, op: &mut Op) -> Vec<TileId> {
-        match op {
-            Op::Fill(f) => {
-                if f.region.is_none() {
-                    f.region = self.flood(f.x, f.y, f.tolerance);
-                }
-                f.region.as_ref().map(Region::tile_ids).unwrap_or_default()
+        self.compute_region(op);
+        self.touched_by(&op.painter())
+    }
+
+    /// Commits an op into the canvas and returns the tiles it touched. A stroke's geometry is
+    /// built once, for both its tiles and its pixels.
+    pub fn apply(&mut self, op: &mut Op) -> Vec<TileId> {
+        self.compute_region(op);
+        let painter = op.painter();
+        let touched = self.touched_by(&painter);
+        self.paint_with(&painter, &touched);
+        touched
+    }
+
+    /// Paints an already prepared op into the given tiles.
+    pub fn paint(&mut self, op: &Op, tiles: &[TileId]) {
+        self.paint_with(&op.painter(), tiles);
+    }
+
+    /// A fill's region, computed once and kept in the op.
+    fn compute_region(&self, op: &mut Op) {
+        if let Op::Fill(f) = op {
+            if f.region.is_none() {
+                f.region = self.flood(f.x, f.y, f.tolerance);
             }
+        }
+    }
+
+    fn touched_by(&self, painter: &Painter<'_>) -> Vec<TileId> {
+        match painter.op() {
+            Op::Fill(f) => f.region.as_ref().map(Region::tile_ids).unwrap_or_default(),
             Op::Clear => self.all_tiles(),
-            Op::Stroke(_) | Op::Shape(_) => match op.bounds() {
+            Op::Stroke(_) | Op::Shape(_) => match painter.bounds() {
                 Some((l, t, r, b)) => self.tiles_in(l - 1.0, t - 1.0, r + 1.0, b + 1.0),
                 None => Vec::new(),
             },
         }
     }
 
-    /// Commits an op into the canvas and returns the tiles it touched.
-    pub fn apply(&mut self, op: &mut Op) -> Vec<TileId> {
-        let touched = self.prepare(op);
-        self.paint(op, &touched);
-        touched
-    }
-
-    /// Paints an already prepared op into the given tiles.
-    pub fn paint(&mut self, op: &Op, tiles: &[TileId]) {
-        if matches!(op, Op::Clear) {
+    fn paint_with(&mut self, painter: &Painter<'_>, tiles: &[TileId]) {
+        if matches!(painter.op(), Op::Clear) {
             for &id in tiles {
                 let i = self.index(id);
                 self.tiles[i] = None;
             }
             return;
         }
-        let painter = op.painter();
         for &id in tiles {
             painter.render_tile(id, self.tile_mut(id));
         }
@@ -190,8 +198,26 @@ impl Canvas {
         ids.iter().map(|&id| (id, self.tile(id).cloned())).collect()
     }
 
-    fn index(&self, id: TileId) -> usize {
+    /// Row-major slot of a tile.
+    pub(crate) fn index(&self, id: TileId) -> usize {
         (u32::from(id.row) * self.cols + u32::from(id.col)) as usize
+    }
+
+    /// The tile at a row-major slot.
+    pub(crate) fn tile_id(&self, index: usize) -> TileId {
+        TileId {
+            row: (index as u32 / self.cols) as u16,
+            col: (index as u32 % self.cols) as u16,
+        }
+    }
+
+    /// The non-empty slots of a row-major tile list (the canvas's or a checkpoint's).
+    pub(crate) fn non_empty(&self, slots: &[Option<Arc<Pixmap>>]) -> Vec<(TileId, Arc<Pixmap>)> {
+        slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((self.tile_id(i), Arc::clone(t.as_ref()?))))
+            .collect()
     }
 
     /// A cheap copy of every tile slot (for history checkpoints).
@@ -201,20 +227,7 @@ impl Canvas {
 
     /// A cheap, immutable copy of the current tiles.
     pub fn snapshot(&self) -> Snapshot {
-        let tiles = self
-            .tiles
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| {
-                let t = t.as_ref()?;
-                let id = TileId {
-                    col: (i as u32 % self.cols) as u16,
-                    row: (i as u32 / self.cols) as u16,
-                };
-                Some((id, Arc::clone(t)))
-            })
-            .collect();
-        Snapshot::new(self.width, self.height, tiles)
+        Snapshot::new(self.width, self.height, self.non_empty(&self.tiles))
     }
 
     /// Tiles overlapping the rectangle, clipped to the canvas.

@@ -124,7 +124,7 @@ impl Op {
     /// The area the op may paint, in canvas pixels (left, top, right, bottom), for vector ops.
     pub fn bounds(&self) -> Option<(f32, f32, f32, f32)> {
         match self {
-            Op::Stroke(_) => self.painter().geometry.and_then(|g| g.bounds()),
+            Op::Stroke(s) => stroke_geometry(&tool_points(s), s.width).bounds(),
             Op::Shape(s) => {
                 let pad = if s.filled && s.kind != ShapeKind::Line {
                     0.0
@@ -152,6 +152,19 @@ pub struct Painter<'a> {
 }
 
 impl Painter<'_> {
+    /// The op being painted.
+    pub fn op(&self) -> &Op {
+        self.op
+    }
+
+    /// The area it may paint (left, top, right, bottom), for strokes and shapes.
+    pub fn bounds(&self) -> Option<(f32, f32, f32, f32)> {
+        match &self.geometry {
+            Some(g) => g.bounds(),
+            None => self.op.bounds(),
+        }
+    }
+
     /// Paints the op into the pixmap of tile `id`.
     pub fn render_tile(&self, id: TileId, tile: &mut Pixmap) {
         let (x0, y0) = (

@@ -18,15 +18,6 @@ pub struct Snapshot {
     tiles: Vec<(TileId, Arc<Pixmap>)>,
 }
 
-/// One tile encoded for the wire.
-#[derive(Debug, Clone)]
-pub struct TileImage {
-    /// Which tile.
-    pub id: TileId,
-    /// PNG bytes, straight alpha.
-    pub png: Vec<u8>,
-}
-
 impl Snapshot {
     pub(super) fn new(width: u32, height: u32, tiles: Vec<(TileId, Arc<Pixmap>)>) -> Snapshot {
         Snapshot {
@@ -77,17 +68,6 @@ impl Snapshot {
         })
     }
 
-    /// Encodes every non-empty tile as PNG.
-    pub fn encode_tiles(&self) -> Vec<TileImage> {
-        self.tiles
-            .iter()
-            .map(|(id, pixmap)| TileImage {
-                id: *id,
-                png: encode_pixmap(pixmap),
-            })
-            .collect()
-    }
-
     /// The whole canvas as PNG at full size, composited over an opaque background.
     pub fn to_png(&self, background: Rgba) -> Vec<u8> {
         self.export_png(Some(background), 1.0)
@@ -130,12 +110,13 @@ impl Snapshot {
             };
             full.draw_pixmap(0, 0, Pixmap::as_ref(tile), &paint, transform, None);
         }
-        Some(encode_pixmap(&full))
+        Some(encode_tile(&full))
     }
 }
 
-/// Encodes a premultiplied pixmap as a straight-alpha RGBA PNG with fast compression.
-fn encode_pixmap(pixmap: &Pixmap) -> Vec<u8> {
+/// Encodes a premultiplied pixmap (a tile, or a whole export) as a straight-alpha RGBA PNG with
+/// fast compression.
+pub fn encode_tile(pixmap: &Pixmap) -> Vec<u8> {
     let rgba = pixmap.clone().take_demultiplied();
     encode_png(&rgba, pixmap.width(), pixmap.height())
 }

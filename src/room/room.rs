@@ -521,13 +521,7 @@ pub(crate) fn encode_tile_frames(
     tiles
         .into_iter()
         .map(|(id, tile)| {
-            let png = tile.map(|t| {
-                crate::canvas::encode_png(
-                    &t.as_ref().clone().take_demultiplied(),
-                    t.width(),
-                    t.height(),
-                )
-            });
+            let png = tile.map(|t| crate::canvas::encode_tile(&t));
             Bytes::from(frame::tile(
                 id.col,
                 id.row,
