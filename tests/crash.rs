@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use common::{Client, TempDir};
-use inkroom::canvas::{Canvas, Op, Rgba, Stroke, Tool};
+use inkroom::canvas::{Canvas, Op, Stroke, Tool};
 use inkroom::protocol::ServerMsg;
 use serde_json::json;
 
@@ -128,14 +128,7 @@ async fn sigkill_loses_no_acknowledged_op() {
             points: stroke_points(i).into_iter().flatten().collect(),
         }));
     }
-    let want = image::load_from_memory(&canvas.snapshot().to_png(Rgba {
-        r: 255,
-        g: 255,
-        b: 255,
-        a: 255,
-    }))
-    .expect("png")
-    .to_rgba8();
+    let want = common::on_white(&canvas);
     let got = common::canvas_png(&server, &id).await;
     let what = format!("the export against the {stored} stored ops");
     common::assert_same_pixels(&got, &want, &what);

@@ -432,3 +432,16 @@ pub fn assert_same_pixels(got: &image::RgbaImage, want: &image::RgbaImage, what:
         .count();
     assert_eq!(differ, 0, "{what}: {differ} pixels differ");
 }
+
+/// A local canvas as the server would export it over a white background, decoded.
+pub fn on_white(canvas: &inkroom::canvas::Canvas) -> image::RgbaImage {
+    let white = inkroom::canvas::Rgba {
+        r: 255,
+        g: 255,
+        b: 255,
+        a: 255,
+    };
+    image::load_from_memory(&canvas.snapshot().to_png(white))
+        .expect("valid PNG")
+        .to_rgba8()
+}
