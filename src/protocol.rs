@@ -73,6 +73,17 @@ pub enum ClientMsg {
         /// Vertical position.
         y: f32,
     },
+    /// The canvas rectangle the sender sees (for follow mode), in canvas pixels.
+    View {
+        /// Left edge.
+        x: f32,
+        /// Top edge.
+        y: f32,
+        /// Width of the visible area.
+        width: f32,
+        /// Height of the visible area.
+        height: f32,
+    },
     /// A line, rectangle or ellipse, committed as one op.
     Shape {
         /// Optional client id, echoed in the commit.
@@ -142,7 +153,10 @@ impl ClientMsg {
     pub fn is_drawing(&self) -> bool {
         !matches!(
             self,
-            ClientMsg::Hello { .. } | ClientMsg::Cursor { .. } | ClientMsg::Rename { .. }
+            ClientMsg::Hello { .. }
+                | ClientMsg::Cursor { .. }
+                | ClientMsg::View { .. }
+                | ClientMsg::Rename { .. }
         )
     }
 }
@@ -225,6 +239,21 @@ pub struct CursorPos {
     pub x: f32,
     /// Vertical position in canvas pixels.
     pub y: f32,
+}
+
+/// One member's visible canvas rectangle inside a `views` batch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ViewRect {
+    /// The member.
+    pub id: MemberId,
+    /// Left edge in canvas pixels.
+    pub x: f32,
+    /// Top edge in canvas pixels.
+    pub y: f32,
+    /// Width of the visible area in canvas pixels.
+    pub width: f32,
+    /// Height of the visible area in canvas pixels.
+    pub height: f32,
 }
 
 /// A message from the server. Borrowed fields let the room serialize a relay without copying.
@@ -313,6 +342,11 @@ pub enum ServerMsg<'a> {
     Cursors {
         /// One entry per member that moved.
         cursors: Vec<CursorPos>,
+    },
+    /// Visible rectangles of members whose view changed since the last batch (follow mode).
+    Views {
+        /// One entry per member whose view changed.
+        views: Vec<ViewRect>,
     },
     /// Someone joined.
     MemberJoined {
@@ -606,6 +640,36 @@ pub fn validate_cursor(x: f32, y: f32, width: u32, height: u32) -> Result<(), Pr
     }
 }
 
+/// Checks a visible rectangle: finite, of positive size at most 16 times the canvas, and
+/// overlapping the area 16 canvases around it.
+pub fn validate_view(
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+    width: u32,
+    height: u32,
+) -> Result<(), ProtoError> {
+    let (cw, ch) = (width as f32 * 16.0, height as f32 * 16.0);
+    let ok = [x, y, w, h].iter().all(|v| v.is_finite())
+        && w > 0.0
+        && h > 0.0
+        && w <= cw
+        && h <= ch
+        && x >= -cw
+        && x <= cw
+        && y >= -ch
+        && y <= ch;
+    if ok {
+        Ok(())
+    } else {
+        Err(ProtoError::new(
+            ErrorCode::BadMessage,
+            "view must be a finite rectangle of positive size near the canvas",
+        ))
+    }
+}
+
 /// Checks everything about a message that does not depend on room state: widths, colors,
 /// points and cursor positions, for a canvas of `width` x `height`.
 pub fn validate(
@@ -678,6 +742,12 @@ pub fn validate(
         }
         ClientMsg::StrokePoints { points, .. } => validate_points(points, width, height, config),
         ClientMsg::Cursor { x, y } => validate_cursor(*x, *y, width, height),
+        ClientMsg::View {
+            x,
+            y,
+            width: w,
+            height: h,
+        } => validate_view(*x, *y, *w, *h, width, height),
     }
 }
 

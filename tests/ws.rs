@@ -527,3 +527,42 @@ async fn members_can_rename_themselves() {
         }
     }
 }
+
+/// Follow mode: a member's visible rectangle reaches the others in a `views` batch, a joiner gets
+/// the views known so far right after syncing, and a bad rectangle is refused.
+#[tokio::test]
+async fn views_reach_followers() {
+    let server = TestServer::start();
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let (mut vic, _) = Client::join(&server, &id, "Vic", None).await;
+    let _ = ann.recv().await; // Vic joined
+    ann.send(json!({"type":"view","x":-20,"y":10.5,"width":200,"height":150}))
+        .await;
+    let want = |id| inkroom::protocol::ViewRect {
+        id,
+        x: -20.0,
+        y: 10.5,
+        width: 200.0,
+        height: 150.0,
+    };
+    match vic.recv().await {
+        ServerMsg::Views { views } => assert_eq!(views, vec![want(ann.id)]),
+        other => panic!("expected views, got {other:?}"),
+    }
+    let (mut dee, _) = Client::join(&server, &id, "Dee", None).await;
+    match dee.recv().await {
+        ServerMsg::Views { views } => assert_eq!(views, vec![want(ann.id)]),
+        other => panic!("expected views after synced, got {other:?}"),
+    }
+    for bad in [
+        json!({"type":"view","x":0,"y":0,"width":0,"height":10}),
+        json!({"type":"view","x":0,"y":0,"width":10,"height":-1}),
+        json!({"type":"view","x":1e9,"y":0,"width":10,"height":10}),
+        json!({"type":"view","x":0,"y":0,"width":1e9,"height":10}),
+        json!({"type":"view","x":0,"y":0,"width":10}),
+    ] {
+        dee.send(bad).await;
+        expect_error(dee.recv().await, ErrorCode::BadMessage);
+    }
+}

@@ -23,7 +23,7 @@ use crate::canvas::{
 use crate::config::Config;
 use crate::protocol::{
     close, encode, frame, parse_color, ClientMsg, CursorPos, ErrorCode, MemberId, MemberInfo,
-    OpKind, ProtoError, Role, ServerMsg, StrokeId,
+    OpKind, ProtoError, Role, ServerMsg, StrokeId, ViewRect,
 };
 use crate::store::{Record, Store, StoreError, StoredRoom};
 
@@ -47,6 +47,10 @@ struct Member {
     open: HashMap<StrokeId, OpenStroke>,
     /// Latest pointer position not yet broadcast.
     pending_cursor: Option<(f32, f32)>,
+    /// Latest visible rectangle the member reported (follow mode).
+    view: Option<ViewRect>,
+    /// `view` changed since the last `views` batch.
+    view_changed: bool,
     /// Whose undo stack this member's ops go on: the client's `user` id, or the member id.
     author_key: String,
     /// Seq of the canvas this member received on joining; older tile snapshots are skipped.
@@ -191,6 +195,14 @@ impl Room {
         if !cursors.is_empty() {
             self.broadcast(&ServerMsg::Cursors { cursors }, None);
         }
+        let views: Vec<ViewRect> = self
+            .members
+            .values_mut()
+            .filter_map(|m| std::mem::take(&mut m.view_changed).then_some(m.view)?)
+            .collect();
+        if !views.is_empty() {
+            self.broadcast(&ServerMsg::Views { views }, None);
+        }
     }
 
     fn handle_client(
@@ -216,6 +228,22 @@ impl Room {
             )),
             ClientMsg::Cursor { x, y } => {
                 member.pending_cursor = Some((x, y));
+                Ok(())
+            }
+            ClientMsg::View {
+                x,
+                y,
+                width,
+                height,
+            } => {
+                member.view = Some(ViewRect {
+                    id,
+                    x,
+                    y,
+                    width,
+                    height,
+                });
+                member.view_changed = true;
                 Ok(())
             }
             ClientMsg::Rename { name } => {
@@ -718,6 +746,13 @@ impl Handler<Join> for Room {
                 "the canvas is too large for the outbox",
             ));
         }
+        // Everyone's current view, so the joiner can follow someone at once.
+        let views: Vec<ViewRect> = self.members.values().filter_map(|m| m.view).collect();
+        if !views.is_empty() {
+            let _ = join
+                .outbox
+                .push(Outgoing::Text(encode(&ServerMsg::Views { views }).into()));
+        }
         let author_key = match join.user {
             Some(user) => format!("u:{user}"),
             None => format!("m:{id}"),
@@ -740,6 +775,8 @@ impl Handler<Join> for Room {
                 outbox: join.outbox,
                 open: HashMap::new(),
                 pending_cursor: None,
+                view: None,
+                view_changed: false,
                 author_key,
                 joined_seq: seq,
             },
