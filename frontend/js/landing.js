@@ -1,7 +1,11 @@
 // Entry point of the landing page: creates a board and lists boards opened before.
 
+import { themeButton } from './ui/theme.js';
+
 /** @param {string} sel */
 const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
+
+themeButton(/** @type {HTMLButtonElement} */ ($('#theme')));
 
 const form = /** @type {HTMLFormElement} */ ($('#new-board'));
 const errorBox = $('.form-error');

@@ -6,6 +6,11 @@ import { Board } from './render/board.js';
 import { Pen } from './ui/pen.js';
 import { Toolbar } from './ui/toolbar.js';
 import { toast } from './ui/toast.js';
+import { dialogOpen, setupDialog } from './ui/dialogs.js';
+import { Follow } from './ui/follow.js';
+import { listenForGestures } from './ui/gestures.js';
+import { setupExport, setupShare } from './ui/share.js';
+import { themeButton } from './ui/theme.js';
 
 const roomId = location.pathname.split('/').filter(Boolean)[1] ?? '';
 const key = new URLSearchParams(location.hash.slice(1)).get('key');
@@ -43,8 +48,9 @@ const toolbar = new Toolbar($('.toolbar'), {
     }
   },
 });
-board.onView = (/** @type {number} */ zoom) => {
+board.onView = (/** @type {number} */ zoom, /** @type {boolean} */ byUser) => {
   $('#zoom-fit').textContent = `${Math.round(zoom * 100)}%`;
+  follow.viewChanged(byUser);
 };
 /** @param {number} factor */
 const zoomCenter = (factor) => {
@@ -54,12 +60,20 @@ const zoomCenter = (factor) => {
 $('#zoom-in').addEventListener('click', () => zoomCenter(1.25));
 $('#zoom-out').addEventListener('click', () => zoomCenter(0.8));
 $('#zoom-fit').addEventListener('click', () => board.resetView());
+const openHelp = setupDialog(/** @type {HTMLDialogElement} */ ($('#help-dialog')), $('#help'));
 window.addEventListener('keydown', (e) => {
-  if (e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey) return;
+  if (e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey || e.altKey || dialogOpen()) return;
   if (e.key === '0') board.resetView();
   if (e.key === '+' || e.key === '=') zoomCenter(1.25);
   if (e.key === '-') zoomCenter(0.8);
+  if (e.key === '?') openHelp();
+  if (e.key === 'Escape') {
+    follow.stop();
+    showPeople(false);
+  }
 });
+themeButton(/** @type {HTMLButtonElement} */ ($('#theme')));
+$('#people-toggle').addEventListener('click', () => showPeople(!document.body.classList.contains('people-open')));
 const user = userId();
 const nameInput = /** @type {HTMLInputElement} */ ($('#my-name'));
 nameInput.value = displayName();
@@ -74,6 +88,8 @@ nameInput.addEventListener('change', () => {
 });
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/rooms/${roomId}/ws`;
 const socket = new ReconnectingSocket(wsUrl);
+const follow = new Follow(board, (msg) => socket.send(msg), (id) => state.members.get(id)?.name ?? 'Guest', $('.follow-banner'));
+follow.onChange = () => showMembers();
 
 let lastCursor = 0;
 const pen = new Pen({
@@ -95,6 +111,7 @@ const pen = new Pen({
     else toast('Not connected yet; try again in a moment.', 'error');
   },
 });
+listenForGestures($('.stage'), board, { ignore: () => pen.penDown, onStart: () => pen.cancelTouch() });
 
 // Messages are applied strictly in order; tile images decode asynchronously, so each message
 // waits for the previous one.
@@ -105,6 +122,7 @@ socket.addEventListener('message', (e) => {
 });
 socket.addEventListener('open', () => {
   state.synced = false;
+  follow.setOnline(false);
   delete document.body.dataset.synced;
   socket.send(proto.hello(displayName(), key, user, completeSeq()));
 });
@@ -112,13 +130,15 @@ socket.addEventListener('state', (e) => showState(/** @type {CustomEvent} */ (e)
 socket.addEventListener('close', (e) => {
   const { code } = /** @type {CustomEvent} */ (e).detail;
   state.synced = false;
+  follow.setOnline(false);
   pen.connectionLost();
   if (code === 4001) showFatal('This edit link is not valid for this board.');
   if (code === 4009) showFatal('This board is full. Try again later.');
   if (code === 4004) showFatal('This board was deleted.');
 });
 socket.start();
-setupShare();
+setupShare(roomId, key);
+setupExport(roomId, () => state.room);
 
 /** @param {string | ArrayBuffer} data */
 async function handle(data) {
@@ -143,6 +163,7 @@ async function handle(data) {
       state.role = msg.role;
       state.room = msg.room;
       state.members = new Map(msg.members.map((/** @type {any} */ m) => [m.id, m]));
+      if (follow.leader !== null && !state.members.has(follow.leader)) follow.stop();
       toolbar.setHistory(false, false);
       // Strokes the pen still holds (drawn offline, or cut off) survive either way.
       if (msg.resumed) board.resume();
@@ -156,6 +177,7 @@ async function handle(data) {
       state.lastSeq = msg.seq;
       state.gaps = [];
       pen.resend();
+      follow.setOnline(true);
       document.body.dataset.synced = String(msg.seq);
       break;
     case 'stroke_begin':
@@ -181,6 +203,9 @@ async function handle(data) {
         board.setCursor(c.id, m?.name ?? 'Guest', memberColor(c.id), c.x, c.y);
       }
       break;
+    case 'views':
+      follow.received(msg.views);
+      break;
     case 'member_joined':
       state.members.set(msg.member.id, msg.member);
       showMembers();
@@ -189,9 +214,11 @@ async function handle(data) {
       state.members.set(msg.member.id, msg.member);
       if (msg.member.id === state.me) nameInput.value = msg.member.name;
       board.relabelCursor(msg.member.id, msg.member.name);
+      follow.renamed(msg.member.id);
       showMembers();
       break;
     case 'member_left':
+      follow.left(msg.id);
       state.members.delete(msg.id);
       board.dropAuthor(msg.id);
       board.removeCursor(msg.id);
@@ -246,10 +273,26 @@ function showRoom() {
   document.body.classList.toggle('is-viewer', viewer);
   $('.role-badge').textContent = viewer ? 'View only' : 'Editing';
   $('.role-badge').dataset.role = viewer ? 'viewer' : 'editor';
-  const download = /** @type {HTMLAnchorElement} */ ($('#download'));
-  download.href = `/api/rooms/${roomId}/canvas.png`;
-  download.download = `${room.name.replace(/[^\w-]+/g, '-') || 'inkroom'}.png`;
   showMembers();
+  rememberBoard(room.name);
+}
+
+/**
+ * Puts this board first in the landing page's list of boards opened in this browser, keeping an
+ * edit link seen before (the list never leaves this browser).
+ * @param {string} name
+ */
+function rememberBoard(name) {
+  try {
+    const list = JSON.parse(localStorage.getItem('inkroom.recent') ?? '[]');
+    const boards = Array.isArray(list) ? list.filter((b) => b && typeof b.url === 'string') : [];
+    const old = boards.find((b) => b.id === roomId);
+    const url = key ? `/r/${roomId}#key=${encodeURIComponent(key)}` : old?.url ?? `/r/${roomId}`;
+    const rest = boards.filter((b) => b.id !== roomId);
+    localStorage.setItem('inkroom.recent', JSON.stringify([{ id: roomId, name, url }, ...rest].slice(0, 20)));
+  } catch {
+    // Storage full or disabled: the list is a convenience.
+  }
 }
 
 function showMembers() {
@@ -258,19 +301,53 @@ function showMembers() {
   for (const m of state.members.values()) {
     const li = document.createElement('li');
     li.style.setProperty('--member-color', memberColor(m.id));
-    li.textContent = m.id === state.me ? `${m.name} (you)` : m.name;
-    li.title = m.role === 'editor' ? 'Can draw' : 'View only';
-    if (m.role !== 'editor') li.classList.add('viewer');
+    li.dataset.member = String(m.id);
+    const name = document.createElement('span');
+    name.className = 'member-name';
+    name.textContent = m.id === state.me ? `${m.name} (you)` : m.name;
+    name.title = `${m.name}: ${m.role === 'editor' ? 'can draw' : 'view only'}`;
+    li.append(name);
+    if (m.role !== 'editor') {
+      const tag = document.createElement('span');
+      tag.className = 'member-tag';
+      tag.textContent = 'viewer';
+      li.append(tag);
+    }
+    if (m.id !== state.me) {
+      const following = follow.leader === m.id;
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'btn follow';
+      b.textContent = following ? 'Stop' : 'Follow';
+      b.setAttribute('aria-pressed', String(following));
+      b.setAttribute('aria-label', following ? `Stop following ${m.name}` : `Follow ${m.name}'s view`);
+      b.addEventListener('click', () => {
+        if (following) follow.stop();
+        else {
+          follow.start(m.id);
+          showPeople(false);
+        }
+      });
+      li.append(b);
+    }
     list.append(li);
   }
-  $('.member-count').textContent = String(state.members.size);
+  for (const el of document.querySelectorAll('.member-count')) el.textContent = String(state.members.size);
+}
+
+/** Opens or closes the people panel (a drawer on narrow screens). @param {boolean} open */
+function showPeople(open) {
+  document.body.classList.toggle('people-open', open);
+  $('#people-toggle').setAttribute('aria-expanded', String(open));
 }
 
 /** @param {string} s */
 function showState(s) {
   const el = $('.conn');
   el.dataset.state = s;
-  el.textContent = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', closed: 'Disconnected' }[s] ?? s;
+  const text = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', closed: 'Disconnected' }[s] ?? s;
+  $('.conn-text').textContent = text;
+  el.title = text;
 }
 
 /** @param {string} text */
@@ -278,25 +355,6 @@ function showFatal(text) {
   const el = $('.fatal');
   el.textContent = text;
   el.hidden = false;
-}
-
-function setupShare() {
-  const viewUrl = `${location.origin}/r/${roomId}`;
-  const editUrl = key ? `${viewUrl}#key=${key}` : null;
-  const editBtn = /** @type {HTMLButtonElement} */ ($('#copy-edit'));
-  if (!editUrl) editBtn.hidden = true;
-  editBtn.addEventListener('click', () => editUrl && copy(editUrl, 'Edit link copied: anyone with it can draw.'));
-  $('#copy-view').addEventListener('click', () => copy(viewUrl, 'View link copied: it lets people watch, not draw.'));
-}
-
-/** @param {string} text @param {string} done */
-async function copy(text, done) {
-  try {
-    await navigator.clipboard.writeText(text);
-    toast(done);
-  } catch {
-    window.prompt('Copy this link:', text);
-  }
 }
 
 function displayName() {

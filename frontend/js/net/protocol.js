@@ -42,6 +42,12 @@ export const strokeEnd = (stroke) => ({ type: 'stroke_end', stroke });
 export const cursor = (x, y) => ({ type: 'cursor', x, y });
 
 /**
+ * The rectangle of the canvas the sender sees, in canvas pixels (follow mode).
+ * @param {number} x @param {number} y @param {number} width @param {number} height
+ */
+export const view = (x, y, width, height) => ({ type: 'view', x, y, width, height });
+
+/**
  * @param {number} id
  * @param {'line' | 'rect' | 'ellipse'} shape
  * @param {number} x0 @param {number} y0 @param {number} x1 @param {number} y1
@@ -92,6 +98,19 @@ export function parseFrame(buffer) {
   };
 }
 
+/**
+ * Checks a rectangle of a server `views` message.
+ * @param {unknown} v
+ * @returns {v is {id: number, x: number, y: number, width: number, height: number}}
+ */
+export function isView(v) {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = /** @type {Record<string, unknown>} */ (v);
+  const num = (/** @type {unknown} */ n) => typeof n === 'number' && Number.isFinite(n);
+  return num(r.id) && num(r.x) && num(r.y) && num(r.width) && num(r.height)
+    && /** @type {number} */ (r.width) > 0 && /** @type {number} */ (r.height) > 0;
+}
+
 /** Human sentences for the server's error codes. */
 export const ERROR_TEXT = {
   bad_key: 'This edit link is not valid for this board.',
@@ -105,4 +124,5 @@ export const ERROR_TEXT = {
   nothing_to_undo: 'Nothing to undo or redo.',
   not_hello: 'The connection was not set up correctly.',
   internal: 'The server had a problem.',
+  rate_limited: 'Slow down: that was too much at once.',
 };

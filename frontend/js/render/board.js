@@ -33,7 +33,11 @@ export class Board {
   #panY = 0;
   /** True while the view is being dragged (the pen must not draw). */
   panning = false;
-  /** Called when the zoom changes. @type {(zoom: number) => void} */
+  /**
+   * Called when the view changes; `byUser` is false when the program moved it (fit to a resized
+   * window, follow mode).
+   * @type {(zoom: number, byUser: boolean) => void}
+   */
   onView = () => {};
 
   /** @param {HTMLElement} stage the element the board fits into */
@@ -80,7 +84,14 @@ export class Board {
     this.#panX = clientX - left - zoom * cx;
     this.#panY = clientY - top - zoom * cy;
     this.#zoom = zoom;
-    this.#applyView();
+    this.#applyView(true);
+  }
+
+  /** Moves the view by (dx, dy) CSS pixels. @param {number} dx @param {number} dy */
+  panBy(dx, dy) {
+    this.#panX += dx;
+    this.#panY += dy;
+    this.#applyView(true);
   }
 
   /** Back to the whole board fitted to the screen. */
@@ -88,12 +99,46 @@ export class Board {
     this.#zoom = 1;
     this.#panX = 0;
     this.#panY = 0;
-    this.#applyView();
+    this.#applyView(true);
   }
 
-  #applyView() {
+  /**
+   * The rectangle of the canvas (in canvas pixels) the stage shows; it may reach outside the
+   * canvas.
+   * @returns {{x: number, y: number, width: number, height: number}}
+   */
+  visibleRect() {
+    const s = this.#stage.getBoundingClientRect();
+    const [x0, y0] = this.toCanvas(s.left, s.top);
+    const [x1, y1] = this.toCanvas(s.right, s.bottom);
+    return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+  }
+
+  /**
+   * Fits a canvas rectangle into the stage, centred (follow mode).
+   * @param {{x: number, y: number, width: number, height: number}} r
+   */
+  showRect(r) {
+    const fitted = this.element.offsetWidth;
+    if (!this.width || !fitted || !(r.width > 0) || !(r.height > 0)) return;
+    const s = this.#stage.getBoundingClientRect();
+    const b = this.element.getBoundingClientRect();
+    // Layout position of the board's top-left, without the current transform.
+    const left = b.left - this.#panX;
+    const top = b.top - this.#panY;
+    const perPixel = fitted / this.width; // CSS px per canvas px at zoom 1
+    const zoom = Math.min(8, Math.max(0.25, Math.min(s.width / r.width, s.height / r.height) / perPixel));
+    const k = zoom * perPixel;
+    this.#panX = s.left + s.width / 2 - left - k * (r.x + r.width / 2);
+    this.#panY = s.top + s.height / 2 - top - k * (r.y + r.height / 2);
+    this.#zoom = zoom;
+    this.#applyView(false);
+  }
+
+  /** @param {boolean} byUser */
+  #applyView(byUser) {
     this.element.style.transform = `translate(${this.#panX}px, ${this.#panY}px) scale(${this.#zoom})`;
-    this.onView(this.#zoom);
+    this.onView(this.#zoom, byUser);
   }
 
   /**
@@ -107,7 +152,9 @@ export class Board {
     }, { passive: false });
     let space = false;
     window.addEventListener('keydown', (e) => {
-      if (e.code === 'Space' && !(e.target instanceof HTMLInputElement)) {
+      // Space on a focused control activates it; elsewhere it is held to pan.
+      const control = e.target instanceof Element && e.target.closest('input, button, select, textarea, a, dialog');
+      if (e.code === 'Space' && !control) {
         space = true;
         stage.classList.add('can-pan');
         e.preventDefault();
@@ -131,11 +178,11 @@ export class Board {
     }, { capture: true });
     stage.addEventListener('pointermove', (e) => {
       if (!drag || e.pointerId !== drag.id) return;
-      this.#panX += e.clientX - drag.x;
-      this.#panY += e.clientY - drag.y;
+      const dx = e.clientX - drag.x;
+      const dy = e.clientY - drag.y;
       drag.x = e.clientX;
       drag.y = e.clientY;
-      this.#applyView();
+      this.panBy(dx, dy);
     });
     const end = (/** @type {PointerEvent} */ e) => {
       if (drag && e.pointerId === drag.id) {
@@ -181,6 +228,7 @@ export class Board {
     const scale = Math.min(w / this.width, h / this.height);
     this.element.style.width = `${Math.round(this.width * scale)}px`;
     this.element.style.height = `${Math.round(this.height * scale)}px`;
+    this.onView(this.#zoom, false);
   }
 
   /**

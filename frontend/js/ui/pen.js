@@ -1,6 +1,10 @@
 // Drawing input: turns Pointer Events on the board into local strokes, shapes and fills, and
 // into protocol messages. Points are sent in small batches (one message per animation frame at
 // most); a very long stroke is split into several so it stays under the server's per-stroke limit.
+//
+// Touch: a pen in use (down, hovering, or used in the last moments) makes touches not draw (palm
+// rejection). A one-finger stroke is held back briefly before it is sent, so that a second finger
+// landing right after it (a pinch or two-finger pan, see gestures.js) cancels it without a trace.
 
 import * as proto from '../net/protocol.js';
 
@@ -8,6 +12,10 @@ import * as proto from '../net/protocol.js';
 const SPLIT_AT = 10000;
 /** Points per message before sending without waiting for the next frame (server limit: 1024). */
 const FLUSH_AT = 256;
+/** How long a touch stroke is held back (drawn locally, not sent) waiting for a second finger. */
+const TOUCH_HOLD_MS = 150;
+/** Touches do not draw for this long after the last pen (stylus) event. */
+const PALM_MS = 1500;
 
 /**
  * @typedef {{
@@ -25,10 +33,22 @@ const FLUSH_AT = 256;
 export class Pen {
   /** @type {PenOptions} */ #o;
   #nextId = 1;
-  /** @type {{id: number, pointer: number, pending: number[], count: number, tool: string, color: string, width: number} | null} */
+  /**
+   * The stroke being drawn. `held`: a touch stroke not sent yet (see TOUCH_HOLD_MS).
+   * @type {{id: number, pointer: number, pending: number[], count: number, tool: string, color: string,
+   *   width: number, held: boolean, touch: boolean} | null}
+   */
   #active = null;
-  /** @type {{id: number, pointer: number, item: import('../render/stroke.js').ShapeItem} | null} */
+  /** @type {{id: number, pointer: number, touch: boolean, item: import('../render/stroke.js').ShapeItem} | null} */
   #shape = null;
+  /** A fill tapped with a finger, sent when the finger lifts unless a gesture started. */
+  /** @type {{pointer: number, x: number, y: number, color: string} | null} */
+  #tapFill = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #holdTimer;
+  /** Pen (stylus) pointers down, and when a pen was last seen, for palm rejection. */
+  #pensDown = new Set();
+  #penSeen = -Infinity;
   /**
    * Own strokes not yet committed, kept so that a stroke drawn offline, or cut off by a dropped
    * connection, is sent again once the page is back in sync.
@@ -42,6 +62,15 @@ export class Pen {
   constructor(options) {
     this.#o = options;
     const el = options.board.element;
+    const stylus = (/** @type {PointerEvent} */ e) => {
+      if (e.pointerType !== 'pen') return;
+      this.#penSeen = performance.now();
+      if (e.type === 'pointerdown') this.#pensDown.add(e.pointerId);
+      if (e.type === 'pointerup' || e.type === 'pointercancel') this.#pensDown.delete(e.pointerId);
+    };
+    for (const type of ['pointerdown', 'pointermove', 'pointerup', 'pointercancel']) {
+      el.addEventListener(type, (e) => stylus(/** @type {PointerEvent} */ (e)));
+    }
     el.addEventListener('pointerdown', (e) => this.#down(e));
     el.addEventListener('pointermove', (e) => this.#move(e));
     el.addEventListener('pointerup', (e) => this.#up(e));
@@ -56,9 +85,21 @@ export class Pen {
     return [round(x), round(y), round(Math.min(1, Math.max(0, pressure)))];
   }
 
+  /** Whether a pen (stylus) is touching the screen now. */
+  get penDown() {
+    return this.#pensDown.size > 0;
+  }
+
+  /** Whether touches should be ignored because a pen is in use (palm rejection). */
+  palmRejecting() {
+    return this.#pensDown.size > 0 || performance.now() - this.#penSeen < PALM_MS;
+  }
+
   /** @param {PointerEvent} e */
   #down(e) {
-    if (e.button !== 0 || this.#active || this.#shape || this.#o.board.panning) return;
+    if (e.button !== 0 || this.#active || this.#shape || this.#tapFill || this.#o.board.panning) return;
+    const touch = e.pointerType === 'touch';
+    if (touch && this.palmRejecting()) return;
     if (!this.#o.canDraw()) {
       this.#o.onRefused();
       return;
@@ -75,9 +116,8 @@ export class Pen {
       return;
     }
     if (tool === 'fill') {
-      if (x >= 0 && y >= 0 && x < this.#o.board.width && y < this.#o.board.height) {
-        this.#o.send(proto.fill(this.#nextId++, Math.floor(x), Math.floor(y), color, 32));
-      }
+      if (touch) this.#tapFill = { pointer: e.pointerId, x, y, color };
+      else this.#fill(x, y, color);
       return;
     }
     this.#o.board.element.setPointerCapture(e.pointerId);
@@ -86,11 +126,54 @@ export class Pen {
       const item = /** @type {import('../render/stroke.js').ShapeItem} */ ({
         kind: 'shape', shape: tool, x0: x, y0: y, x1: x, y1: y, color, width, fill: fillShapes && tool !== 'line',
       });
-      this.#shape = { id, pointer: e.pointerId, item };
+      this.#shape = { id, pointer: e.pointerId, touch, item };
       this.#o.board.begin(`${me}:${id}`, item);
       return;
     }
-    this.#start(e.pointerId, tool, color, width, this.#point(e));
+    this.#start(e.pointerId, tool, color, width, this.#point(e), touch);
+    if (touch) this.#holdTimer = setTimeout(() => this.#release(), TOUCH_HOLD_MS);
+  }
+
+  /** @param {number} x @param {number} y @param {string} color */
+  #fill(x, y, color) {
+    if (x >= 0 && y >= 0 && x < this.#o.board.width && y < this.#o.board.height) {
+      this.#o.send(proto.fill(this.#nextId++, Math.floor(x), Math.floor(y), color, 32));
+    }
+  }
+
+  /**
+   * A two-finger gesture starts: a touch stroke still held back, a touch shape or a tapped fill
+   * is dropped without a trace; a touch stroke already sent ends where it is.
+   */
+  cancelTouch() {
+    this.#tapFill = null;
+    const sh = this.#shape;
+    if (sh && sh.touch) {
+      this.#shape = null;
+      this.#o.board.drop(`${this.#o.me()}:${sh.id}`);
+    }
+    const s = this.#active;
+    if (!s || !s.touch) return;
+    clearTimeout(this.#holdTimer);
+    if (s.held) {
+      const record = this.#unacked.get(s.id);
+      this.#o.board.drop(record?.key ?? `${this.#o.me()}:${s.id}`);
+      this.#unacked.delete(s.id);
+      this.#active = null;
+    } else {
+      this.#finish();
+    }
+  }
+
+  /** The hold of a touch stroke is over: send it, with the points drawn so far. */
+  #release() {
+    clearTimeout(this.#holdTimer);
+    const s = this.#active;
+    if (!s || !s.held) return;
+    s.held = false;
+    s.pending = [];
+    const record = this.#unacked.get(s.id);
+    if (record && this.#o.online()) this.#sendRecord(s.id, record);
   }
 
   /**
@@ -99,13 +182,14 @@ export class Pen {
    * @param {string} color
    * @param {number} width
    * @param {number[]} first
+   * @param {boolean} touch drawn with a finger: held back at first (TOUCH_HOLD_MS)
    */
-  #start(pointer, tool, color, width, first) {
+  #start(pointer, tool, color, width, first, touch = false) {
     const id = this.#nextId++;
-    this.#active = { id, pointer, pending: [], count: 1, tool, color, width };
+    this.#active = { id, pointer, pending: [], count: 1, tool, color, width, held: touch, touch };
     const key = `${this.#o.me()}:${id}`;
     this.#o.board.begin(key, { kind: 'stroke', tool, color, width, points: first });
-    const sent = this.#o.send(proto.strokeBegin(id, tool, color, width, first));
+    const sent = !touch && this.#o.send(proto.strokeBegin(id, tool, color, width, first));
     this.#unacked.set(id, { key, tool, color, width, points: [...first], sent, ended: false, endSent: false });
   }
 
@@ -132,8 +216,10 @@ export class Pen {
     if (s.count >= SPLIT_AT) {
       // Continue seamlessly in a new stroke that starts at the last point.
       const last = batch.slice(-3);
+      this.#release();
       this.#finish();
       this.#start(s.pointer, s.tool, s.color, s.width, last);
+      this.#active = this.#active && { ...this.#active, touch: s.touch };
       return;
     }
     if (s.pending.length / 3 >= FLUSH_AT) this.#flush();
@@ -142,6 +228,12 @@ export class Pen {
 
   /** @param {PointerEvent} e */
   #up(e) {
+    const tap = this.#tapFill;
+    if (tap && e.pointerId === tap.pointer) {
+      this.#tapFill = null;
+      if (e.type === 'pointerup') this.#fill(tap.x, tap.y, tap.color);
+      return;
+    }
     const sh = this.#shape;
     if (sh && e.pointerId === sh.pointer) {
       this.#shape = null;
@@ -156,6 +248,8 @@ export class Pen {
       return;
     }
     if (!this.#active || e.pointerId !== this.#active.pointer) return;
+    // A quick tap with a finger is a dot: send it now.
+    this.#release();
     this.#finish();
   }
 
@@ -189,7 +283,7 @@ export class Pen {
 
   #flush() {
     const s = this.#active;
-    if (!s || s.pending.length === 0) return;
+    if (!s || s.pending.length === 0 || s.held) return;
     const record = this.#unacked.get(s.id);
     if (record?.sent && !this.#o.send(proto.strokePoints(s.id, s.pending))) record.sent = false;
     s.pending = [];
@@ -216,25 +310,37 @@ export class Pen {
   resend() {
     const me = this.#o.me();
     for (const [id, record] of this.#unacked) {
-      if (record.sent) continue;
+      if (record.sent || (this.#active?.id === id && this.#active.held)) continue;
       const { tool, color, width, points } = record;
       record.key = `${me}:${id}`;
       this.#o.board.begin(record.key, { kind: 'stroke', tool, color, width, points });
       if (record.ended) this.#o.board.end(record.key);
-      // At most FLUSH_AT points a message.
-      const chunk = FLUSH_AT * 3;
-      let sent = this.#o.send(proto.strokeBegin(id, tool, color, width, points.slice(0, chunk)));
-      for (let i = chunk; sent && i < points.length; i += chunk) {
-        sent = this.#o.send(proto.strokePoints(id, points.slice(i, i + chunk)));
-      }
-      record.sent = sent;
-      if (sent && record.ended) record.endSent = this.#o.send(proto.strokeEnd(id));
-      if (this.#active?.id === id) this.#active.pending = [];
+      this.#sendRecord(id, record);
     }
+  }
+
+  /**
+   * Sends a whole stroke the server does not have yet: its points so far, and its end if ended.
+   * @param {number} id
+   * @param {{tool: string, color: string, width: number, points: number[], sent: boolean, ended: boolean, endSent: boolean}} record
+   */
+  #sendRecord(id, record) {
+    const { tool, color, width, points } = record;
+    // At most FLUSH_AT points a message.
+    const chunk = FLUSH_AT * 3;
+    let sent = this.#o.send(proto.strokeBegin(id, tool, color, width, points.slice(0, chunk)));
+    for (let i = chunk; sent && i < points.length; i += chunk) {
+      sent = this.#o.send(proto.strokePoints(id, points.slice(i, i + chunk)));
+    }
+    record.sent = sent;
+    if (sent && record.ended) record.endSent = this.#o.send(proto.strokeEnd(id));
+    if (this.#active?.id === id) this.#active.pending = [];
   }
 
   /** Forgets everything (a fresh canvas: another board, or the server's state replaced ours). */
   reset() {
+    clearTimeout(this.#holdTimer);
+    this.#tapFill = null;
     this.#active = null;
     this.#shape = null;
     this.#unacked.clear();

@@ -1,5 +1,11 @@
-// The drawing toolbar: tools, color swatches and a custom color, the width with a live preview,
-// undo, redo and clear, with keyboard shortcuts.
+// The drawing toolbar: tools, color swatches, recent colors and a custom color, width and
+// opacity with a live preview, undo, redo and clear, with keyboard shortcuts.
+
+import { dialogOpen } from './dialogs.js';
+import { HIGHLIGHTER_ALPHA } from '../render/stroke.js';
+
+const RECENT_KEY = 'inkroom.recentColors';
+const MAX_RECENT = 8;
 
 const PALETTE = ['#1f1f1f', '#e03131', '#f08c00', '#2f9e44', '#1971c2', '#7048e8', '#e64980', '#ffffff'];
 
@@ -14,13 +20,18 @@ export const TOOLS = /** @type {const} */ ({
 
 export class Toolbar {
   /** @type {string} */ tool = 'pen';
-  color = PALETTE[0];
+  /** The chosen color without opacity, `#rrggbb`. */
+  baseColor = PALETTE[0];
+  /** Opacity, 0.1 to 1. */
+  opacity = 1;
   width = 6;
   fillShapes = false;
   /** @type {HTMLElement} */ #root;
   /** @type {HTMLElement} */ #preview;
   /** @type {HTMLInputElement} */ #custom;
   /** @type {HTMLInputElement} */ #width;
+  /** @type {HTMLInputElement} */ #opacity;
+  /** @type {HTMLElement} */ #recent;
 
   /**
    * @param {HTMLElement} root the toolbar element
@@ -31,19 +42,19 @@ export class Toolbar {
     for (const b of root.querySelectorAll('.tool[data-tool]')) {
       b.addEventListener('click', () => this.setTool(/** @type {HTMLElement} */ (b).dataset.tool ?? 'pen'));
     }
-    const swatches = /** @type {HTMLElement} */ (root.querySelector('.swatches'));
-    for (const color of PALETTE) {
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'swatch';
-      b.dataset.color = color;
-      b.style.setProperty('--swatch', color);
-      b.setAttribute('aria-label', `Color ${color}`);
-      b.addEventListener('click', () => this.setColor(color));
-      swatches.append(b);
-    }
+    const swatches = /** @type {HTMLElement} */ (root.querySelector('.palette'));
+    for (const color of PALETTE) swatches.append(this.#swatch(color));
+    this.#recent = /** @type {HTMLElement} */ (root.querySelector('.recent-colors'));
+    this.#showRecent();
     this.#custom = /** @type {HTMLInputElement} */ (root.querySelector('#color-custom'));
     this.#custom.addEventListener('input', () => this.setColor(this.#custom.value));
+    // A color picked in the custom picker is remembered once the picker closes.
+    this.#custom.addEventListener('change', () => this.#remember(this.#custom.value));
+    this.#opacity = /** @type {HTMLInputElement} */ (root.querySelector('#opacity'));
+    this.#opacity.addEventListener('input', () => {
+      this.opacity = Number(this.#opacity.value) / 100;
+      this.#update();
+    });
     this.#width = /** @type {HTMLInputElement} */ (root.querySelector('#width'));
     this.#preview = /** @type {HTMLElement} */ (root.querySelector('.width-preview'));
     this.#width.addEventListener('input', () => {
@@ -66,11 +77,61 @@ export class Toolbar {
     this.#update();
   }
 
-  /** @param {string} color */
+  /** The color to draw with: `#rrggbb`, or `#rrggbbaa` when translucent. */
+  get color() {
+    if (this.opacity >= 1) return this.baseColor;
+    const alpha = Math.round(Math.min(1, Math.max(0, this.opacity)) * 255);
+    return this.baseColor + alpha.toString(16).padStart(2, '0');
+  }
+
+  /** @param {string} color `#rrggbb` */
   setColor(color) {
-    this.color = color;
-    if (/^#[0-9a-f]{6}$/i.test(color)) this.#custom.value = color;
+    if (!/^#[0-9a-f]{6}$/i.test(color)) return;
+    this.baseColor = color.toLowerCase();
+    this.#custom.value = this.baseColor;
     this.#update();
+  }
+
+  /** @param {string} color */
+  #swatch(color) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'swatch';
+    b.dataset.color = color;
+    b.style.setProperty('--swatch', color);
+    b.setAttribute('aria-label', `Color ${color}`);
+    b.title = color;
+    b.addEventListener('click', () => this.setColor(color));
+    return b;
+  }
+
+  /** Colors picked in the custom picker, newest first (palette colors are not repeated). */
+  recentColors() {
+    try {
+      const list = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]');
+      if (!Array.isArray(list)) return [];
+      return list.filter((c) => typeof c === 'string' && /^#[0-9a-f]{6}$/.test(c)).slice(0, MAX_RECENT);
+    } catch {
+      return [];
+    }
+  }
+
+  /** @param {string} color */
+  #remember(color) {
+    const c = color.toLowerCase();
+    if (!/^#[0-9a-f]{6}$/.test(c) || PALETTE.includes(c)) return;
+    const list = [c, ...this.recentColors().filter((x) => x !== c)].slice(0, MAX_RECENT);
+    localStorage.setItem(RECENT_KEY, JSON.stringify(list));
+    this.#showRecent();
+    this.#update();
+  }
+
+  #showRecent() {
+    const list = this.recentColors();
+    this.#recent.replaceChildren(...list.map((c) => this.#swatch(c)));
+    this.#recent.hidden = list.length === 0;
+    const label = /** @type {HTMLElement | null} */ (this.#root.querySelector('.recent-label'));
+    if (label) label.hidden = list.length === 0;
   }
 
   /** Enables or disables the undo and redo buttons. @param {boolean} canUndo @param {boolean} canRedo */
@@ -87,6 +148,7 @@ export class Toolbar {
    */
   #key(e, actions) {
     const target = /** @type {HTMLElement} */ (e.target);
+    if (dialogOpen()) return;
     if (target.matches('input, textarea, select') && !target.matches('[type=range], [type=color]')) return;
     const mod = e.ctrlKey || e.metaKey;
     const k = e.key.toLowerCase();
@@ -118,11 +180,17 @@ export class Toolbar {
       b.setAttribute('aria-pressed', String(/** @type {HTMLElement} */ (b).dataset.tool === this.tool));
     }
     for (const b of this.#root.querySelectorAll('.swatch')) {
-      b.setAttribute('aria-pressed', String(/** @type {HTMLElement} */ (b).dataset.color === this.color));
+      b.setAttribute('aria-pressed', String(/** @type {HTMLElement} */ (b).dataset.color === this.baseColor));
     }
+    // The preview shows the dot the current tool paints: its size, color and opacity.
     this.#preview.style.setProperty('--size', `${Math.min(40, this.width)}px`);
-    this.#preview.style.setProperty('--color', this.color);
+    this.#preview.style.setProperty('--color', this.tool === 'eraser' ? 'transparent' : this.baseColor);
+    const alpha = this.tool === 'highlighter' ? this.opacity * HIGHLIGHTER_ALPHA : this.opacity;
+    this.#preview.style.setProperty('--alpha', String(this.tool === 'eraser' ? 1 : alpha));
+    this.#preview.classList.toggle('erasing', this.tool === 'eraser');
     const label = this.#root.querySelector('.width-value');
     if (label) label.textContent = `${this.width}px`;
+    const opacity = this.#root.querySelector('.opacity-value');
+    if (opacity) opacity.textContent = `${Math.round(this.opacity * 100)}%`;
   }
 }
