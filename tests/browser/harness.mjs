@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -88,9 +89,10 @@ export async function createRoom(base, body = {}) {
  * @param {string} url
  * @param {string} name display name stored before load
  * @param {{width: number, height: number}} [viewport]
+ * @param {import('playwright-core').BrowserContextOptions} [options] more context options (hasTouch…)
  */
-export async function openBoard(browser, url, name, viewport = { width: 1100, height: 700 }) {
-  const context = await browser.newContext({ viewport });
+export async function openBoard(browser, url, name, viewport = { width: 1100, height: 700 }, options = {}) {
+  const context = await browser.newContext({ viewport, ...options });
   await context.addInitScript((n) => localStorage.setItem('inkroom.name', n), name);
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));
@@ -194,4 +196,112 @@ export function useServerAndBrowser(before, after) {
     await ctx.server?.stop();
   });
   return ctx;
+}
+
+/**
+ * Sends raw input through the Chrome DevTools Protocol: touches (pointerType "touch") and stylus
+ * events (pointerType "pen"), which playwright's mouse cannot make.
+ * @param {import('playwright-core').Page} page
+ */
+export async function rawInput(page) {
+  const cdp = await page.context().newCDPSession(page);
+  /** @param {Array<{x: number, y: number, id: number}>} points */
+  const touch = (/** @type {string} */ type, points) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
+  return {
+    /** @param {Array<{x: number, y: number, id: number}>} points */
+    touchStart: (points) => touch('touchStart', points),
+    /** @param {Array<{x: number, y: number, id: number}>} points */
+    touchMove: (points) => touch('touchMove', points),
+    /** Lifts every finger. */
+    touchEnd: () => touch('touchEnd', []),
+    /** @param {'mousePressed' | 'mouseMoved' | 'mouseReleased'} type @param {number} x @param {number} y */
+    pen: (type, x, y) => cdp.send('Input.dispatchMouseEvent', {
+      type, x, y, button: 'left', buttons: type === 'mouseReleased' ? 0 : 1, clickCount: 1, pointerType: 'pen', force: 0.5,
+    }),
+  };
+}
+
+/**
+ * Decodes an 8-bit, non-interlaced PNG (RGB, RGBA, grey or grey+alpha) into RGBA pixels.
+ * @param {Buffer} png
+ * @returns {{width: number, height: number, at: (x: number, y: number) => number[]}}
+ */
+export function decodePng(png) {
+  if (png.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
+  let pos = 8;
+  let width = 0;
+  let height = 0;
+  let colorType = 0;
+  const idat = [];
+  while (pos < png.length) {
+    const len = png.readUInt32BE(pos);
+    const type = png.toString('latin1', pos + 4, pos + 8);
+    const data = png.subarray(pos + 8, pos + 8 + len);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      if (data[8] !== 8 || data[12] !== 0) throw new Error('only 8-bit non-interlaced PNGs');
+      colorType = data[9];
+    } else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
+    pos += 12 + len;
+  }
+  const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[colorType];
+  if (!channels) throw new Error(`unsupported color type ${colorType}`);
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const out = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? out[y * stride + i - channels] : 0;
+      const b = y > 0 ? out[(y - 1) * stride + i] : 0;
+      const c = y > 0 && i >= channels ? out[(y - 1) * stride + i - channels] : 0;
+      let v = line[i];
+      if (filter === 1) v += a;
+      else if (filter === 2) v += b;
+      else if (filter === 3) v += (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      out[y * stride + i] = v & 255;
+    }
+  }
+  return {
+    width,
+    height,
+    at: (x, y) => {
+      const o = y * stride + x * channels;
+      const px = Array.from(out.subarray(o, o + channels));
+      if (channels === 1) return [px[0], px[0], px[0], 255];
+      if (channels === 2) return [px[0], px[0], px[0], px[1]];
+      if (channels === 3) return [...px, 255];
+      return px;
+    },
+  };
+}
+
+/**
+ * The board's view as the page shows it: the visible canvas rectangle and the zoom.
+ * @param {import('playwright-core').Page} page
+ */
+export async function viewOf(page) {
+  return page.evaluate(() => {
+    const stage = /** @type {HTMLElement} */ (document.querySelector('.stage')).getBoundingClientRect();
+    const board = /** @type {HTMLElement} */ (document.querySelector('.board')).getBoundingClientRect();
+    const c = /** @type {HTMLCanvasElement} */ (document.querySelector('canvas.board-base'));
+    const k = board.width / c.width; // CSS px per canvas px
+    return {
+      x: (stage.left - board.left) / k,
+      y: (stage.top - board.top) / k,
+      width: stage.width / k,
+      height: stage.height / k,
+      zoom: document.querySelector('#zoom-fit')?.textContent ?? '',
+    };
+  });
 }
