@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{canvas_png, Client, TestServer};
-use inkroom::canvas::{Canvas, Op, Stroke, TileId};
+use inkroom::canvas::{Canvas, Op, Stroke};
 use inkroom::config::Config;
 use inkroom::protocol::{parse_color, ErrorCode, OpKind, ServerMsg};
 use serde_json::json;
@@ -216,28 +216,7 @@ impl Model {
     }
 
     fn tile(&mut self, frame: &[u8]) {
-        let col = u16::from_be_bytes([frame[2], frame[3]]);
-        let row = u16::from_be_bytes([frame[4], frame[5]]);
-        let seq = u64::from_be_bytes(frame[8..16].try_into().expect("8 bytes"));
-        let id = TileId { col, row };
-        let mut pixmap = if frame[1] & 1 == 1 {
-            let (w, h) = self.canvas.tile_size(id);
-            tiny_skia::Pixmap::new(w, h).expect("tile size")
-        } else {
-            let img = image::load_from_memory(&frame[16..])
-                .expect("PNG")
-                .to_rgba8();
-            let (w, h) = img.dimensions();
-            let mut data = img.into_raw();
-            for p in data.chunks_exact_mut(4) {
-                let a = u32::from(p[3]);
-                for c in &mut p[..3] {
-                    *c = ((u32::from(*c) * a + 127) / 255) as u8;
-                }
-            }
-            tiny_skia::Pixmap::from_vec(data, tiny_skia::IntSize::from_wh(w, h).expect("size"))
-                .expect("pixmap")
-        };
+        let (id, seq, mut pixmap) = common::decode_tile(&self.canvas, frame);
         for (s, op) in &self.log {
             if *s > seq && self.canvas.prepare(&mut op.clone()).contains(&id) {
                 op.render_tile(id, &mut pixmap);

@@ -35,6 +35,7 @@ struct Info {
     seq: u64,
     editors: usize,
     viewers: usize,
+    lagging: usize,
 }
 
 /// `POST /api/rooms`: creates a room from an optional JSON body.
@@ -92,6 +93,7 @@ pub async fn info(
         seq: status.seq,
         editors: status.editors,
         viewers: status.viewers,
+        lagging: status.lagging,
     }))
 }
 

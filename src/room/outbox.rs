@@ -115,6 +115,12 @@ impl OutboxTx {
         })
     }
 
+    /// Whether everything queued has been taken by the forwarder.
+    pub fn is_drained(&self) -> bool {
+        self.shared.queued_bytes.load(Ordering::Acquire) == 0
+            && self.tx.capacity() == self.tx.max_capacity()
+    }
+
     /// Records why the member is being dropped; the forwarder closes the socket with it once
     /// every half of the sender is gone.
     pub fn close(&self, code: u16, reason: impl Into<String>) {

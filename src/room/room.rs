@@ -2,8 +2,10 @@
 //!
 //! Sessions talk to it only through actix messages ([`Join`], [`FromClient`], [`Leave`], ...); it
 //! talks back only through each member's bounded [`OutboxTx`]. It never awaits a member: every
-//! broadcast is encoded once and pushed without waiting, and a member whose outbox is full is
-//! dropped as lagging (its client reconnects and catches up from tiles).
+//! broadcast is encoded once and pushed without waiting. A member whose outbox is full is marked
+//! lagging: the room stops queueing live traffic for it and, once its outbox has drained, sends
+//! it the tiles changed meanwhile and the current seq instead (a resync, like a reconnect with
+//! `since` on the same socket).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -53,8 +55,29 @@ struct Member {
     view_changed: bool,
     /// Whose undo stack this member's ops go on: the client's `user` id, or the member id.
     author_key: String,
-    /// Seq of the canvas this member received on joining; older tile snapshots are skipped.
+    /// Seq of the canvas this member received on joining (or on its last resync); older tile
+    /// snapshots are skipped.
     joined_seq: u64,
+    /// The member's canvas is complete at this seq: every tile round up to it was queued.
+    tiles_seq: u64,
+    /// The outbox overflowed: nothing is queued until it drains and the member is resynced.
+    lagging: bool,
+    /// While lagging, the member's own commits (so its client learns which strokes landed).
+    missed_own: Vec<String>,
+}
+
+impl Member {
+    /// Queues an item unless the member is lagging; an overflow makes it lagging.
+    fn push(&mut self, item: Outgoing) {
+        if !self.lagging && self.outbox.push(item).is_err() {
+            self.lagging = true;
+            self.missed_own.clear();
+            tracing::info!(
+                member = self.info.id,
+                "member is lagging; live traffic paused"
+            );
+        }
+    }
 }
 
 /// The actor owning one room.
@@ -141,41 +164,119 @@ impl Room {
         self.broadcast_text(encode(msg), except);
     }
 
-    /// Removes members whose outbox overflowed and tells the others they left.
-    fn drop_lagging(&mut self, mut lagging: Vec<MemberId>) {
-        while let Some(id) = lagging.pop() {
-            let Some(member) = self.members.remove(&id) else {
-                continue;
-            };
-            tracing::info!(room = %self.meta.id, member = id, "dropping lagging member");
-            member
-                .outbox
-                .close(close::LAGGING, "too far behind; reconnect to catch up");
-            let text = ByteString::from(encode(&ServerMsg::MemberLeft { id }));
-            for (other, m) in &self.members {
-                if m.outbox.push(Outgoing::Text(text.clone())).is_err() && !lagging.contains(other)
-                {
-                    lagging.push(*other);
-                }
+    /// Sends shared text to every member but `except` (lagging members skip it).
+    fn broadcast_text(&mut self, text: String, except: Option<MemberId>) {
+        let text = ByteString::from(text);
+        for (id, m) in &mut self.members {
+            if Some(*id) != except {
+                m.push(Outgoing::Text(text.clone()));
             }
         }
     }
 
-    /// Sends shared text to every member but `except`, then drops those that could not take it.
-    fn broadcast_text(&mut self, text: String, except: Option<MemberId>) {
-        let text = ByteString::from(text);
-        let lagging: Vec<MemberId> = self
+    /// Resyncs lagging members whose outbox has drained: their own commits they missed, then a
+    /// fresh `welcome` (resumed), the tiles changed since their canvas was complete, `synced`,
+    /// the open strokes, everyone's view and their undo state. Coalesces everything they missed
+    /// into one catch-up, as remote-desktop servers do.
+    fn resync_drained(&mut self) {
+        let ready: Vec<MemberId> = self
             .members
             .iter()
-            .filter(|(id, _)| Some(**id) != except)
-            .filter_map(|(id, m)| {
-                m.outbox
-                    .push(Outgoing::Text(text.clone()))
-                    .is_err()
-                    .then_some(*id)
-            })
+            .filter(|(_, m)| m.lagging && m.outbox.is_drained())
+            .map(|(id, _)| *id)
             .collect();
-        self.drop_lagging(lagging);
+        for id in ready {
+            let Some(member) = self.members.get_mut(&id) else {
+                continue;
+            };
+            let since = member.tiles_seq;
+            let missed = std::mem::take(&mut member.missed_own);
+            let (outbox, info, author_key) = (
+                member.outbox.clone(),
+                member.info.clone(),
+                member.author_key.clone(),
+            );
+            let queued = missed
+                .into_iter()
+                .all(|c| outbox.push(Outgoing::Text(c.into())).is_ok())
+                && self.queue_sync(&outbox, &info, Some(since), &author_key);
+            let seq = self.doc.seq();
+            if queued {
+                if let Some(m) = self.members.get_mut(&id) {
+                    m.lagging = false;
+                    m.joined_seq = seq;
+                    m.tiles_seq = seq;
+                }
+                tracing::info!(room = %self.meta.id, member = id, since, seq, "resynced lagging member");
+            } else {
+                // It filled up again at once: leave it lagging; the next drain retries.
+                tracing::debug!(room = %self.meta.id, member = id, "resync did not fit");
+            }
+        }
+    }
+
+    /// Queues what a member needs to be in sync: `welcome`, the canvas at the current seq (only
+    /// the tiles changed after `since` when that can be told) followed by `synced`, the open
+    /// strokes, everyone's view and the member's undo state. False if the outbox overflowed.
+    fn queue_sync(
+        &self,
+        outbox: &OutboxTx,
+        info: &MemberInfo,
+        since: Option<u64>,
+        author_key: &str,
+    ) -> bool {
+        let seq = self.doc.seq();
+        let changed = since.and_then(|since| self.doc.changed_since(since));
+        let resumed = changed.is_some();
+        let tiles = changed.unwrap_or_else(|| {
+            self.doc
+                .canvas()
+                .snapshot()
+                .tiles()
+                .iter()
+                .map(|(id, t)| (*id, Some(Arc::clone(t))))
+                .collect()
+        });
+        let mut members = self.member_infos();
+        if !self.members.contains_key(&info.id) {
+            members.push(info.clone());
+        }
+        // The canvas is at `seq`; commits still waiting for the store are at or below it.
+        let welcome = encode(&ServerMsg::Welcome {
+            you: info.id,
+            role: info.role,
+            room: self.meta.view(),
+            seq,
+            members,
+            resumed,
+        });
+        let mut queued = outbox.push(Outgoing::Text(welcome.into())).is_ok()
+            && outbox.push(Outgoing::Canvas { tiles, seq }).is_ok();
+        for (author, m) in &self.members {
+            for (stroke, open) in &m.open {
+                let begin = encode(&ServerMsg::StrokeBegin {
+                    author: *author,
+                    stroke: *stroke,
+                    tool: open.tool,
+                    color: Cow::Borrowed(&open.color_text),
+                    width: open.width,
+                    points: Cow::Borrowed(&open.points),
+                });
+                queued = queued && outbox.push(Outgoing::Text(begin.into())).is_ok();
+            }
+        }
+        // Everyone's current view, so the member can follow someone at once.
+        let views: Vec<ViewRect> = self.members.values().filter_map(|m| m.view).collect();
+        if !views.is_empty() {
+            let text = encode(&ServerMsg::Views { views });
+            queued = queued && outbox.push(Outgoing::Text(text.into())).is_ok();
+        }
+        let (can_undo, can_redo) = self.doc.can_undo_redo(author_key);
+        if can_undo || can_redo {
+            let history = encode(&ServerMsg::History { can_undo, can_redo });
+            queued = queued && outbox.push(Outgoing::Text(history.into())).is_ok();
+        }
+        queued
     }
 
     fn member_infos(&self) -> Vec<MemberInfo> {
@@ -525,19 +626,17 @@ impl Room {
 
     /// Sends tile frames to members who joined at or before `seq`.
     fn send_frames(&mut self, frames: &[Bytes], seq: u64) {
-        let mut lagging = Vec::new();
-        for (id, m) in &self.members {
-            if m.joined_seq > seq {
+        for m in self.members.values_mut() {
+            if m.joined_seq > seq || m.lagging {
                 continue;
             }
-            if frames
-                .iter()
-                .any(|f| m.outbox.push(Outgoing::Binary(f.clone())).is_err())
-            {
-                lagging.push(*id);
+            for f in frames {
+                m.push(Outgoing::Binary(f.clone()));
+            }
+            if !m.lagging {
+                m.tiles_seq = seq;
             }
         }
-        self.drop_lagging(lagging);
     }
 }
 
@@ -577,7 +676,10 @@ impl Actor for Room {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(self.config.cursor_interval, |room, _| room.flush_cursors());
+        ctx.run_interval(self.config.cursor_interval, |room, _| {
+            room.flush_cursors();
+            room.resync_drained();
+        });
         ctx.run_interval(self.config.snapshot_interval, |room, ctx| {
             room.flush_tiles(ctx)
         });
@@ -610,14 +712,31 @@ impl Handler<Durable> for Room {
             let Some((_, commit, author)) = self.pending.pop_front() else {
                 break;
             };
+            let missed = self
+                .members
+                .get(&author)
+                .is_some_and(|m| m.lagging)
+                .then(|| commit.clone());
             self.broadcast_text(commit, None);
-            if let Some(m) = self.members.get(&author) {
-                let (can_undo, can_redo) = self.doc.can_undo_redo(&m.author_key);
-                let text = encode(&ServerMsg::History { can_undo, can_redo });
-                if m.outbox.push(Outgoing::Text(text.into())).is_err() {
-                    self.drop_lagging(vec![author]);
+            let Some(m) = self.members.get_mut(&author) else {
+                continue;
+            };
+            if let Some(commit) = missed {
+                // Bounded by the outbox size; past it, the client reconnects to catch up.
+                if m.missed_own.len() >= self.config.outbox_messages {
+                    tracing::info!(room = %self.meta.id, member = author, "dropping lagging member");
+                    m.outbox
+                        .close(close::LAGGING, "too far behind; reconnect to catch up");
+                    self.members.remove(&author);
+                    self.broadcast(&ServerMsg::MemberLeft { id: author }, None);
+                } else {
+                    m.missed_own.push(commit);
                 }
+                continue;
             }
+            let (can_undo, can_redo) = self.doc.can_undo_redo(&m.author_key);
+            let text = encode(&ServerMsg::History { can_undo, can_redo });
+            m.push(Outgoing::Text(text.into()));
         }
         if self.urgent {
             self.flush_tiles(ctx);
@@ -699,46 +818,11 @@ impl Handler<Join> for Room {
             name: join.name,
             role: join.role,
         };
-        let mut members = self.member_infos();
-        members.push(info.clone());
-        let seq = self.doc.seq();
-        // Resuming: only the tiles changed after `since`, when that can be told; else all.
-        let changed = join.since.and_then(|since| self.doc.changed_since(since));
-        let resumed = changed.is_some();
-        let tiles = changed.unwrap_or_else(|| {
-            self.doc
-                .canvas()
-                .snapshot()
-                .tiles()
-                .iter()
-                .map(|(id, t)| (*id, Some(Arc::clone(t))))
-                .collect()
-        });
-        // A joiner's canvas is at `seq`; commits still waiting for the store are at or below it.
-        let welcome = encode(&ServerMsg::Welcome {
-            you: id,
-            role: info.role,
-            room: self.meta.view(),
-            seq,
-            members,
-            resumed,
-        });
-        let mut queued = join.outbox.push(Outgoing::Text(welcome.into())).is_ok()
-            && join.outbox.push(Outgoing::Canvas { tiles, seq }).is_ok();
-        for (author, m) in &self.members {
-            for (stroke, open) in &m.open {
-                let begin = encode(&ServerMsg::StrokeBegin {
-                    author: *author,
-                    stroke: *stroke,
-                    tool: open.tool,
-                    color: Cow::Borrowed(&open.color_text),
-                    width: open.width,
-                    points: Cow::Borrowed(&open.points),
-                });
-                queued = queued && join.outbox.push(Outgoing::Text(begin.into())).is_ok();
-            }
-        }
-        if !queued {
+        let author_key = match join.user {
+            Some(user) => format!("u:{user}"),
+            None => format!("m:{id}"),
+        };
+        if !self.queue_sync(&join.outbox, &info, join.since, &author_key) {
             join.outbox
                 .close(close::LAGGING, "could not queue the canvas");
             return Err(ProtoError::new(
@@ -746,22 +830,7 @@ impl Handler<Join> for Room {
                 "the canvas is too large for the outbox",
             ));
         }
-        // Everyone's current view, so the joiner can follow someone at once.
-        let views: Vec<ViewRect> = self.members.values().filter_map(|m| m.view).collect();
-        if !views.is_empty() {
-            let _ = join
-                .outbox
-                .push(Outgoing::Text(encode(&ServerMsg::Views { views }).into()));
-        }
-        let author_key = match join.user {
-            Some(user) => format!("u:{user}"),
-            None => format!("m:{id}"),
-        };
-        let (can_undo, can_redo) = self.doc.can_undo_redo(&author_key);
-        if can_undo || can_redo {
-            let history = encode(&ServerMsg::History { can_undo, can_redo });
-            let _ = join.outbox.push(Outgoing::Text(history.into()));
-        }
+        let seq = self.doc.seq();
         self.broadcast(
             &ServerMsg::MemberJoined {
                 member: info.clone(),
@@ -779,6 +848,9 @@ impl Handler<Join> for Room {
                 view_changed: false,
                 author_key,
                 joined_seq: seq,
+                tiles_seq: seq,
+                lagging: false,
+                missed_own: Vec::new(),
             },
         );
         tracing::debug!(room = %self.meta.id, member = id, "joined");
@@ -833,6 +905,8 @@ pub struct RoomStatus {
     pub editors: usize,
     /// Members who only watch.
     pub viewers: usize,
+    /// Members whose outbox overflowed and who wait for a resync.
+    pub lagging: usize,
 }
 
 /// Asks for a [`RoomStatus`].
@@ -853,6 +927,7 @@ impl Handler<Status> for Room {
             seq: self.doc.seq(),
             editors,
             viewers: self.members.len() - editors,
+            lagging: self.members.values().filter(|m| m.lagging).count(),
         })
     }
 }

@@ -445,3 +445,53 @@ pub fn on_white(canvas: &inkroom::canvas::Canvas) -> image::RgbaImage {
         .expect("valid PNG")
         .to_rgba8()
 }
+
+/// Decodes a binary tile frame for `canvas`: the tile, the seq it shows and its premultiplied
+/// pixels (a transparent tile for an "empty" frame).
+pub fn decode_tile(
+    canvas: &inkroom::canvas::Canvas,
+    frame: &[u8],
+) -> (inkroom::canvas::TileId, u64, tiny_skia::Pixmap) {
+    let col = u16::from_be_bytes([frame[2], frame[3]]);
+    let row = u16::from_be_bytes([frame[4], frame[5]]);
+    let seq = u64::from_be_bytes(frame[8..16].try_into().expect("8 bytes"));
+    let id = inkroom::canvas::TileId { col, row };
+    let pixmap = if frame[1] & 1 == 1 {
+        let (w, h) = canvas.tile_size(id);
+        tiny_skia::Pixmap::new(w, h).expect("tile size")
+    } else {
+        let img = image::load_from_memory(&frame[16..])
+            .expect("PNG")
+            .to_rgba8();
+        let (w, h) = img.dimensions();
+        let mut data = img.into_raw();
+        for p in data.chunks_exact_mut(4) {
+            let a = u32::from(p[3]);
+            for c in &mut p[..3] {
+                *c = ((u32::from(*c) * a + 127) / 255) as u8;
+            }
+        }
+        tiny_skia::Pixmap::from_vec(data, tiny_skia::IntSize::from_wh(w, h).expect("size"))
+            .expect("pixmap")
+    };
+    (id, seq, pixmap)
+}
+
+impl Client {
+    /// Opens the room's WebSocket over a socket with a tiny receive buffer, so that a client that
+    /// stops reading backs up into the server quickly.
+    pub async fn connect_small_buffer(server: &TestServer, room: &str) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let stream = socket.connect(server.addr).await.expect("connect");
+        let url = format!("ws://{}/api/rooms/{room}/ws", server.addr);
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("ws handshake");
+        Client {
+            ws,
+            binaries: Vec::new(),
+            id: 0,
+        }
+    }
+}
