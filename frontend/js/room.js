@@ -159,6 +159,11 @@ async function handle(data) {
   const msg = JSON.parse(data);
   switch (msg.type) {
     case 'welcome':
+      // Also sent again, on the same connection, to a member that fell behind: live traffic
+      // waits for the next `synced`.
+      state.synced = false;
+      follow.setOnline(false);
+      delete document.body.dataset.synced;
       state.me = msg.you;
       state.role = msg.role;
       state.room = msg.room;

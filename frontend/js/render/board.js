@@ -138,6 +138,8 @@ export class Board {
   /** @param {boolean} byUser */
   #applyView(byUser) {
     this.element.style.transform = `translate(${this.#panX}px, ${this.#panY}px) scale(${this.#zoom})`;
+    // Cursors keep their size at any zoom.
+    this.element.style.setProperty('--view-zoom', String(this.#zoom));
     this.onView(this.#zoom, byUser);
   }
 
