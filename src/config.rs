@@ -49,9 +49,21 @@ pub struct Config {
     pub ops_per_second: f64,
     /// Ops in a burst. Default 80.
     pub op_burst: f64,
+    /// Pixels one member may paint per second, sustained (a pixel budget): strokes cost their
+    /// length times their width, shapes their outline or area, fills and undos the tiles they
+    /// repaint. Default 50,000,000 (a stylus at 240 points a second with the widest brush stays
+    /// below it).
+    pub paint_pixels_per_second: f64,
+    /// Pixels one member may paint in a burst; a member over budget gets `rate_limited` for new
+    /// strokes, shapes, fills, undos and redos until the budget refills. Default 200,000,000
+    /// (three fills of the largest canvas).
+    pub paint_burst_pixels: f64,
     /// Messages refused for rate within 5 s after which the connection is closed (4029).
     /// Default 300.
     pub rate_strikes: u32,
+    /// Most rooms loaded in memory at once. Opening one more first unloads rooms nobody is in;
+    /// if every loaded room has members, the request gets `server_busy` (HTTP 503). Default 1000.
+    pub max_loaded_rooms: usize,
     /// Most members (editors and viewers) in one room. Default 200.
     pub max_members_per_room: usize,
 
@@ -112,7 +124,10 @@ impl Default for Config {
             ops_per_second: 40.0,
             op_burst: 80.0,
             rate_strikes: 300,
+            paint_pixels_per_second: 50_000_000.0,
+            paint_burst_pixels: 200_000_000.0,
             max_members_per_room: 200,
+            max_loaded_rooms: 1000,
             outbox_messages: 1024,
             outbox_bytes: 8 * 1024 * 1024,
             snapshot_interval: Duration::from_secs(1),

@@ -11,6 +11,7 @@
 //!   and health check ([`http::assets`]), the JSON error body ([`http::error`]).
 //! - [`protocol`]: every WebSocket message ([`protocol::ClientMsg`], [`protocol::ServerMsg`]),
 //!   error codes, close codes, the binary tile frame and validation. No I/O.
+//! - [`rate`]: token buckets for message, op and pixel limits.
 //! - [`session`]: one task per WebSocket: `hello`, heartbeat, input to the room, outbox to the socket.
 //! - [`room`]: the [`Room`](room::Room) actor, where strokes are committed
 //!   (`Room::handle_client`, on `stroke_end`); the [`Registry`](room::Registry) of rooms; the
@@ -25,6 +26,7 @@ pub mod canvas;
 pub mod config;
 pub mod http;
 pub mod protocol;
+pub mod rate;
 pub mod room;
 pub mod server;
 pub mod session;

@@ -404,13 +404,16 @@ pub enum ErrorCode {
     Internal,
     /// A page from another site tried to open a room's WebSocket (HTTP 403).
     ForbiddenOrigin,
-    /// Too many messages or ops per second; the message was dropped.
+    /// Too many messages or ops per second, or over the pixel budget; the message was dropped.
     RateLimited,
+    /// The server holds as many rooms in memory as it may, all in use (HTTP 503); retry later.
+    ServerBusy,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
+        ErrorCode::ServerBusy,
         ErrorCode::RateLimited,
         ErrorCode::ForbiddenOrigin,
         ErrorCode::NothingToUndo,
@@ -446,6 +449,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::ForbiddenOrigin => "forbidden_origin",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ServerBusy => "server_busy",
         }
     }
 }

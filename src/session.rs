@@ -21,6 +21,7 @@ use crate::protocol::{
     clean_name, close, decode_client, encode, validate, ClientMsg, ErrorCode, MemberId, ProtoError,
     Role, ServerMsg,
 };
+use crate::rate::Bucket;
 use crate::room::outbox::{outbox, OutboxRx, Outgoing};
 use crate::room::{encode_tile_frames, FromClient, Join, Leave, Room, RoomMeta};
 
@@ -203,38 +204,6 @@ async fn hello(
                 // A garbled hello: say why, keep waiting until the deadline.
                 let _ = send_error(session, &e, config).await;
             }
-        }
-    }
-}
-
-/// A token bucket: `rate` tokens a second, holding at most `burst`.
-struct Bucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn new(rate: f64, burst: f64) -> Bucket {
-        Bucket {
-            rate,
-            burst,
-            tokens: burst,
-            last: Instant::now(),
-        }
-    }
-
-    /// Takes a token if there is one.
-    fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
         }
     }
 }

@@ -183,3 +183,46 @@ async fn export_options() {
         assert_eq!(res.json()["error"]["code"], "bad_request");
     }
 }
+
+/// Rooms in memory are bounded: at the limit, opening another room first unloads rooms nobody is
+/// in; when every loaded room has people in it, the request gets `503 server_busy`.
+#[tokio::test]
+async fn loaded_rooms_are_bounded() {
+    let server = TestServer::with_config(inkroom::config::Config {
+        max_loaded_rooms: 2,
+        ..inkroom::config::Config::default()
+    });
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let room = server.create_room(json!({"width": 64, "height": 64})).await;
+        ids.push(room["id"].as_str().expect("id").to_owned());
+    }
+    let addr = server.addr;
+    let info = |id: &str| {
+        let path = format!("/api/rooms/{id}");
+        async move { http(addr, "GET", &path, None, &[]).await }
+    };
+    let (_ann, _) = common::Client::join(&server, &ids[0], "Ann", None).await;
+    let (bob, _) = common::Client::join(&server, &ids[1], "Bob", None).await;
+    let busy = info(&ids[2]).await;
+    assert_eq!(busy.status, 503, "{}", busy.text());
+    assert_eq!(busy.json()["error"]["code"], "server_busy");
+    let stats = http(server.addr, "GET", "/api/stats", None, &[])
+        .await
+        .json();
+    assert_eq!(stats["rooms_loaded"], 2);
+
+    // Bob leaves: his room can make way, and comes back when asked for.
+    drop(bob);
+    common::eventually(|| async {
+        let res = info(&ids[2]).await;
+        res.status == 200
+    })
+    .await;
+    let res = info(&ids[1]).await;
+    assert_eq!((res.status, res.json()["viewers"].clone()), (200, json!(0)));
+    let stats = http(server.addr, "GET", "/api/stats", None, &[])
+        .await
+        .json();
+    assert_eq!(stats["rooms_loaded"], 2);
+}

@@ -566,3 +566,41 @@ async fn views_reach_followers() {
         expect_error(dee.recv().await, ErrorCode::BadMessage);
     }
 }
+
+/// The pixel budget: a member who paints more than its budget allows is refused new strokes
+/// (`rate_limited`) until the budget refills; what it drew stays, and others are unaffected.
+#[tokio::test]
+async fn painting_is_limited_by_a_pixel_budget() {
+    let server = TestServer::with_config(inkroom::config::Config {
+        paint_pixels_per_second: 100_000.0,
+        paint_burst_pixels: 50_000.0,
+        ..inkroom::config::Config::default()
+    });
+    let (id, key) = room(&server).await;
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let (mut bob, _) = Client::join(&server, &id, "Bob", Some(&key)).await;
+    let _ = ann.recv().await; // Bob joined
+                              // Each stroke paints about 600 x 50 pixels; the second one runs the budget into debt.
+    let wide = [[0.0, 150.0, 0.5], [300.0, 150.0, 0.5], [0.0, 150.0, 0.5]];
+    ann.draw(1, "#ff0000", 50.0, &wide).await;
+    assert_eq!(ann.await_commit(1).await, 1);
+    ann.draw(2, "#00ff00", 50.0, &wide).await;
+    assert_eq!(ann.await_commit(2).await, 2);
+    assert!(matches!(ann.recv().await, ServerMsg::History { .. }));
+    ann.send(json!({"type":"stroke_begin","stroke":3,"tool":"pen","color":"#000000","width":4,"points":[1,1,0.5]}))
+        .await;
+    expect_error(ann.recv().await, ErrorCode::RateLimited);
+    // Filling needs budget too.
+    ann.send(json!({"type":"fill","x":5,"y":5,"color":"#0000ff"}))
+        .await;
+    expect_error(ann.recv().await, ErrorCode::RateLimited);
+    // Bob has his own budget.
+    bob.draw(1, "#000000", 4.0, &[[10.0, 10.0, 0.5], [20.0, 20.0, 0.5]])
+        .await;
+    assert_eq!(bob.await_commit(1).await, 3);
+    // The budget refills at 100,000 pixels a second.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    ann.draw(3, "#000000", 4.0, &[[1.0, 1.0, 0.5], [5.0, 5.0, 0.5]])
+        .await;
+    assert_eq!(ann.await_commit(3).await, 4);
+}

@@ -163,8 +163,9 @@ impl Registry {
     }
 
     /// A room's facts and actor, loading the room from the store and starting its actor on the
-    /// current arbiter when needed. `None` when no such room exists.
-    pub async fn open(&self, id: Uuid) -> Result<Option<(Arc<RoomMeta>, Addr<Room>)>, StoreError> {
+    /// current arbiter when needed. `None` when no such room exists; `server_busy` when as many
+    /// rooms as allowed are loaded and none of them is idle.
+    pub async fn open(&self, id: Uuid) -> Result<Option<(Arc<RoomMeta>, Addr<Room>)>, ProtoError> {
         if let Some(found) = self.running(id) {
             return Ok(Some(found));
         }
@@ -172,6 +173,58 @@ impl Registry {
         if let Some(found) = self.running(id) {
             return Ok(Some(found));
         }
+        self.make_room_for_one().await?;
+        self.open_loaded(id).await.map_err(|e| {
+            tracing::error!(room = %id, "loading failed: {e}");
+            ProtoError::new(
+                ErrorCode::Internal,
+                "the room could not be loaded; try again",
+            )
+        })
+    }
+
+    /// At the loaded-rooms limit, unloads rooms nobody is in (they stay in the store), or says
+    /// the server is busy. Also forgets the facts of unloaded rooms once many are cached.
+    async fn make_room_for_one(&self) -> Result<(), ProtoError> {
+        let max = self.config.max_loaded_rooms;
+        let loaded: Vec<(Uuid, Addr<Room>)> = {
+            let mut rooms = self.lock();
+            if rooms.len() > max.saturating_mul(4) {
+                rooms.retain(|_, s| s.addr.as_ref().is_some_and(Addr::connected));
+            }
+            rooms
+                .iter()
+                .filter_map(|(id, s)| Some((*id, s.addr.clone().filter(Addr::connected)?)))
+                .collect()
+        };
+        if loaded.len() < max {
+            return Ok(());
+        }
+        let mut freed = 0;
+        for (id, addr) in loaded {
+            if addr.send(super::room::UnloadIfEmpty).await.unwrap_or(false) {
+                // The actor is stopping; forget it now rather than when its mailbox closes.
+                if let Some(slot) = self.lock().get_mut(&id) {
+                    slot.addr = None;
+                }
+                freed += 1;
+            }
+        }
+        if freed == 0 {
+            tracing::warn!(max, "every loaded room is in use; refusing to load another");
+            return Err(ProtoError::new(
+                ErrorCode::ServerBusy,
+                format!("the server has {max} boards open, all in use; try again in a minute"),
+            ));
+        }
+        tracing::info!(freed, "unloaded empty rooms to make room");
+        Ok(())
+    }
+
+    async fn open_loaded(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(Arc<RoomMeta>, Addr<Room>)>, StoreError> {
         let store = Arc::clone(&self.store);
         let config = Arc::clone(&self.config);
         let loaded = actix_web::web::block(move || -> Result<_, StoreError> {

@@ -27,6 +27,7 @@ use crate::protocol::{
     close, encode, frame, parse_color, ClientMsg, CursorPos, ErrorCode, MemberId, MemberInfo,
     OpKind, ProtoError, Role, ServerMsg, StrokeId, ViewRect,
 };
+use crate::rate::Bucket;
 use crate::store::{Record, Store, StoreError, StoredRoom};
 
 /// A stroke that has begun and not yet ended.
@@ -64,6 +65,8 @@ struct Member {
     lagging: bool,
     /// While lagging, the member's own commits (so its client learns which strokes landed).
     missed_own: Vec<String>,
+    /// Pixel budget: what the member paints is charged here.
+    paint: Bucket,
 }
 
 impl Member {
@@ -322,6 +325,24 @@ impl Room {
                 "this is a view-only link: you cannot draw",
             ));
         }
+        let now = std::time::Instant::now();
+        let starts_painting = matches!(
+            msg,
+            ClientMsg::StrokeBegin { .. }
+                | ClientMsg::Shape { .. }
+                | ClientMsg::Fill { .. }
+                | ClientMsg::Undo
+                | ClientMsg::Redo
+        );
+        if starts_painting && member.paint.in_debt(now) {
+            return Err(ProtoError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "painting too much too fast (at most {} million pixels a second); wait a moment",
+                    self.config.paint_pixels_per_second / 1e6
+                ),
+            ));
+        }
         match msg {
             ClientMsg::Hello { .. } => Err(ProtoError::new(
                 ErrorCode::NotHello,
@@ -377,6 +398,10 @@ impl Room {
                     ));
                 }
                 let rgba = color_of(&color)?;
+                member.paint.charge(
+                    now,
+                    f64::from(width * width) + stroke_cost(width, None, &points),
+                );
                 let relay = ServerMsg::StrokeBegin {
                     author: id,
                     stroke,
@@ -411,6 +436,10 @@ impl Room {
                         format!("a stroke may have at most {max} points; end it and begin another"),
                     ));
                 }
+                let last = open.points.len().checked_sub(3).map(|i| &open.points[i..]);
+                member
+                    .paint
+                    .charge(now, stroke_cost(open.width, last, &points));
                 open.points.extend_from_slice(&points);
                 let text = encode(&ServerMsg::StrokePoints {
                     author: id,
@@ -443,6 +472,9 @@ impl Room {
                 width,
                 fill,
             } => {
+                member
+                    .paint
+                    .charge(now, shape_cost(x0, y0, x1, y1, width, fill));
                 let op = Op::Shape(Shape {
                     kind: shape,
                     x0,
@@ -500,6 +532,9 @@ impl Room {
                 if let Some(target) = applied.target {
                     self.reaching_back.push((applied.seq, target));
                 }
+                if let Some(m) = self.members.get_mut(&id) {
+                    m.paint.charge(now, tiles_cost(applied.tiles.len()));
+                }
                 self.persist(&key, applied.seq, &record, ctx);
                 self.announce(id, applied, kind, None, None, ctx);
                 Ok(())
@@ -521,7 +556,14 @@ impl Room {
             return;
         };
         let record = Record::of(&op);
+        let is_fill = matches!(op, Op::Fill(_));
         let applied = self.doc.commit(&key, op);
+        if is_fill {
+            if let Some(m) = self.members.get_mut(&author) {
+                m.paint
+                    .charge(std::time::Instant::now(), tiles_cost(applied.tiles.len()));
+            }
+        }
         self.persist(&key, applied.seq, &record, ctx);
         self.announce(author, applied, kind, stroke, client_id, ctx);
     }
@@ -660,6 +702,38 @@ pub(crate) fn encode_tile_frames(
         .collect()
 }
 
+/// Pixels a stroke's new points paint: each segment's length times the widest the pen gets on
+/// it (`last` is the stroke's previous point, if any).
+fn stroke_cost(width: f32, last: Option<&[f32]>, points: &[f32]) -> f64 {
+    let mut prev = last.map(|p| (p[0], p[1], p[2]));
+    let mut cost = 0.0;
+    for p in points.chunks_exact(3) {
+        if let Some((x, y, pressure)) = prev {
+            let len = f64::from((p[0] - x).hypot(p[1] - y));
+            let w = f64::from(width * (0.25 + 1.5 * pressure.max(p[2]).clamp(0.0, 1.0)));
+            cost += len * w;
+        }
+        prev = Some((p[0], p[1], p[2]));
+    }
+    cost
+}
+
+/// Pixels a shape paints: its box when filled, its outline times its width otherwise.
+fn shape_cost(x0: f32, y0: f32, x1: f32, y1: f32, width: f32, filled: bool) -> f64 {
+    let (dx, dy) = (f64::from((x1 - x0).abs()), f64::from((y1 - y0).abs()));
+    let w = f64::from(width);
+    if filled {
+        (dx + w) * (dy + w)
+    } else {
+        2.0 * (dx + dy + 2.0 * w) * w
+    }
+}
+
+/// Pixels repainted over whole tiles (fills, undos and redos).
+fn tiles_cost(tiles: usize) -> f64 {
+    tiles as f64 * f64::from(TILE_SIZE * TILE_SIZE)
+}
+
 fn color_of(text: &str) -> Result<Rgba, ProtoError> {
     parse_color(text)
         .ok_or_else(|| ProtoError::new(ErrorCode::BadMessage, "color must be #rrggbb or #rrggbbaa"))
@@ -741,6 +815,25 @@ impl Handler<Durable> for Room {
         if self.urgent {
             self.flush_tiles(ctx);
         }
+    }
+}
+
+/// The registry needs memory: stop now if nobody is in the room and everything is written.
+/// Answers whether the room is stopping.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct UnloadIfEmpty;
+
+impl Handler<UnloadIfEmpty> for Room {
+    type Result = bool;
+
+    fn handle(&mut self, _: UnloadIfEmpty, ctx: &mut Context<Self>) -> bool {
+        let idle = self.members.is_empty() && self.pending.is_empty() && !self.encoding;
+        if idle {
+            tracing::info!(room = %self.meta.id, seq = self.doc.seq(), "unloading empty room early");
+            ctx.stop();
+        }
+        idle
     }
 }
 
@@ -851,6 +944,10 @@ impl Handler<Join> for Room {
                 tiles_seq: seq,
                 lagging: false,
                 missed_own: Vec::new(),
+                paint: Bucket::new(
+                    self.config.paint_pixels_per_second,
+                    self.config.paint_burst_pixels,
+                ),
             },
         );
         tracing::debug!(room = %self.meta.id, member = id, "joined");
