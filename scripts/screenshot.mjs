@@ -1,5 +1,5 @@
 // Makes docs/screenshot.png for the README: two editors drawing on one board in headless
-// Chromium, seen from the first editor's page. Run after `cargo build`:
+// Chromium, seen from the first editor's page (a viewer watches). Run after `cargo build`:
 //   node scripts/screenshot.mjs
 import { join } from 'node:path';
 import {
@@ -26,6 +26,13 @@ try {
   await drawWithMouse(ann, [[300, 700], [300, 450], [550, 260], [800, 450], [800, 700], [300, 700]]);
   await ann.locator('.swatch[data-color="#1971c2"]').click();
   await drawWithMouse(ann, [[480, 700], [480, 560], [600, 560], [600, 700]]);
+  // Ann: a translucent yellow highlight in a custom color (it becomes a recent color).
+  await ann.locator('#color-custom').fill('#ffd43b');
+  await ann.keyboard.press('h');
+  await ann.locator('#width').fill('40');
+  await ann.locator('#opacity').fill('80');
+  await drawWithMouse(ann, [[250, 860], [600, 850], [900, 865]]);
+  await ann.keyboard.press('b');
   // Bob: a sun and grass.
   await bob.locator('.swatch[data-color="#f08c00"]').click();
   await bob.locator('#width').fill('14');
