@@ -14,6 +14,9 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Directory holding the room store. Default `./data`.
     pub data_dir: PathBuf,
+    /// Serve https and wss with this certificate chain and private key (PEM files) instead of
+    /// plain http. Default none.
+    pub tls: Option<TlsFiles>,
 
     /// Width of a room created without one. Default 1920.
     pub default_width: u32,
@@ -102,11 +105,21 @@ pub struct Config {
     pub write_timeout: Duration,
 }
 
+/// Where the TLS certificate chain and its private key are, both PEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
+            tls: None,
             default_width: 1920,
             default_height: 1080,
             max_canvas_side: 8192,

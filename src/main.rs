@@ -40,6 +40,12 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     allow_origins: Vec<String>,
+    /// Serve https and wss with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "INKROOM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "INKROOM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -86,7 +92,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         addr: args.addr,
         data_dir: args.data_dir,
         allowed_origins: args.allow_origins,
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| inkroom::config::TlsFiles { cert, key }),
         ..Config::default()
+    };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
     };
     let listener = TcpListener::bind(config.addr)
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
@@ -95,7 +110,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .block_on(async move {
             let server = inkroom::server::run(listener, config, true)?;
             // Tests and scripts read this line to learn the port.
-            println!("inkroom listening on http://{local}");
+            println!("inkroom listening on {scheme}://{local}");
             tracing::info!(%local, "serving");
             server.await
         })

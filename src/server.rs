@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
-use crate::config::Config;
+use crate::config::{Config, TlsFiles};
 use crate::http::{assets, rooms};
 use crate::room::Registry;
 use crate::store::Store;
@@ -16,6 +16,33 @@ use crate::store::Store;
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
 img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
 frame-ancestors 'none'; form-action 'self'";
+
+/// Reads a certificate chain and key (PEM) into a rustls server config, with a message naming
+/// the file on any problem.
+pub fn tls_config(files: &TlsFiles) -> std::io::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
+        std::io::Error::other(format!("TLS {what} {}: {e}", path.display()))
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad("certificate", &files.cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "certificate",
+            &files.cert,
+            &"no certificate in the file",
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| bad("key", &files.key, &e))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("setup for", &files.cert, &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| bad("certificate and key", &files.cert, &e))
+}
 
 /// Opens the store in `config.data_dir` and starts serving on `listener`. The returned [`Server`]
 /// runs when awaited (or spawned); its handle stops it. Installs no signal handlers when `signals`
@@ -33,6 +60,7 @@ pub fn run_with_store(
     store: Arc<Store>,
     signals: bool,
 ) -> std::io::Result<Server> {
+    let tls = config.tls.as_ref().map(tls_config).transpose()?;
     let config = Arc::new(config);
     let registry = web::Data::new(Registry::new(Arc::clone(&config), store));
     let body_limit = config.max_http_body_bytes;
@@ -64,8 +92,11 @@ pub fn run_with_store(
     })
     .tcp_nodelay(true)
     .shutdown_timeout(5)
-    .disable_signals()
-    .listen(listener)?
+    .disable_signals();
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    }
     .run();
     if signals {
         let handle = server.handle();
