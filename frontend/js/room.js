@@ -111,7 +111,13 @@ const pen = new Pen({
     else toast('Not connected yet; try again in a moment.', 'error');
   },
 });
-listenForGestures($('.stage'), board, { ignore: () => pen.penDown, onStart: () => pen.cancelTouch() });
+listenForGestures($('.stage'), board, {
+  ignore: () => pen.penDown,
+  onStart: () => {
+    pen.cancelTouch();
+    board.cancelDrag();
+  },
+});
 
 // Messages are applied strictly in order; tile images decode asynchronously, so each message
 // waits for the previous one.
@@ -276,6 +282,8 @@ function showRoom() {
   $('.room-name').textContent = room.name;
   const viewer = state.role !== 'editor';
   document.body.classList.toggle('is-viewer', viewer);
+  // Viewers cannot draw: a plain drag moves the view.
+  board.dragPans = viewer;
   $('.role-badge').textContent = viewer ? 'View only' : 'Editing';
   $('.role-badge').dataset.role = viewer ? 'viewer' : 'editor';
   showMembers();

@@ -148,3 +148,25 @@ test('a second finger turns a just-started stroke into a pinch, and drawing zoom
   assert.equal(png.at(cx, cy + 40)[3], 0, 'and not far from it');
   await page.screenshot({ path: join(artifacts(), 'touch-pinch.png') });
 });
+
+test('on a view-only page one finger pans and two fingers zoom', async () => {
+  const room = await createRoom(ctx.server.url, { name: 'Watch', width: 1600, height: 1000 });
+  const vic = await openBoard(ctx.browser, ctx.server.url + room.view_url, 'Vic', { width: 375, height: 740 }, TOUCH);
+  const input = await rawInput(vic);
+  const view = () => vic.evaluate(() => /** @type {HTMLElement} */ (document.querySelector('.board')).getBoundingClientRect().toJSON());
+  const before = await view();
+  await input.touchStart([{ x: 200, y: 400, id: 1 }]);
+  for (let i = 1; i <= 5; i++) await input.touchMove([{ x: 200 + 10 * i, y: 400 + 6 * i, id: 1 }]);
+  await input.touchEnd();
+  const moved = await view();
+  assert.ok(Math.abs(moved.x - before.x - 50) < 2 && Math.abs(moved.y - before.y - 30) < 2, `panned: ${JSON.stringify([before, moved])}`);
+  assert.equal((await vic.locator('.toast').allTextContents()).length, 0, 'no "view-only" complaint');
+
+  await input.touchStart([{ x: 150, y: 400, id: 1 }]);
+  await input.touchStart([{ x: 150, y: 400, id: 1 }, { x: 230, y: 400, id: 2 }]);
+  for (let i = 1; i <= 6; i++) await input.touchMove([{ x: 150 - 10 * i, y: 400, id: 1 }, { x: 230 + 10 * i, y: 400, id: 2 }]);
+  await input.touchEnd();
+  const z = Number.parseInt((await vic.locator('#zoom-fit').textContent()) ?? '0', 10);
+  assert.ok(z > 200, `pinched in: ${z}%`);
+  assert.equal((await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json()).seq, 0);
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import {
-  artifacts, createRoom, drawWithMouse, eventually, openBoard, pixel, useServerAndBrowser,
+  artifacts, createRoom, drawWithMouse, eventually, openBoard, pixel, useServerAndBrowser, viewOf,
 } from './harness.mjs';
 
 const ctx = useServerAndBrowser(before, after);
@@ -71,10 +71,15 @@ test('a late-joining viewer sees earlier drawing, has no tools, and its forged s
     assert.ok(red(await pixel(page, 'base', 600, 300)), 'not cleared');
   }
 
-  // The page's own mouse does nothing either, and says why.
-  await drawWithMouse(vic, [[800, 600], [1000, 650]]);
-  await eventually(async () => (await vic.locator('.toast').allTextContents()).some((t) => t.includes('view-only')), 'read-only message');
+  // On the viewer's page a drag moves the view instead of drawing.
   await vic.screenshot({ path: join(artifacts(), 'viewer.png') });
+  const before = await viewOf(vic);
+  await drawWithMouse(vic, [[800, 600], [1000, 650]]);
+  const after = await viewOf(vic);
+  assert.ok(after.x < before.x - 100 && after.y < before.y - 20, `panned: ${JSON.stringify([before, after])}`);
+  assert.equal(after.zoom, '100%');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json()).seq, 2, 'nothing drawn');
 });
 
 test('the share dialog explains both links; viewers get only the view link; the key stays out of URLs', async () => {

@@ -31,6 +31,10 @@ export class Board {
   #zoom = 1;
   #panX = 0;
   #panY = 0;
+  /** A drag of the view in progress. @type {{id: number, x: number, y: number} | null} */
+  #drag = null;
+  /** Whether a plain drag (mouse or one finger) pans, as on view-only pages. */
+  dragPans = false;
   /** True while the view is being dragged (the pen must not draw). */
   panning = false;
   /**
@@ -94,6 +98,11 @@ export class Board {
     this.#applyView(true);
   }
 
+  /** Ends a drag of the view without ending `panning` (a two-finger gesture takes over). */
+  cancelDrag() {
+    this.#drag = null;
+  }
+
   /** Back to the whole board fitted to the screen. */
   resetView() {
     this.#zoom = 1;
@@ -144,7 +153,8 @@ export class Board {
   }
 
   /**
-   * Wheel and pinch (ctrl+wheel) zoom; drag with the middle button, or with space held, to pan.
+   * Wheel and pinch (ctrl+wheel) zoom; drag with the middle button, or with space held (or any
+   * drag when `dragPans`), to pan.
    * @param {HTMLElement} stage
    */
   #listenForView(stage) {
@@ -168,17 +178,16 @@ export class Board {
         stage.classList.remove('can-pan');
       }
     });
-    /** @type {{id: number, x: number, y: number} | null} */
-    let drag = null;
     stage.addEventListener('pointerdown', (e) => {
-      if (!(e.button === 1 || (e.button === 0 && space))) return;
+      if (this.#drag || !(e.button === 1 || (e.button === 0 && (space || this.dragPans)))) return;
       e.preventDefault();
       e.stopPropagation();
-      drag = { id: e.pointerId, x: e.clientX, y: e.clientY };
+      this.#drag = { id: e.pointerId, x: e.clientX, y: e.clientY };
       this.panning = true;
       stage.setPointerCapture(e.pointerId);
     }, { capture: true });
     stage.addEventListener('pointermove', (e) => {
+      const drag = this.#drag;
       if (!drag || e.pointerId !== drag.id) return;
       const dx = e.clientX - drag.x;
       const dy = e.clientY - drag.y;
@@ -187,8 +196,8 @@ export class Board {
       this.panBy(dx, dy);
     });
     const end = (/** @type {PointerEvent} */ e) => {
-      if (drag && e.pointerId === drag.id) {
-        drag = null;
+      if (this.#drag && e.pointerId === this.#drag.id) {
+        this.#drag = null;
         this.panning = false;
       }
     };
