@@ -130,7 +130,7 @@ export class Pen {
       this.#o.board.begin(`${me}:${id}`, item);
       return;
     }
-    this.#start(e.pointerId, tool, color, width, this.#point(e), touch);
+    this.#start(e.pointerId, tool, color, width, this.#point(e), touch, touch);
     if (touch) this.#holdTimer = setTimeout(() => this.#release(), TOUCH_HOLD_MS);
   }
 
@@ -182,14 +182,15 @@ export class Pen {
    * @param {string} color
    * @param {number} width
    * @param {number[]} first
-   * @param {boolean} touch drawn with a finger: held back at first (TOUCH_HOLD_MS)
+   * @param {boolean} touch drawn with a finger
+   * @param {boolean} hold held back at first (TOUCH_HOLD_MS), not sent yet
    */
-  #start(pointer, tool, color, width, first, touch = false) {
+  #start(pointer, tool, color, width, first, touch, hold) {
     const id = this.#nextId++;
-    this.#active = { id, pointer, pending: [], count: 1, tool, color, width, held: touch, touch };
+    this.#active = { id, pointer, pending: [], count: 1, tool, color, width, held: hold, touch };
     const key = `${this.#o.me()}:${id}`;
     this.#o.board.begin(key, { kind: 'stroke', tool, color, width, points: first });
-    const sent = !touch && this.#o.send(proto.strokeBegin(id, tool, color, width, first));
+    const sent = !hold && this.#o.send(proto.strokeBegin(id, tool, color, width, first));
     this.#unacked.set(id, { key, tool, color, width, points: [...first], sent, ended: false, endSent: false });
   }
 
@@ -218,8 +219,7 @@ export class Pen {
       const last = batch.slice(-3);
       this.#release();
       this.#finish();
-      this.#start(s.pointer, s.tool, s.color, s.width, last);
-      this.#active = this.#active && { ...this.#active, touch: s.touch };
+      this.#start(s.pointer, s.tool, s.color, s.width, last, s.touch, false);
       return;
     }
     if (s.pending.length / 3 >= FLUSH_AT) this.#flush();
