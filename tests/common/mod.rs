@@ -494,6 +494,25 @@ pub fn decode_tile(
 }
 
 impl Client {
+    /// Sends a frame; false if the connection is gone.
+    pub async fn try_send(&mut self, msg: Message) -> bool {
+        self.ws.send(msg).await.is_ok()
+    }
+
+    /// Reads what has already arrived, without waiting: whether the server closed, and how many
+    /// `error` messages came.
+    pub async fn drain(&mut self) -> (bool, usize) {
+        let mut errors = 0;
+        loop {
+            match tokio::time::timeout(Duration::from_millis(1), self.ws.next()).await {
+                Err(_) => return (false, errors),
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return (true, errors),
+                Ok(Some(Ok(Message::Text(t)))) if t.contains("\"type\":\"error\"") => errors += 1,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// A client over a WebSocket opened elsewhere (e.g. over TLS).
     pub fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Client {
         Client {
