@@ -43,6 +43,10 @@ test('Bob follows Ann\'s view until he pans by hand', async () => {
   assert.ok(target.width < 1000, `Ann zoomed in: ${JSON.stringify(target)}`);
   await eventually(async () => fits(target, await viewOf(bob)), "Bob's view fits Ann's");
   await bob.screenshot({ path: join(artifacts(), 'following.png') });
+  // Bob's window changes size: he still sees Ann's view.
+  await bob.setViewportSize({ width: 820, height: 600 });
+  await eventually(async () => fits(target, await viewOf(bob)), "Bob's resized view still fits Ann's");
+  assert.ok(await bob.locator('.follow-banner').isVisible(), 'still following');
 
   // Ann zooms out (keyboard): Bob follows again.
   await ann.keyboard.press('-');

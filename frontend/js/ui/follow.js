@@ -26,6 +26,8 @@ export class Follow {
   /** @type {ReturnType<typeof setTimeout> | null} */
   #timer = null;
   #online = false;
+  /** True while this class itself moves the view. */
+  #showing = false;
 
   /**
    * @param {import('../render/board.js').Board} board
@@ -58,6 +60,8 @@ export class Follow {
    */
   viewChanged(byUser) {
     if (byUser && this.leader !== null) this.stop();
+    // The stage was resized while following: fit the leader's view again.
+    if (!byUser && !this.#showing && this.leader !== null) this.#show(this.leader);
     if (this.#timer !== null) return;
     const wait = Math.max(0, VIEW_INTERVAL_MS - (performance.now() - this.#lastSentAt));
     this.#timer = setTimeout(() => {
@@ -90,7 +94,7 @@ export class Follow {
       if (!proto.isView(v)) continue;
       const rect = { x: v.x, y: v.y, width: v.width, height: v.height };
       this.views.set(v.id, rect);
-      if (v.id === this.leader) this.#board.showRect(rect);
+      if (v.id === this.leader) this.#show(v.id);
     }
   }
 
@@ -100,9 +104,20 @@ export class Follow {
     const name = /** @type {HTMLElement} */ (this.#banner.querySelector('.follow-name'));
     name.textContent = this.#nameOf(id);
     this.#banner.hidden = false;
-    const v = this.views.get(id);
-    if (v) this.#board.showRect(v);
+    this.#show(id);
     this.onChange();
+  }
+
+  /** Fits a member's last known view into the stage. @param {number} id */
+  #show(id) {
+    const v = this.views.get(id);
+    if (!v) return;
+    this.#showing = true;
+    try {
+      this.#board.showRect(v);
+    } finally {
+      this.#showing = false;
+    }
   }
 
   /** @param {string} [why] shown as a message */
