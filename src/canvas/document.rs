@@ -26,8 +26,18 @@ struct Entry {
 #[derive(Debug, Clone)]
 struct Checkpoint {
     seq: u64,
+    /// How many checkpoints were made before this one (thinning keeps every `SPARSE`th).
+    ordinal: u64,
     slots: Vec<Option<Arc<Pixmap>>>,
 }
+
+/// Checkpoints kept at full density, newest first; older ones are thinned to every `SPARSE`th,
+/// so a busy room holds about `DENSE + history_window / (checkpoint_every * SPARSE)` canvases
+/// instead of `history_window / checkpoint_every`. Undoing a recent op (the usual case) replays
+/// at most `checkpoint_every` ops; an old one at most `checkpoint_every * SPARSE`.
+const DENSE: usize = 4;
+/// See [`DENSE`].
+const SPARSE: u64 = 8;
 
 /// An author's undo and redo stacks (seqs of log entries, newest last).
 #[derive(Debug, Clone, Default)]
@@ -73,6 +83,7 @@ impl Document {
     pub fn new(canvas: Canvas, seq: u64, undo_depth: usize, checkpoint_every: u64) -> Document {
         let base = Checkpoint {
             seq,
+            ordinal: 0,
             slots: canvas.slots(),
         };
         let (cols, rows) = canvas.grid();
@@ -175,11 +186,14 @@ impl Document {
         stacks.redo.clear();
         self.since_checkpoint += 1;
         if self.since_checkpoint >= self.checkpoint_every {
+            let ordinal = self.checkpoints.last().map_or(0, |c| c.ordinal + 1);
             self.checkpoints.push(Checkpoint {
                 seq,
+                ordinal,
                 slots: self.canvas.slots(),
             });
             self.since_checkpoint = 0;
+            self.thin_checkpoints();
         }
         self.prune();
         Applied {
@@ -276,6 +290,21 @@ impl Document {
         for (id, tile) in work {
             self.canvas.set_tile(id, tile);
         }
+    }
+
+    /// Keeps the base, the `DENSE` newest checkpoints and every `SPARSE`th older one.
+    fn thin_checkpoints(&mut self) {
+        let n = self.checkpoints.len();
+        if n <= DENSE + 1 {
+            return;
+        }
+        let cut = n - DENSE;
+        let mut i = 0;
+        self.checkpoints.retain(|c| {
+            let keep = i == 0 || i >= cut || c.ordinal % SPARSE == 0;
+            i += 1;
+            keep
+        });
     }
 
     /// Drops history no stack can reach: entries and checkpoints before the checkpoint that
@@ -424,6 +453,30 @@ mod tests {
         assert!(doc.redo("ann").is_none());
         assert_same(&pixels(doc.canvas()), &scratch(&ops, &undone));
         assert_eq!(doc.seq(), 41 + 5);
+    }
+
+    /// Old checkpoints are thinned, and undoing an op buried under many others (replaying from
+    /// a sparse checkpoint) still gives the pixels of a fresh render.
+    #[test]
+    fn thinned_checkpoints_still_undo_exactly() {
+        let mut doc = Document::new(Canvas::new(600, 420).expect("valid size"), 0, 50, 4);
+        let mut ops = Vec::new();
+        doc.commit("ann", op(0));
+        ops.push((0, op(0)));
+        for i in 1..150u32 {
+            doc.commit("bob", op(i));
+            ops.push((i as usize, op(i)));
+        }
+        let (_, checkpoints) = doc.history_len();
+        assert!(
+            checkpoints <= 1 + DENSE + 150 / (4 * SPARSE as usize) + 1,
+            "kept {checkpoints} checkpoints"
+        );
+        let a = doc.undo("ann").expect("ann's op is still undoable");
+        assert_eq!(a.target, Some(1));
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &[0]));
+        doc.redo("ann").expect("redo");
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &[]));
     }
 
     #[test]

@@ -67,6 +67,9 @@ struct Member {
     missed_own: Vec<String>,
     /// Pixel budget: what the member paints is charged here.
     paint: Bucket,
+    /// Strokes open when the member was last resynced: its client may begin them again (it
+    /// re-sends what it could not send while out of sync), which then restarts them.
+    open_at_resync: Vec<StrokeId>,
 }
 
 impl Member {
@@ -209,6 +212,7 @@ impl Room {
                     m.lagging = false;
                     m.joined_seq = seq;
                     m.tiles_seq = seq;
+                    m.open_at_resync = m.open.keys().copied().collect();
                 }
                 tracing::info!(room = %self.meta.id, member = id, since, seq, "resynced lagging member");
             } else {
@@ -382,6 +386,10 @@ impl Room {
                 width,
                 points,
             } => {
+                if let Some(i) = member.open_at_resync.iter().position(|s| *s == stroke) {
+                    member.open_at_resync.swap_remove(i);
+                    member.open.remove(&stroke);
+                }
                 if member.open.contains_key(&stroke) {
                     return Err(ProtoError::new(
                         ErrorCode::DuplicateStroke,
@@ -944,6 +952,7 @@ impl Handler<Join> for Room {
                 tiles_seq: seq,
                 lagging: false,
                 missed_own: Vec::new(),
+                open_at_resync: Vec::new(),
                 paint: Bucket::new(
                     self.config.paint_pixels_per_second,
                     self.config.paint_burst_pixels,
