@@ -249,8 +249,12 @@ async function handle(data) {
  * @param {any} msg
  */
 function applyCommit(msg) {
-  // Commits at or below the synced seq are already in the tiles received on joining.
-  if (msg.seq <= state.syncedSeq) return;
+  // Commits at or below the synced seq are already in the tiles received on joining (or on a
+  // resync after falling behind, when the pen may still hold the stroke: it landed).
+  if (msg.seq <= state.syncedSeq) {
+    if (msg.op === 'stroke' && msg.author === state.me) pen.committed(msg.stroke);
+    return;
+  }
   let drawn = false;
   switch (msg.op) {
     case 'stroke':

@@ -125,4 +125,5 @@ export const ERROR_TEXT = {
   not_hello: 'The connection was not set up correctly.',
   internal: 'The server had a problem.',
   rate_limited: 'Slow down: that was too much at once.',
+  server_busy: 'The server is busy right now; try again in a minute.',
 };
