@@ -43,6 +43,15 @@ struct Stats {
 }
 
 impl Stats {
+    fn closed(&self, who: &str) {
+        *self
+            .unexpected_closes
+            .lock()
+            .expect("lock")
+            .entry(who.to_owned())
+            .or_default() += 1;
+    }
+
     fn error(&self, who: &str, code: &str) {
         *self
             .errors
@@ -119,6 +128,18 @@ async fn hello(ws: &mut Ws, key: Option<&str>, name: &str) -> Option<u64> {
     }
 }
 
+/// Reads what has already arrived without waiting, counting `error` messages.
+async fn drain_errors(ws: &mut Ws, stats: &Stats, who: &str) {
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::ZERO, ws.next()).await {
+        if let Message::Text(t) = m {
+            if t.contains("\"error\"") {
+                let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                stats.error(who, v["code"].as_str().unwrap_or("?"));
+            }
+        }
+    }
+}
+
 /// An editor: joins, draws strokes at a person's pace (points every 16 ms in messages of 4),
 /// waits for each commit, leaves after a while and comes back.
 async fn editor(
@@ -167,14 +188,7 @@ async fn editor(
                 }
                 // Read while drawing, as a browser does.
                 tokio::time::sleep(Duration::from_millis(64)).await;
-                while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::ZERO, ws.next()).await {
-                    if let Message::Text(t) = m {
-                        if t.contains("\"error\"") {
-                            let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
-                            stats.error("editor", v["code"].as_str().unwrap_or("?"));
-                        }
-                    }
-                }
+                drain_errors(&mut ws, &stats, "editor").await;
             }
             let sent = Instant::now();
             let end = json!({"type":"stroke_end","stroke":stroke_id});
@@ -185,12 +199,7 @@ async fn editor(
                 let m = match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
                     Ok(Some(Ok(m))) => m,
                     _ => {
-                        *stats
-                            .unexpected_closes
-                            .lock()
-                            .expect("lock")
-                            .entry("editor".into())
-                            .or_default() += 1;
+                        stats.closed("editor");
                         break 'session;
                     }
                 };
@@ -239,12 +248,7 @@ async fn viewer(addr: SocketAddr, id: String, stats: Arc<Stats>, stop: Arc<Atomi
             match tokio::time::timeout(Duration::from_millis(500), ws.next()).await {
                 Ok(Some(Ok(_))) | Err(_) => {}
                 _ => {
-                    *stats
-                        .unexpected_closes
-                        .lock()
-                        .expect("lock")
-                        .entry("viewer".into())
-                        .or_default() += 1;
+                    stats.closed("viewer");
                     break;
                 }
             }
@@ -279,14 +283,7 @@ async fn abuser(addr: SocketAddr, id: String, stats: Arc<Stats>, stop: Arc<Atomi
             if ws.send(msg).await.is_err() {
                 break;
             }
-            while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::ZERO, ws.next()).await {
-                if let Message::Text(t) = m {
-                    if t.contains("\"error\"") {
-                        let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
-                        stats.error("abuser", v["code"].as_str().unwrap_or("?"));
-                    }
-                }
-            }
+            drain_errors(&mut ws, &stats, "abuser").await;
             if mode != 0 {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
