@@ -67,11 +67,29 @@ pub struct Config {
     /// Most rooms loaded in memory at once. Opening one more first unloads rooms nobody is in;
     /// if every loaded room has members, the request gets `server_busy` (HTTP 503). Default 1000.
     pub max_loaded_rooms: usize,
-    /// Most members (editors and viewers) in one room. Default 200.
-    pub max_members_per_room: usize,
+    /// Most editors (members with the edit key) in one room. Default 200.
+    pub max_editors_per_room: usize,
+    /// Most viewers in one room. Default 10,000.
+    pub max_viewers_per_room: usize,
+    /// Viewers named to everyone: the first this-many viewers present are announced on join,
+    /// rename and leave, listed in `welcome`, and their cursors and views relayed; the rest are
+    /// only counted (`presence`) and can be paged with `list_members`. Keeps joining a big room
+    /// as cheap as joining a small one. Default 50.
+    pub listed_viewers: usize,
+    /// Members per `member_list` page. Default 100.
+    pub member_page: usize,
 
-    /// Most messages waiting in one member's outbox before it counts as lagging. Default 1024.
-    pub outbox_messages: usize,
+    /// How often the room sends what happened: everything new for a member in one tick goes
+    /// out as one frame. Default 16 ms.
+    pub tick: Duration,
+    /// Commands from members waiting for the room; a session waits for room in this queue only
+    /// when the room is this far behind. Default 4096.
+    pub room_input_queue: usize,
+    /// Control frames (pongs, pings, close) waiting for a connection's writer. Default 16.
+    pub control_queue: usize,
+    /// Most frames waiting in one member's outbox before it counts as lagging (a frame carries
+    /// a tick's worth of traffic for batch clients, one message for others). Default 1024.
+    pub outbox_frames: usize,
     /// Most bytes waiting in one member's outbox before it counts as lagging. Default 8 MiB.
     pub outbox_bytes: usize,
     /// How often the room sends the tiles that changed, when something changed. Fills, shapes,
@@ -139,9 +157,15 @@ impl Default for Config {
             rate_strikes: 300,
             paint_pixels_per_second: 50_000_000.0,
             paint_burst_pixels: 200_000_000.0,
-            max_members_per_room: 200,
+            max_editors_per_room: 200,
+            max_viewers_per_room: 10_000,
+            listed_viewers: 50,
+            member_page: 100,
+            tick: Duration::from_millis(16),
+            room_input_queue: 4096,
+            control_queue: 16,
             max_loaded_rooms: 1000,
-            outbox_messages: 1024,
+            outbox_frames: 1024,
             outbox_bytes: 8 * 1024 * 1024,
             snapshot_interval: Duration::from_secs(1),
             undo_depth: 50,

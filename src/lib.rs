@@ -9,15 +9,19 @@
 //! - [`server`]: builds the actix-web app; [`server::run`] is shared by `main` and the tests.
 //! - [`http`]: HTTP handlers: rooms API and PNG export ([`http::rooms`]), the embedded front end
 //!   and health check ([`http::assets`]), the JSON error body ([`http::error`]).
-//! - [`protocol`]: every WebSocket message ([`protocol::ClientMsg`], [`protocol::ServerMsg`]),
-//!   error codes, close codes, the binary tile frame and validation. No I/O.
-//! - [`rate`]: token buckets for message, op and pixel limits.
-//! - [`session`]: one task per WebSocket: `hello`, heartbeat, input to the room, outbox to the socket.
-//! - [`room`]: the [`Room`](room::Room) actor, where strokes are committed
-//!   (`Room::handle_client`, on `stroke_end`); the [`Registry`](room::Registry) of rooms; the
-//!   bounded per-member [`outbox`](room::outbox).
+//! - [`protocol`]: the wire, by job: client messages, validated [`Command`](protocol::Command)s,
+//!   server messages and batches, error and close codes, the binary tile frame. No I/O.
+//! - [`meta`]: what a room is ([`RoomMeta`](meta::RoomMeta)) and its edit key.
+//! - [`session`]: one task per WebSocket: `hello`, heartbeat, validated commands into the room's
+//!   input queue, and the connection's one writer.
+//! - [`room`]: [`RoomState`](room::RoomState), the room's rules as a plain type (a stroke is
+//!   committed on `stroke_end`, in `RoomState::handle`); the [`Room`](room::Room) actor that runs
+//!   its effects; the tick log that sends each member one frame a tick; the bounded per-member
+//!   [`outbox`](room::outbox); the [`Registry`](room::Registry) of rooms.
 //! - [`canvas`]: the tiled raster canvas rendered with tiny-skia, stroke geometry, snapshots and
 //!   PNG encoding. Synchronous, no actix.
+//! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases.
+//! - [`rate`]: token buckets for message, op and pixel limits.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,6 +29,7 @@
 pub mod canvas;
 pub mod config;
 pub mod http;
+pub mod meta;
 pub mod protocol;
 pub mod rate;
 pub mod room;

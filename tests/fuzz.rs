@@ -157,7 +157,7 @@ fn decoder_never_panics() {
         .run(&garbage(), |g| {
             if let Garbage::Text(text) = g {
                 if let Ok(msg) = decode_client(&text) {
-                    let _ = validate(&msg, 400, 300, &config);
+                    let _ = validate(msg, 400, 300, &config);
                 }
             }
             Ok(())

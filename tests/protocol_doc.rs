@@ -74,6 +74,7 @@ fn client_examples_decode() {
         "undo",
         "redo",
         "rename",
+        "list_members",
     ]
     .map(String::from)
     .into();
@@ -109,6 +110,9 @@ fn server_examples_decode() {
         "error",
         "history",
         "member_updated",
+        "presence",
+        "member_list",
+        "batch",
     ]
     .map(String::from)
     .into();
@@ -128,7 +132,7 @@ fn http_examples_parse() {
         .iter()
         .find(|b| b.get("id").is_none() && b.get("error").is_none())
         .expect("a create-room request example");
-    serde_json::from_value::<inkroom::room::NewRoom>(request.clone()).expect("valid request");
+    serde_json::from_value::<inkroom::meta::NewRoom>(request.clone()).expect("valid request");
 }
 
 /// Every error code and close code appears in the document's tables.

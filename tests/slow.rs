@@ -62,7 +62,7 @@ async fn scribble(c: &mut Client, first: u32, count: u32) {
 async fn a_reader_that_stalls_is_resynced_in_place() {
     let server = TestServer::with_config(Config {
         snapshot_interval: Duration::from_millis(50),
-        outbox_messages: 256,
+        outbox_frames: 256,
         outbox_bytes: 1024 * 1024,
         // The stall below is long; only the outbox may decide that it is too long.
         client_timeout: Duration::from_secs(120),

@@ -40,11 +40,13 @@ async fn editor_and_viewer_join() {
         members,
         you,
         resumed,
+        viewers,
     } = welcome
     else {
         unreachable!()
     };
     assert_eq!(role, Role::Editor);
+    assert_eq!(viewers, 0);
     assert_eq!((room.width, room.height, seq), (400, 300, 0));
     assert!(!resumed, "a first connection gets the whole canvas");
     assert_eq!(members.len(), 1);

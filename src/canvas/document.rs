@@ -121,6 +121,14 @@ impl Document {
         )
     }
 
+    /// Seq of the last op that changed a tile's pixels (0 if none since the document began).
+    pub fn tile_version(&self, id: TileId) -> u64 {
+        self.versions
+            .get(self.canvas.index(id))
+            .copied()
+            .unwrap_or(0)
+    }
+
     fn touch(&mut self, tiles: &[TileId]) {
         for &id in tiles {
             let i = self.canvas.index(id);

@@ -46,6 +46,22 @@ impl Rgba {
         }
     }
 
+    /// Parses `#rrggbb` or `#rrggbbaa`; `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<Rgba> {
+        let hex = text.strip_prefix('#')?;
+        if !(hex.len() == 6 || hex.len() == 8) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+        let a = if hex.len() == 8 { byte(6)? } else { 255 };
+        Some(Rgba {
+            r: byte(0)?,
+            g: byte(2)?,
+            b: byte(4)?,
+            a,
+        })
+    }
+
     pub(crate) fn to_skia(self) -> tiny_skia::Color {
         tiny_skia::Color::from_rgba8(self.r, self.g, self.b, self.a)
     }

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ApiError;
-use crate::room::{NewRoom, Registry, Status, TakeSnapshot};
+use crate::meta::NewRoom;
+use crate::room::{Registry, Status, TakeSnapshot};
 use crate::session;
 
 /// The `201` body of `POST /api/rooms`: the only response that carries the edit key.
@@ -81,6 +82,7 @@ pub async fn info(
         .await?
         .ok_or_else(ApiError::room_not_found)?;
     let status = addr
+        .addr
         .send(Status)
         .await
         .map_err(|_| ApiError::internal("the room is not available"))?;
@@ -135,6 +137,7 @@ pub async fn canvas_png(
         .await?
         .ok_or_else(ApiError::room_not_found)?;
     let (snapshot, seq) = addr
+        .addr
         .send(TakeSnapshot)
         .await
         .map_err(|_| ApiError::internal("the room is not available"))?;

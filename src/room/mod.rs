@@ -1,13 +1,29 @@
-//! Rooms: the [`Room`] actor that owns a canvas and its members, the [`Registry`] that maps room
-//! ids to running actors, and the bounded [`outbox`] each member reads from.
+//! Rooms. [`RoomState`] holds one room's rules (where a stroke is committed: `stroke_end` in
+//! `RoomState::handle`); the [`Room`] actor runs it; the [`Registry`] maps room ids to running
+//! rooms; each member reads from a bounded [`outbox`] filled once a tick from the tick log
+//! ([`batch`]).
+//!
+//! - [`state`]: the rules, commands in, effects out; no actix, no I/O.
+//! - [`actor`]: the actor shell that runs effects, and its messages.
+//! - [`batch`]: the tick log and per-tick frames.
+//! - [`member`]: a member as the room sees it.
+//! - [`outbox`]: the bounded queue between the room and a connection's writer.
+//! - [`tiles`]: tile frame encoding and the cache of encoded tiles.
+//! - [`cost`]: what painting costs against the pixel budget.
+//! - [`load`]: rebuilding a stored room.
+//! - [`registry`]: room ids to running rooms, loading and unloading.
 
+pub mod actor;
+pub mod batch;
+pub mod cost;
+pub mod load;
+pub mod member;
 pub mod outbox;
-mod registry;
-#[allow(clippy::module_inception)]
-mod room;
+pub mod registry;
+pub mod state;
+pub mod tiles;
 
-pub use registry::{NewRoom, Registry, RoomMeta};
-pub(crate) use room::encode_tile_frames;
-pub use room::{
-    rebuild, Delete, FromClient, Join, Leave, Room, RoomStatus, Shutdown, Status, TakeSnapshot,
-};
+pub use actor::{Delete, Input, Join, Room, Shutdown, Status, TakeSnapshot, UnloadIfEmpty};
+pub use load::rebuild;
+pub use registry::{Registry, RoomHandle};
+pub use state::{Effect, Joining, RoomState, RoomStatus};

@@ -23,19 +23,29 @@ pub enum Outgoing {
     Text(ByteString),
     /// A binary frame.
     Binary(Bytes),
-    /// Tiles of the canvas at `seq` (an absent tile is sent as empty): encode them off the
-    /// room's loop, send them, then `synced`.
+    /// Tiles of the canvas at `seq`: send them (encoding those not yet encoded off the room's
+    /// loop), then `synced`.
     Canvas {
-        /// Tiles to send; they share pixels with the canvas.
-        tiles: Vec<(TileId, Option<Arc<Pixmap>>)>,
-        /// Seq the tiles reflect.
+        /// Tiles to send; they share pixels or encoded bytes with the room.
+        tiles: Vec<TileSource>,
+        /// Seq the canvas is at.
         seq: u64,
     },
 }
 
+/// One tile of a canvas sent to a joining member.
+#[derive(Debug, Clone)]
+pub enum TileSource {
+    /// A tile frame already encoded by a tile round (shared with the room's cache).
+    Encoded(Bytes),
+    /// A tile still to encode (an absent tile is sent as empty); it shares pixels with the
+    /// canvas.
+    Raw(TileId, Option<Arc<Pixmap>>),
+}
+
 impl Outgoing {
-    /// Bytes this item holds in the queue (its payload; a snapshot counts as small because its
-    /// pixels are shared with the canvas).
+    /// Bytes this item holds in the queue (its payload; a canvas counts as small because its
+    /// pixels and frames are shared with the room).
     fn weight(&self) -> usize {
         match self {
             Outgoing::Text(t) => t.len(),
@@ -70,6 +80,26 @@ struct Shared {
 pub struct OutboxTx {
     tx: mpsc::Sender<Outgoing>,
     shared: Arc<Shared>,
+}
+
+/// A sender that does not keep the outbox open: the session holds one to queue its own errors,
+/// while the room's [`OutboxTx`] decides when the member is gone.
+#[derive(Debug, Clone)]
+pub struct WeakOutboxTx {
+    tx: mpsc::WeakSender<Outgoing>,
+    shared: Arc<Shared>,
+}
+
+impl WeakOutboxTx {
+    /// Queues an item like [`OutboxTx::push`]; `Err(Full)` also once the room dropped the member.
+    pub fn push(&self, item: Outgoing) -> Result<(), Full> {
+        let tx = self.tx.upgrade().ok_or(Full)?;
+        OutboxTx {
+            tx,
+            shared: Arc::clone(&self.shared),
+        }
+        .push(item)
+    }
 }
 
 /// The forwarding task's end of a member's outbox.
@@ -115,6 +145,14 @@ impl OutboxTx {
         })
     }
 
+    /// A sender that does not keep the outbox open.
+    pub fn downgrade(&self) -> WeakOutboxTx {
+        WeakOutboxTx {
+            tx: self.tx.downgrade(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// Whether everything queued has been taken by the forwarder.
     pub fn is_drained(&self) -> bool {
         self.shared.queued_bytes.load(Ordering::Acquire) == 0
@@ -135,6 +173,15 @@ impl OutboxRx {
     /// The next item, or `None` once the room dropped the member.
     pub async fn recv(&mut self) -> Option<Outgoing> {
         let item = self.rx.recv().await?;
+        self.shared
+            .queued_bytes
+            .fetch_sub(item.weight(), Ordering::AcqRel);
+        Some(item)
+    }
+
+    /// The next item if one is queued now (for tests and tools that drain without waiting).
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        let item = self.rx.try_recv().ok()?;
         self.shared
             .queued_bytes
             .fetch_sub(item.weight(), Ordering::AcqRel);

@@ -4,81 +4,34 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr};
-
-use crate::store::{Store, StoreError};
-use serde::Deserialize;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::room::Room;
-use crate::canvas::Rgba;
+use super::actor::{Input, Room};
 use crate::config::Config;
-use crate::protocol::{parse_opaque_color, ErrorCode, ProtoError, RoomView};
+use crate::meta::{validate, NewRoom, RoomMeta};
+use crate::protocol::{ErrorCode, ProtoError};
+use crate::store::{Store, StoreError};
 
-/// What a room is, fixed at creation.
-#[derive(Debug, Clone)]
-pub struct RoomMeta {
-    /// Room id, UUID v4.
-    pub id: Uuid,
-    /// Display name.
-    pub name: String,
-    /// Canvas width.
-    pub width: u32,
-    /// Canvas height.
-    pub height: u32,
-    /// Opaque background color.
-    pub background: Rgba,
-    /// Secret that makes a member an editor; 128 random bits as 32 hex digits. Never logged.
-    pub edit_key: String,
+/// How to reach a running room.
+#[derive(Clone)]
+pub struct RoomHandle {
+    /// The actor, for requests that need an answer and room-wide orders.
+    pub addr: Addr<Room>,
+    /// The room's bounded input channel, for members' commands and leaves.
+    pub input: mpsc::Sender<Input>,
 }
 
-impl RoomMeta {
-    /// The public view of the room (no key).
-    pub fn view(&self) -> RoomView {
-        RoomView {
-            id: self.id.to_string(),
-            name: self.name.clone(),
-            width: self.width,
-            height: self.height,
-            background: self.background.to_hex(),
-        }
+impl RoomHandle {
+    fn connected(&self) -> bool {
+        self.addr.connected()
     }
-
-    /// Whether `key` is the edit key, compared in constant time.
-    pub fn is_edit_key(&self, key: &str) -> bool {
-        constant_time_eq(key.as_bytes(), self.edit_key.as_bytes())
-    }
-}
-
-/// Compares two byte strings in time that depends only on their lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The body of `POST /api/rooms`; every field is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewRoom {
-    /// Room name; default "Untitled board".
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Canvas width; default [`Config::default_width`].
-    #[serde(default)]
-    pub width: Option<u32>,
-    /// Canvas height; default [`Config::default_height`].
-    #[serde(default)]
-    pub height: Option<u32>,
-    /// Background `#rrggbb`; default white.
-    #[serde(default)]
-    pub background: Option<String>,
 }
 
 /// A room in memory: its facts and, when loaded, its actor.
 struct Slot {
     meta: Arc<RoomMeta>,
-    addr: Option<Addr<Room>>,
+    addr: Option<RoomHandle>,
 }
 
 /// Maps room ids to rooms. Rooms live in the store; the registry caches the facts of rooms seen
@@ -155,17 +108,17 @@ impl Registry {
     }
 
     /// The actor of a room if it is running now (does not load it).
-    pub fn loaded(&self, id: Uuid) -> Option<Addr<Room>> {
+    pub fn loaded(&self, id: Uuid) -> Option<RoomHandle> {
         self.lock()
             .get(&id)
             .and_then(|s| s.addr.clone())
-            .filter(Addr::connected)
+            .filter(RoomHandle::connected)
     }
 
     /// A room's facts and actor, loading the room from the store and starting its actor on the
     /// current arbiter when needed. `None` when no such room exists; `server_busy` when as many
     /// rooms as allowed are loaded and none of them is idle.
-    pub async fn open(&self, id: Uuid) -> Result<Option<(Arc<RoomMeta>, Addr<Room>)>, ProtoError> {
+    pub async fn open(&self, id: Uuid) -> Result<Option<(Arc<RoomMeta>, RoomHandle)>, ProtoError> {
         if let Some(found) = self.running(id) {
             return Ok(Some(found));
         }
@@ -190,11 +143,13 @@ impl Registry {
         let loaded: Vec<(Uuid, Addr<Room>)> = {
             let mut rooms = self.lock();
             if rooms.len() > max.saturating_mul(4) {
-                rooms.retain(|_, s| s.addr.as_ref().is_some_and(Addr::connected));
+                rooms.retain(|_, s| s.addr.as_ref().is_some_and(RoomHandle::connected));
             }
             rooms
                 .iter()
-                .filter_map(|(id, s)| Some((*id, s.addr.clone().filter(Addr::connected)?)))
+                .filter_map(|(id, s)| {
+                    Some((*id, s.addr.as_ref().filter(|h| h.connected())?.addr.clone()))
+                })
                 .collect()
         };
         if loaded.len() < max {
@@ -202,7 +157,11 @@ impl Registry {
         }
         let mut freed = 0;
         for (id, addr) in loaded {
-            if addr.send(super::room::UnloadIfEmpty).await.unwrap_or(false) {
+            if addr
+                .send(super::actor::UnloadIfEmpty)
+                .await
+                .unwrap_or(false)
+            {
                 // The actor is stopping; forget it now rather than when its mailbox closes.
                 if let Some(slot) = self.lock().get_mut(&id) {
                     slot.addr = None;
@@ -224,7 +183,7 @@ impl Registry {
     async fn open_loaded(
         &self,
         id: Uuid,
-    ) -> Result<Option<(Arc<RoomMeta>, Addr<Room>)>, StoreError> {
+    ) -> Result<Option<(Arc<RoomMeta>, RoomHandle)>, StoreError> {
         let store = Arc::clone(&self.store);
         let config = Arc::clone(&self.config);
         let loaded = actix_web::web::block(move || -> Result<_, StoreError> {
@@ -233,7 +192,7 @@ impl Registry {
             };
             let started = std::time::Instant::now();
             let ops = stored.ops.len();
-            let (meta, doc) = super::room::rebuild(stored, &config)?;
+            let (meta, doc) = super::load::rebuild(stored, &config)?;
             tracing::info!(room = %id, ops, ms = started.elapsed().as_millis() as u64, "room loaded");
             Ok(Some((meta, doc)))
         })
@@ -243,21 +202,24 @@ impl Registry {
             return Ok(None);
         };
         let meta = Arc::new(meta);
-        let addr = Room::new(
+        let (room, input) = Room::new(
             Arc::clone(&meta),
             Arc::clone(&self.config),
             doc,
             Arc::clone(&self.store),
-        )
-        .start();
+        );
+        let handle = RoomHandle {
+            addr: room.start(),
+            input,
+        };
         self.lock().insert(
             id,
             Slot {
                 meta: Arc::clone(&meta),
-                addr: Some(addr.clone()),
+                addr: Some(handle.clone()),
             },
         );
-        Ok(Some((meta, addr)))
+        Ok(Some((meta, handle)))
     }
 
     /// Deletes a room when `key` is its edit key: its members are disconnected (4004) and it is
@@ -277,8 +239,8 @@ impl Registry {
         // Take the slot out first: the registry lock must not be held across the await.
         let slot = self.lock().remove(&id);
         if let Some(slot) = slot {
-            if let Some(addr) = slot.addr.filter(Addr::connected) {
-                let _ = addr.send(super::Delete).await;
+            if let Some(handle) = slot.addr.filter(RoomHandle::connected) {
+                let _ = handle.addr.send(super::Delete).await;
             }
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -299,7 +261,7 @@ impl Registry {
     pub fn loaded_count(&self) -> usize {
         self.lock()
             .values()
-            .filter(|s| s.addr.as_ref().is_some_and(Addr::connected))
+            .filter(|s| s.addr.as_ref().is_some_and(RoomHandle::connected))
             .count()
     }
 
@@ -309,7 +271,7 @@ impl Registry {
         let rooms: Vec<Addr<Room>> = self
             .lock()
             .values()
-            .filter_map(|s| s.addr.clone())
+            .filter_map(|s| Some(s.addr.as_ref()?.addr.clone()))
             .collect();
         for room in rooms {
             let _ = tokio::time::timeout(
@@ -326,7 +288,7 @@ impl Registry {
         }
     }
 
-    fn running(&self, id: Uuid) -> Option<(Arc<RoomMeta>, Addr<Room>)> {
+    fn running(&self, id: Uuid) -> Option<(Arc<RoomMeta>, RoomHandle)> {
         let rooms = self.lock();
         let slot = rooms.get(&id)?;
         let addr = slot.addr.as_ref().filter(|a| a.connected())?;
@@ -337,103 +299,5 @@ impl Registry {
         // A panic while holding this lock leaves the map consistent (every write is one insert),
         // so a poisoned lock is still safe to use.
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Checks a room request and builds the room's facts with a fresh id and key.
-fn validate(req: NewRoom, c: &Config) -> Result<RoomMeta, ProtoError> {
-    let bad = |m: String| ProtoError::new(ErrorCode::BadRequest, m);
-    let name = req.name.as_deref().unwrap_or("").trim();
-    let name = if name.is_empty() {
-        "Untitled board".to_owned()
-    } else {
-        name.to_owned()
-    };
-    if name.chars().count() > c.max_room_name_chars || name.chars().any(char::is_control) {
-        return Err(bad(format!(
-            "name must be at most {} characters, without control characters",
-            c.max_room_name_chars
-        )));
-    }
-    let width = req.width.unwrap_or(c.default_width);
-    let height = req.height.unwrap_or(c.default_height);
-    let max = c.max_canvas_side;
-    if !(1..=max).contains(&width) || !(1..=max).contains(&height) {
-        return Err(bad(format!(
-            "width and height must be between 1 and {max} pixels"
-        )));
-    }
-    let background = match req.background.as_deref() {
-        None => Rgba {
-            r: 255,
-            g: 255,
-            b: 255,
-            a: 255,
-        },
-        Some(text) => parse_opaque_color(text)
-            .ok_or_else(|| bad("background must be a color like #ffffff".to_owned()))?,
-    };
-    Ok(RoomMeta {
-        id: Uuid::new_v4(),
-        name,
-        width,
-        height,
-        background,
-        edit_key: new_key(),
-    })
-}
-
-/// 128 random bits from the OS, as 32 lowercase hex digits.
-fn new_key() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_long_and_distinct() {
-        let (a, b) = (new_key(), new_key());
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn constant_time_compare() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
-    }
-
-    #[test]
-    fn create_validates() {
-        let c = Config::default();
-        let m = validate(NewRoom::default(), &c).expect("defaults are valid");
-        assert_eq!(
-            (m.width, m.height, m.name.as_str()),
-            (1920, 1080, "Untitled board")
-        );
-        for bad in [
-            NewRoom {
-                width: Some(0),
-                ..NewRoom::default()
-            },
-            NewRoom {
-                height: Some(9000),
-                ..NewRoom::default()
-            },
-            NewRoom {
-                background: Some("red".into()),
-                ..NewRoom::default()
-            },
-        ] {
-            assert_eq!(
-                validate(bad, &c).map(|_| ()).map_err(|e| e.code),
-                Err(ErrorCode::BadRequest)
-            );
-        }
     }
 }

@@ -24,8 +24,7 @@ use uuid::Uuid;
 pub use record::Record;
 
 use crate::canvas::{encode_png, Canvas, Rgba, TileId};
-use crate::protocol::parse_opaque_color;
-use crate::room::RoomMeta;
+use crate::meta::{parse_background, RoomMeta};
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -231,7 +230,7 @@ impl Store {
         let Some((name, width, height, background, edit_key)) = row else {
             return Ok(None);
         };
-        let background: Rgba = parse_opaque_color(&background).ok_or_else(|| {
+        let background: Rgba = parse_background(&background).ok_or_else(|| {
             StoreError::Corrupt(format!("room {id} has background {background:?}"))
         })?;
         Ok(Some(RoomMeta {

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::canvas::{Fill, Op, Rgba, Shape, ShapeKind, Stroke, Tool};
-use crate::protocol::parse_color;
 
 /// One entry of a room's op log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,7 +90,7 @@ impl Record {
 
     /// The op to replay, or `None` for undo and redo (and unreadable colors).
     pub fn to_op(&self) -> Option<Op> {
-        let color = |c: &str| -> Option<Rgba> { parse_color(c) };
+        let color = |c: &str| -> Option<Rgba> { Rgba::from_hex(c) };
         Some(match self {
             Record::Stroke {
                 tool,

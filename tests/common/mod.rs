@@ -283,6 +283,10 @@ pub struct Client {
     pub binaries: Vec<Vec<u8>>,
     /// This member's id, after `join`.
     pub id: u64,
+    /// Messages of a `batch` frame not yet returned.
+    queued: std::collections::VecDeque<ServerMsg<'static>>,
+    /// Number of `batch` frames received.
+    pub batches: usize,
 }
 
 impl Client {
@@ -296,6 +300,8 @@ impl Client {
             ws,
             binaries: Vec::new(),
             id: 0,
+            queued: std::collections::VecDeque::new(),
+            batches: 0,
         }
     }
 
@@ -307,11 +313,20 @@ impl Client {
         name: &str,
         key: Option<&str>,
     ) -> (Client, ServerMsg<'static>) {
-        let mut c = Client::connect(server, room).await;
         let mut hello = serde_json::json!({"type": "hello", "name": name});
         if let Some(k) = key {
             hello["key"] = k.into();
         }
+        Client::join_with(server, room, hello).await
+    }
+
+    /// Like [`Client::join`] with the client's own `hello` (e.g. with `"batch": true`).
+    pub async fn join_with(
+        server: &TestServer,
+        room: &str,
+        hello: Value,
+    ) -> (Client, ServerMsg<'static>) {
+        let mut c = Client::connect(server, room).await;
         c.send(hello).await;
         let welcome = c.recv().await;
         let ServerMsg::Welcome { you, .. } = &welcome else {
@@ -348,6 +363,9 @@ impl Client {
 
     /// The next frame, failing the test after [`WAIT`].
     pub async fn next(&mut self) -> Frame {
+        if let Some(m) = self.queued.pop_front() {
+            return Frame::Msg(m);
+        }
         loop {
             let msg = tokio::time::timeout(WAIT, self.ws.next())
                 .await
@@ -355,9 +373,16 @@ impl Client {
             match msg {
                 None | Some(Err(_)) => return Frame::Closed(None),
                 Some(Ok(Message::Text(t))) => {
-                    return Frame::Msg(
-                        decode_server(&t).unwrap_or_else(|e| panic!("decode {t}: {e}")),
-                    )
+                    match decode_server(&t).unwrap_or_else(|e| panic!("decode {t}: {e}")) {
+                        ServerMsg::Batch { messages } => {
+                            assert!(messages.len() > 1, "a batch of one is sent bare: {t}");
+                            self.batches += 1;
+                            self.queued.extend(messages);
+                            let first = self.queued.pop_front().expect("not empty");
+                            return Frame::Msg(first);
+                        }
+                        m => return Frame::Msg(m),
+                    }
                 }
                 Some(Ok(Message::Binary(b))) => return Frame::Binary(b.to_vec()),
                 Some(Ok(Message::Close(c))) => return Frame::Closed(c.map(|c| u16::from(c.code))),
@@ -370,7 +395,7 @@ impl Client {
     pub async fn recv(&mut self) -> ServerMsg<'static> {
         loop {
             match self.next().await {
-                Frame::Msg(ServerMsg::Cursors { .. }) => continue,
+                Frame::Msg(ServerMsg::Cursors { .. } | ServerMsg::Presence { .. }) => continue,
                 Frame::Msg(m) => return m,
                 Frame::Binary(b) => self.binaries.push(b),
                 Frame::Closed(code) => {
@@ -395,7 +420,11 @@ impl Client {
         loop {
             match tokio::time::timeout_at(until, self.ws.next()).await {
                 Err(_) => return,
-                Ok(Some(Ok(Message::Text(t)))) if t.contains("\"cursors\"") => continue,
+                Ok(Some(Ok(Message::Text(t))))
+                    if t.contains("\"cursors\"") || t.contains("\"presence\"") =>
+                {
+                    continue
+                }
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                 Ok(other) => panic!("expected quiet, got {other:?}"),
             }
@@ -519,6 +548,8 @@ impl Client {
             ws,
             binaries: Vec::new(),
             id: 0,
+            queued: std::collections::VecDeque::new(),
+            batches: 0,
         }
     }
 
@@ -532,11 +563,7 @@ impl Client {
         let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
             .await
             .expect("ws handshake");
-        Client {
-            ws,
-            binaries: Vec::new(),
-            id: 0,
-        }
+        Client::over(ws)
     }
 }
 

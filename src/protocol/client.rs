@@ -1,0 +1,186 @@
+//! Messages a client sends, as they arrive on the wire (before validation).
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{ErrorCode, ProtoError};
+use super::server::MemberId;
+use crate::canvas::{ShapeKind, Tool};
+
+/// A stroke id chosen by the client; unique among that member's open strokes.
+pub type StrokeId = u32;
+
+/// A message from a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// First message on every connection: who I am and, for editors, the edit key.
+    Hello {
+        /// Display name shown to others; trimmed and shortened by the server.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// The room's edit key; absent for viewers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        /// A stable, client-chosen id for the person (kept in the browser), so undo history
+        /// follows them across reconnects. 1-64 characters of `A-Za-z0-9_-`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+        /// When reconnecting: the seq the client's canvas is complete at. The server then sends
+        /// only the tiles changed since, or everything when it cannot tell.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+        /// The client reads [`batch`](crate::protocol::ServerMsg::Batch) frames: the server
+        /// then sends everything new in one tick as one frame. Default false (one message per
+        /// frame).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        batch: bool,
+    },
+    /// Starts a stroke, optionally with its first points.
+    StrokeBegin {
+        /// Client-chosen id for this stroke.
+        stroke: StrokeId,
+        /// Drawing tool.
+        tool: Tool,
+        /// Color as `#rrggbb` or `#rrggbbaa` (ignored by the eraser; default black).
+        #[serde(default = "black")]
+        color: String,
+        /// Nominal width in canvas pixels (the width at pressure 0.5).
+        width: f32,
+        /// Flat `[x, y, pressure, ...]` triples.
+        #[serde(default)]
+        points: Vec<f32>,
+    },
+    /// More points of an open stroke.
+    StrokePoints {
+        /// The stroke the points belong to.
+        stroke: StrokeId,
+        /// Flat `[x, y, pressure, ...]` triples.
+        points: Vec<f32>,
+    },
+    /// Ends an open stroke; the room commits it.
+    StrokeEnd {
+        /// The stroke to end.
+        stroke: StrokeId,
+    },
+    /// The sender's pointer position in canvas pixels.
+    Cursor {
+        /// Horizontal position.
+        x: f32,
+        /// Vertical position.
+        y: f32,
+    },
+    /// The canvas rectangle the sender sees (for follow mode), in canvas pixels.
+    View {
+        /// Left edge.
+        x: f32,
+        /// Top edge.
+        y: f32,
+        /// Width of the visible area.
+        width: f32,
+        /// Height of the visible area.
+        height: f32,
+    },
+    /// A line, rectangle or ellipse, committed as one op.
+    Shape {
+        /// Optional client id, echoed in the commit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// `line`, `rect` or `ellipse`.
+        shape: ShapeKind,
+        /// First corner or line start.
+        x0: f32,
+        /// First corner or line start.
+        y0: f32,
+        /// Second corner or line end.
+        x1: f32,
+        /// Second corner or line end.
+        y1: f32,
+        /// Color as `#rrggbb` or `#rrggbbaa`.
+        color: String,
+        /// Outline width (lines always use it).
+        #[serde(default = "default_shape_width")]
+        width: f32,
+        /// Filled instead of outlined (rect and ellipse).
+        #[serde(default)]
+        fill: bool,
+    },
+    /// A flood fill from a pixel.
+    Fill {
+        /// Optional client id, echoed in the commit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// Seed pixel, inside the canvas.
+        x: f32,
+        /// Seed pixel, inside the canvas.
+        y: f32,
+        /// Fill color as `#rrggbb` or `#rrggbbaa`.
+        color: String,
+        /// Largest per-channel difference from the seed color that still fills, 0-255.
+        #[serde(default)]
+        tolerance: u8,
+    },
+    /// Clears the whole canvas (undoable).
+    Clear {
+        /// Optional client id, echoed in the commit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+    },
+    /// Changes the sender's display name (anyone, viewers too).
+    Rename {
+        /// The new name; trimmed and shortened like the name in `hello`.
+        name: String,
+    },
+    /// Asks for a page of the room's members (viewers included), in member id order, starting
+    /// after member `after` (from the start when absent). Anyone may ask.
+    ListMembers {
+        /// The last member id of the previous page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<MemberId>,
+    },
+    /// Undoes the sender's latest op.
+    Undo,
+    /// Redoes the sender's latest undone op.
+    Redo,
+}
+
+fn black() -> String {
+    "#000000".to_owned()
+}
+
+fn default_shape_width() -> f32 {
+    4.0
+}
+
+impl ClientMsg {
+    /// Whether the message changes the canvas (and so needs an editor).
+    pub fn is_drawing(&self) -> bool {
+        !matches!(
+            self,
+            ClientMsg::Hello { .. }
+                | ClientMsg::Cursor { .. }
+                | ClientMsg::View { .. }
+                | ClientMsg::Rename { .. }
+                | ClientMsg::ListMembers { .. }
+        )
+    }
+}
+
+impl ClientMsg {
+    /// Whether the message commits an op (and so counts against the op rate).
+    pub fn is_op(&self) -> bool {
+        matches!(
+            self,
+            ClientMsg::StrokeEnd { .. }
+                | ClientMsg::Shape { .. }
+                | ClientMsg::Fill { .. }
+                | ClientMsg::Clear { .. }
+                | ClientMsg::Undo
+                | ClientMsg::Redo
+        )
+    }
+}
+
+/// Parses a client message; a failure is a `bad_message` error naming what was wrong.
+pub fn decode_client(text: &str) -> Result<ClientMsg, ProtoError> {
+    serde_json::from_str(text).map_err(|e| ProtoError::new(ErrorCode::BadMessage, e.to_string()))
+}

@@ -1,0 +1,139 @@
+//! Validated input: what a client message becomes once every value in it has been checked and
+//! parsed. The room takes these and never parses or checks a value again.
+
+use super::client::StrokeId;
+use super::server::MemberId;
+use crate::canvas::{Fill, Rgba, Shape, Tool};
+
+/// A checked `hello`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hello {
+    /// Display name, cleaned (trimmed, no control characters, shortened, "Guest" when empty).
+    pub name: String,
+    /// The edit key as sent; the session compares it with the room's.
+    pub key: Option<String>,
+    /// Stable person id (1-64 of `A-Za-z0-9_-`), which keys undo history.
+    pub user: Option<String>,
+    /// The seq the client's canvas is complete at, when resuming.
+    pub since: Option<u64>,
+    /// The client reads `batch` frames.
+    pub batch: bool,
+}
+
+/// A checked message for the room, from a member already joined.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Starts a stroke.
+    StrokeBegin {
+        /// The client's stroke id.
+        stroke: StrokeId,
+        /// Drawing tool.
+        tool: Tool,
+        /// Parsed color.
+        color: Rgba,
+        /// The color as the client sent it, relayed verbatim to others.
+        color_text: String,
+        /// Nominal width, within the configured range.
+        width: f32,
+        /// Whole, finite, in-range `[x, y, pressure]` triples.
+        points: Vec<f32>,
+    },
+    /// More points of an open stroke.
+    StrokePoints {
+        /// The stroke.
+        stroke: StrokeId,
+        /// Whole, finite, in-range triples.
+        points: Vec<f32>,
+    },
+    /// Ends an open stroke, which the room then commits.
+    StrokeEnd {
+        /// The stroke.
+        stroke: StrokeId,
+    },
+    /// A line, rectangle or ellipse.
+    Shape {
+        /// The client's id, echoed in the commit.
+        id: Option<u32>,
+        /// The shape, ready to commit.
+        shape: Shape,
+    },
+    /// A flood fill.
+    Fill {
+        /// The client's id, echoed in the commit.
+        id: Option<u32>,
+        /// The fill, its seed inside the canvas.
+        fill: Fill,
+    },
+    /// Clears the canvas.
+    Clear {
+        /// The client's id, echoed in the commit.
+        id: Option<u32>,
+    },
+    /// Undoes the sender's latest op.
+    Undo,
+    /// Redoes the sender's latest undone op.
+    Redo,
+    /// The sender's pointer position.
+    Cursor {
+        /// Horizontal position.
+        x: f32,
+        /// Vertical position.
+        y: f32,
+    },
+    /// The rectangle the sender sees.
+    View {
+        /// Left edge.
+        x: f32,
+        /// Top edge.
+        y: f32,
+        /// Width.
+        width: f32,
+        /// Height.
+        height: f32,
+    },
+    /// A new display name, already cleaned.
+    Rename {
+        /// The cleaned name.
+        name: String,
+    },
+    /// A page of members after this id.
+    ListMembers {
+        /// Last id of the previous page.
+        after: Option<MemberId>,
+    },
+}
+
+impl Command {
+    /// Whether the command changes the canvas (and so needs an editor).
+    pub fn is_drawing(&self) -> bool {
+        !matches!(
+            self,
+            Command::Cursor { .. }
+                | Command::View { .. }
+                | Command::Rename { .. }
+                | Command::ListMembers { .. }
+        )
+    }
+
+    /// Whether the command starts painting something new, and so is refused while the member is
+    /// over its pixel budget.
+    pub fn starts_painting(&self) -> bool {
+        matches!(
+            self,
+            Command::StrokeBegin { .. }
+                | Command::Shape { .. }
+                | Command::Fill { .. }
+                | Command::Undo
+                | Command::Redo
+        )
+    }
+}
+
+/// A checked client message: the `hello` that opens a connection, or a command for the room.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Valid {
+    /// The opening message.
+    Hello(Hello),
+    /// Anything after it.
+    Command(Command),
+}

@@ -1,0 +1,360 @@
+//! Validation: a decoded [`ClientMsg`] becomes a [`Valid`] hello or [`Command`] once every value
+//! in it is checked against the canvas and the configured limits. Nothing here depends on room
+//! state (open strokes, roles, budgets): the room checks those.
+
+use super::client::ClientMsg;
+use super::command::{Command, Hello, Valid};
+use super::error::{ErrorCode, ProtoError};
+use crate::canvas::{Fill, Rgba, Shape};
+use crate::config::Config;
+
+/// Parses `#rrggbb` or `#rrggbbaa` into a color.
+pub fn parse_color(text: &str) -> Option<Rgba> {
+    Rgba::from_hex(text)
+}
+
+/// Checks a flat point array: whole triples, finite, inside the allowed area, pressure in 0..1.
+///
+/// The allowed area is the canvas plus one canvas size on every side, so a stroke may leave the
+/// canvas and come back; anything further out is a client bug and is refused.
+pub fn validate_points(
+    points: &[f32],
+    width: u32,
+    height: u32,
+    config: &Config,
+) -> Result<(), ProtoError> {
+    if !points.len().is_multiple_of(3) {
+        return Err(ProtoError::new(
+            ErrorCode::BadMessage,
+            "points must be [x, y, pressure] triples",
+        ));
+    }
+    if points.len() / 3 > config.max_points_per_message {
+        return Err(ProtoError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "at most {} points per message",
+                config.max_points_per_message
+            ),
+        ));
+    }
+    let (w, h) = (width as f32, height as f32);
+    for p in points.chunks_exact(3) {
+        let (x, y, pressure) = (p[0], p[1], p[2]);
+        if !(x.is_finite() && y.is_finite() && pressure.is_finite()) {
+            return Err(ProtoError::new(
+                ErrorCode::BadMessage,
+                "points must be finite numbers",
+            ));
+        }
+        if x < -w || x > 2.0 * w || y < -h || y > 2.0 * h {
+            return Err(ProtoError::new(
+                ErrorCode::BadMessage,
+                format!("point ({x}, {y}) is too far outside the {width}x{height} canvas"),
+            ));
+        }
+        if !(0.0..=1.0).contains(&pressure) {
+            return Err(ProtoError::new(
+                ErrorCode::BadMessage,
+                "pressure must be between 0 and 1",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Trims a display name, drops control characters, shortens it, and falls back to "Guest".
+pub fn clean_name(name: Option<&str>, max_chars: usize) -> String {
+    let cleaned: String = name
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(max_chars)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        "Guest".to_owned()
+    } else {
+        cleaned.to_owned()
+    }
+}
+
+/// Checks and parses a `#rrggbb` / `#rrggbbaa` color.
+pub fn validate_color(color: &str) -> Result<Rgba, ProtoError> {
+    parse_color(color)
+        .ok_or_else(|| ProtoError::new(ErrorCode::BadMessage, "color must be #rrggbb or #rrggbbaa"))
+}
+
+/// Checks a stroke's width against the configured range.
+pub fn validate_width(width: f32, config: &Config) -> Result<(), ProtoError> {
+    if width.is_finite() && width >= 0.5 && width <= config.max_stroke_width {
+        Ok(())
+    } else {
+        Err(ProtoError::new(
+            ErrorCode::BadMessage,
+            format!(
+                "width must be between 0.5 and {} pixels",
+                config.max_stroke_width
+            ),
+        ))
+    }
+}
+
+/// Checks a position: finite and within the same area as points.
+pub fn validate_cursor(x: f32, y: f32, width: u32, height: u32) -> Result<(), ProtoError> {
+    let (w, h) = (width as f32, height as f32);
+    if x.is_finite() && y.is_finite() && x >= -w && x <= 2.0 * w && y >= -h && y <= 2.0 * h {
+        Ok(())
+    } else {
+        Err(ProtoError::new(
+            ErrorCode::BadMessage,
+            "cursor must be finite and near the canvas",
+        ))
+    }
+}
+
+/// Checks a visible rectangle: finite, of positive size at most 16 times the canvas, and
+/// overlapping the area 16 canvases around it.
+pub fn validate_view(
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+    width: u32,
+    height: u32,
+) -> Result<(), ProtoError> {
+    let (cw, ch) = (width as f32 * 16.0, height as f32 * 16.0);
+    let ok = [x, y, w, h].iter().all(|v| v.is_finite())
+        && w > 0.0
+        && h > 0.0
+        && w <= cw
+        && h <= ch
+        && x >= -cw
+        && x <= cw
+        && y >= -ch
+        && y <= ch;
+    if ok {
+        Ok(())
+    } else {
+        Err(ProtoError::new(
+            ErrorCode::BadMessage,
+            "view must be a finite rectangle of positive size near the canvas",
+        ))
+    }
+}
+
+/// Checks a `user` id: 1-64 characters of `A-Za-z0-9_-`.
+fn validate_user(user: Option<String>) -> Result<Option<String>, ProtoError> {
+    match user {
+        Some(u)
+            if u.is_empty()
+                || u.len() > 64
+                || !u
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Err(ProtoError::new(
+                ErrorCode::BadMessage,
+                "user must be 1-64 characters of A-Z, a-z, 0-9, - and _",
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Checks everything about a message that does not depend on room state (widths, colors,
+/// points, positions, names) for a canvas of `width` x `height`, and turns it into typed values.
+pub fn validate(
+    msg: ClientMsg,
+    width: u32,
+    height: u32,
+    config: &Config,
+) -> Result<Valid, ProtoError> {
+    let command = match msg {
+        ClientMsg::Hello {
+            name,
+            key,
+            user,
+            since,
+            batch,
+        } => {
+            return Ok(Valid::Hello(Hello {
+                name: clean_name(name.as_deref(), config.max_member_name_chars),
+                key,
+                user: validate_user(user)?,
+                since,
+                batch,
+            }))
+        }
+        ClientMsg::StrokeEnd { stroke } => Command::StrokeEnd { stroke },
+        ClientMsg::Clear { id } => Command::Clear { id },
+        ClientMsg::Undo => Command::Undo,
+        ClientMsg::Redo => Command::Redo,
+        ClientMsg::Rename { name } => Command::Rename {
+            name: clean_name(Some(&name), config.max_member_name_chars),
+        },
+        ClientMsg::ListMembers { after } => Command::ListMembers { after },
+        ClientMsg::Shape {
+            id,
+            shape,
+            x0,
+            y0,
+            x1,
+            y1,
+            color,
+            width: shape_width,
+            fill,
+        } => {
+            validate_width(shape_width, config)?;
+            let color = validate_color(&color)?;
+            validate_cursor(x0, y0, width, height)?;
+            validate_cursor(x1, y1, width, height)?;
+            Command::Shape {
+                id,
+                shape: Shape {
+                    kind: shape,
+                    x0,
+                    y0,
+                    x1,
+                    y1,
+                    color,
+                    width: shape_width,
+                    filled: fill,
+                },
+            }
+        }
+        ClientMsg::Fill {
+            id,
+            x,
+            y,
+            color,
+            tolerance,
+        } => {
+            let color = validate_color(&color)?;
+            let inside = x.is_finite()
+                && y.is_finite()
+                && x >= 0.0
+                && y >= 0.0
+                && x < width as f32
+                && y < height as f32;
+            if !inside {
+                return Err(ProtoError::new(
+                    ErrorCode::BadMessage,
+                    format!("fill must start inside the {width}x{height} canvas"),
+                ));
+            }
+            Command::Fill {
+                id,
+                fill: Fill {
+                    x: x as u32,
+                    y: y as u32,
+                    color,
+                    tolerance,
+                    region: None,
+                },
+            }
+        }
+        ClientMsg::StrokeBegin {
+            stroke,
+            tool,
+            color,
+            width: stroke_width,
+            points,
+        } => {
+            validate_width(stroke_width, config)?;
+            let rgba = validate_color(&color)?;
+            validate_points(&points, width, height, config)?;
+            Command::StrokeBegin {
+                stroke,
+                tool,
+                color: rgba,
+                color_text: color,
+                width: stroke_width,
+                points,
+            }
+        }
+        ClientMsg::StrokePoints { stroke, points } => {
+            validate_points(&points, width, height, config)?;
+            Command::StrokePoints { stroke, points }
+        }
+        ClientMsg::Cursor { x, y } => {
+            validate_cursor(x, y, width, height)?;
+            Command::Cursor { x, y }
+        }
+        ClientMsg::View {
+            x,
+            y,
+            width: w,
+            height: h,
+        } => {
+            validate_view(x, y, w, h, width, height)?;
+            Command::View {
+                x,
+                y,
+                width: w,
+                height: h,
+            }
+        }
+    };
+    Ok(Valid::Command(command))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::decode_client;
+
+    #[test]
+    fn colors_parse_strictly() {
+        assert_eq!(
+            parse_color("#ff8000"),
+            Some(Rgba {
+                r: 255,
+                g: 128,
+                b: 0,
+                a: 255
+            })
+        );
+        assert_eq!(parse_color("#ff800080").map(|c| c.a), Some(128));
+        for bad in ["ff8000", "#ff80", "#gg8000", "#ff8000801", "", "#"] {
+            assert_eq!(parse_color(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn points_are_checked() {
+        let c = Config::default();
+        assert!(validate_points(&[1.0, 2.0, 0.5], 100, 100, &c).is_ok());
+        assert_eq!(
+            validate_points(&[1.0, 2.0], 100, 100, &c).map_err(|e| e.code),
+            Err(ErrorCode::BadMessage)
+        );
+        assert!(validate_points(&[f32::NAN, 2.0, 0.5], 100, 100, &c).is_err());
+        assert!(validate_points(&[1e9, 2.0, 0.5], 100, 100, &c).is_err());
+        assert!(validate_points(&[1.0, 2.0, 1.5], 100, 100, &c).is_err());
+        let many = vec![1.0; 3 * (c.max_points_per_message + 1)];
+        assert_eq!(
+            validate_points(&many, 100, 100, &c).map_err(|e| e.code),
+            Err(ErrorCode::TooLarge)
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_wrong_fields_are_bad_messages() {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"type":"nope"}"#,
+            r#"{"type":"stroke_end","stroke":"x"}"#,
+            r#"{"type":"stroke_end","stroke":-1}"#,
+            r#"{"type":"cursor","x":1}"#,
+        ] {
+            assert_eq!(
+                decode_client(bad).map_err(|e| e.code),
+                Err(ErrorCode::BadMessage),
+                "{bad}"
+            );
+        }
+    }
+}

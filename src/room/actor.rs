@@ -1,0 +1,274 @@
+//! The Room actor: a thin shell around [`RoomState`] that owns it, feeds it sessions' input and
+//! the clock, and carries out its [`Effect`]s (store writes, tile encoding on the blocking pool).
+//!
+//! Sessions reach it two ways: actix messages for what needs an answer ([`Join`], [`Status`],
+//! [`TakeSnapshot`]) or concerns the whole room ([`Shutdown`], [`Delete`], [`UnloadIfEmpty`]),
+//! and a bounded channel of [`Input`] (commands and leaves) that sessions send into without
+//! waiting for the room to handle them. The room never waits on a member: it pushes into each
+//! member's bounded outbox once a tick.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::{
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, StreamHandler,
+    WrapFuture,
+};
+use tokio::sync::mpsc;
+
+use super::state::{Effect, Joining, RoomState, RoomStatus};
+use super::tiles::encode_frames;
+use crate::canvas::{Document, Snapshot, TileId};
+use crate::config::Config;
+use crate::meta::RoomMeta;
+use crate::protocol::{close, Command, MemberId, ProtoError};
+use crate::store::Store;
+
+/// A session's input for the room, through the room's bounded input channel.
+#[derive(Debug)]
+pub enum Input {
+    /// A validated command from a member.
+    Command {
+        /// The sender.
+        member: MemberId,
+        /// What it asks.
+        command: Command,
+    },
+    /// A member's connection ended.
+    Leave {
+        /// Who left.
+        member: MemberId,
+    },
+}
+
+/// The actor owning one room.
+pub struct Room {
+    state: RoomState,
+    config: Arc<Config>,
+    /// Where ops are made durable.
+    store: Arc<Store>,
+    /// Sessions' input, until the actor starts and takes it as a stream.
+    input: Option<mpsc::Receiver<Input>>,
+}
+
+impl Room {
+    /// A room over a document (new or rebuilt from the store), and the sender of its input
+    /// channel (bounded by `Config::room_input_queue`).
+    pub fn new(
+        meta: Arc<RoomMeta>,
+        config: Arc<Config>,
+        doc: Document,
+        store: Arc<Store>,
+    ) -> (Room, mpsc::Sender<Input>) {
+        let (tx, rx) = mpsc::channel(config.room_input_queue.max(1));
+        let state = RoomState::new(meta, Arc::clone(&config), doc, Instant::now());
+        let room = Room {
+            state,
+            config,
+            store,
+            input: Some(rx),
+        };
+        (room, tx)
+    }
+
+    /// Carries out the state's effects.
+    fn run_effects(&mut self, ctx: &mut Context<Self>) {
+        for effect in self.state.take_effects() {
+            match effect {
+                Effect::Persist {
+                    seq,
+                    author,
+                    record,
+                } => {
+                    let addr = ctx.address();
+                    let room = self.state.meta().id;
+                    self.store.append(
+                        room,
+                        seq,
+                        &author,
+                        &record,
+                        Box::new(move |result| {
+                            addr.do_send(Durable {
+                                seq,
+                                failed: result.err().map(|e| e.to_string()),
+                            })
+                        }),
+                    );
+                }
+                Effect::SaveBase { seq, tiles } => {
+                    self.store.save_base(self.state.meta().id, seq, tiles);
+                }
+                Effect::EncodeTiles { tiles, seq, send } => {
+                    let ids: Vec<TileId> = tiles.iter().map(|(id, _)| *id).collect();
+                    let job = tokio::task::spawn_blocking(move || encode_frames(tiles, seq));
+                    ctx.spawn(job.into_actor(self).map(move |frames, room, ctx| {
+                        let now = Instant::now();
+                        match frames {
+                            Ok(frames) => room.state.tiles_encoded(frames, seq, send, now),
+                            Err(e) => {
+                                tracing::error!(room = %room.state.meta().id, "tile encoding failed: {e}");
+                                if send {
+                                    room.state.tiles_failed(ids);
+                                }
+                            }
+                        }
+                        room.run_effects(ctx);
+                    }));
+                }
+            }
+        }
+    }
+}
+
+impl Actor for Room {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if let Some(rx) = self.input.take() {
+            ctx.add_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|input| (input, rx))
+            }));
+        }
+        ctx.run_interval(self.config.tick, |room, ctx| {
+            room.state.tick(Instant::now());
+            room.run_effects(ctx);
+        });
+        let check = (self.config.room_idle_unload / 4).max(std::time::Duration::from_millis(10));
+        ctx.run_interval(check, |room, ctx| {
+            if room.state.idle_for(Instant::now()) >= room.config.room_idle_unload {
+                tracing::info!(room = %room.state.meta().id, seq = room.state.doc().seq(), "unloading idle room");
+                ctx.stop();
+            }
+        });
+        self.run_effects(ctx);
+    }
+}
+
+impl StreamHandler<Input> for Room {
+    fn handle(&mut self, input: Input, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        match input {
+            Input::Command { member, command } => {
+                let _ = self.state.handle(member, command, now);
+            }
+            Input::Leave { member } => self.state.leave(member, now),
+        }
+        self.run_effects(ctx);
+    }
+
+    /// The registry holds a sender as long as the room is known, so the stream ends only when
+    /// the room is being dropped; the actor stops by its own rules, not here.
+    fn finished(&mut self, _: &mut Context<Self>) {}
+}
+
+/// The store made ops up to `seq` durable (or failed to).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Durable {
+    seq: u64,
+    failed: Option<String>,
+}
+
+impl Handler<Durable> for Room {
+    type Result = ();
+
+    fn handle(&mut self, d: Durable, ctx: &mut Context<Self>) {
+        self.state
+            .stored(d.seq, d.failed.as_deref(), Instant::now());
+        self.run_effects(ctx);
+    }
+}
+
+/// A new member wants in; answers its id. See [`RoomState::join`].
+#[derive(Message)]
+#[rtype(result = "Result<MemberId, ProtoError>")]
+pub struct Join(pub Joining);
+
+impl Handler<Join> for Room {
+    type Result = Result<MemberId, ProtoError>;
+
+    fn handle(&mut self, join: Join, ctx: &mut Context<Self>) -> Self::Result {
+        let result = self.state.join(join.0, Instant::now());
+        self.run_effects(ctx);
+        result
+    }
+}
+
+/// The registry needs memory: stop now if nobody is in the room and everything is written.
+/// Answers whether the room is stopping.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct UnloadIfEmpty;
+
+impl Handler<UnloadIfEmpty> for Room {
+    type Result = bool;
+
+    fn handle(&mut self, _: UnloadIfEmpty, ctx: &mut Context<Self>) -> bool {
+        let idle = self.state.is_idle();
+        if idle {
+            tracing::info!(room = %self.state.meta().id, seq = self.state.doc().seq(), "unloading empty room early");
+            ctx.stop();
+        }
+        idle
+    }
+}
+
+/// The server is shutting down: close every member's socket with 1001.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) {
+        self.state.tick(Instant::now());
+        self.state.close_all(
+            close::GOING_AWAY,
+            "the server is restarting; reconnect in a moment",
+        );
+    }
+}
+
+/// The room is being deleted: close every member's socket with 4004 and stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Delete;
+
+impl Handler<Delete> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: Delete, ctx: &mut Context<Self>) {
+        self.state
+            .close_all(close::ROOM_DELETED, "this board was deleted");
+        self.state.drop_pending();
+        ctx.stop();
+    }
+}
+
+/// Asks for a [`RoomStatus`].
+#[derive(Message)]
+#[rtype(result = "RoomStatus")]
+pub struct Status;
+
+impl Handler<Status> for Room {
+    type Result = actix::MessageResult<Status>;
+
+    fn handle(&mut self, _: Status, _: &mut Context<Self>) -> Self::Result {
+        actix::MessageResult(self.state.status())
+    }
+}
+
+/// Asks for the committed canvas and its seq (for exports).
+#[derive(Message)]
+#[rtype(result = "(Snapshot, u64)")]
+pub struct TakeSnapshot;
+
+impl Handler<TakeSnapshot> for Room {
+    type Result = actix::MessageResult<TakeSnapshot>;
+
+    fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) -> Self::Result {
+        let doc = self.state.doc();
+        actix::MessageResult((doc.canvas().snapshot(), doc.seq()))
+    }
+}

@@ -1,0 +1,54 @@
+//! What painting costs against a member's pixel budget (see `Config::paint_pixels_per_second`).
+
+use crate::canvas::{Shape, TILE_SIZE};
+
+/// Pixels a stroke's new points paint: each segment's length times the widest the pen gets on
+/// it (`last` is the stroke's previous point, if any).
+pub fn stroke(width: f32, last: Option<&[f32]>, points: &[f32]) -> f64 {
+    let mut prev = last.map(|p| (p[0], p[1], p[2]));
+    let mut cost = 0.0;
+    for p in points.chunks_exact(3) {
+        if let Some((x, y, pressure)) = prev {
+            let len = f64::from((p[0] - x).hypot(p[1] - y));
+            let w = f64::from(width * (0.25 + 1.5 * pressure.max(p[2]).clamp(0.0, 1.0)));
+            cost += len * w;
+        }
+        prev = Some((p[0], p[1], p[2]));
+    }
+    cost
+}
+
+/// Pixels a shape paints: its box when filled, its outline times its width otherwise.
+pub fn shape(s: &Shape) -> f64 {
+    let (dx, dy) = (
+        f64::from((s.x1 - s.x0).abs()),
+        f64::from((s.y1 - s.y0).abs()),
+    );
+    let w = f64::from(s.width);
+    if s.filled {
+        (dx + w) * (dy + w)
+    } else {
+        2.0 * (dx + dy + 2.0 * w) * w
+    }
+}
+
+/// Pixels repainted over whole tiles (fills, undos and redos).
+pub fn tiles(count: usize) -> f64 {
+    count as f64 * f64::from(TILE_SIZE * TILE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strokes_cost_length_times_width() {
+        // 10 px at pressure 0.5 and width 4: the pen is 4 px wide.
+        let c = stroke(4.0, None, &[0.0, 0.0, 0.5, 10.0, 0.0, 0.5]);
+        assert!((c - 40.0).abs() < 1e-6, "{c}");
+        // Continuing from the last point counts the joining segment.
+        let c = stroke(4.0, Some(&[0.0, 0.0, 0.5]), &[0.0, 5.0, 0.5]);
+        assert!((c - 20.0).abs() < 1e-6, "{c}");
+        assert_eq!(tiles(2), 2.0 * 65536.0);
+    }
+}
