@@ -103,6 +103,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     } else {
         "http"
     };
+    raise_open_files_limit();
     let listener = TcpListener::bind(config.addr)
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -115,6 +116,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             server.await
         })
         .map_err(|e| e.to_string())
+}
+
+/// Every member holds a socket: raises the soft open-files limit to the hard limit (a room may
+/// hold 10,000 viewers) and logs what it got.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
+    }
 }
 
 fn export(args: ExportArgs) -> Result<(), String> {

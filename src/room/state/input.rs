@@ -1,0 +1,336 @@
+//! The input rules: what each command from a member does, and how an op is committed.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use super::{Audience, Effect, RoomState};
+use crate::canvas::{Applied, Op, Stroke};
+use crate::protocol::{
+    encode, Command, ErrorCode, MemberId, MemberInfo, OpKind, ProtoError, ServerMsg, StrokeId,
+    ViewRect,
+};
+use crate::room::cost;
+use crate::room::member::OpenStroke;
+use crate::store::Record;
+
+impl RoomState {
+    /// Handles a validated command from a member. A refusal is queued to the member as `error`
+    /// (and returned, for tests and logs).
+    pub fn handle(&mut self, id: MemberId, cmd: Command, now: Instant) -> Result<(), ProtoError> {
+        let result = self.apply(id, cmd, now);
+        if let Err(e) = &result {
+            if self.members.contains_key(&id) {
+                self.log.push(
+                    &ServerMsg::Error {
+                        code: e.code,
+                        message: Cow::Borrowed(&e.message),
+                    },
+                    Audience::Only(id),
+                );
+            }
+        }
+        result
+    }
+
+    pub(super) fn apply(
+        &mut self,
+        id: MemberId,
+        cmd: Command,
+        now: Instant,
+    ) -> Result<(), ProtoError> {
+        let Some(member) = self.members.get_mut(&id) else {
+            // Left while the command was in flight; nothing to answer.
+            return Ok(());
+        };
+        if cmd.is_drawing() && !member.is_editor() {
+            return Err(ProtoError::new(
+                ErrorCode::ReadOnly,
+                "this is a view-only link: you cannot draw",
+            ));
+        }
+        if cmd.starts_painting() && member.paint.in_debt(now) {
+            return Err(ProtoError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "painting too much too fast (at most {} million pixels a second); wait a moment",
+                    self.config.paint_pixels_per_second / 1e6
+                ),
+            ));
+        }
+        match cmd {
+            Command::Cursor { x, y } => {
+                member.pending_cursor = Some((x, y));
+                Ok(())
+            }
+            Command::View {
+                x,
+                y,
+                width,
+                height,
+            } => {
+                member.view = Some(ViewRect {
+                    id,
+                    x,
+                    y,
+                    width,
+                    height,
+                });
+                member.view_changed = true;
+                Ok(())
+            }
+            Command::Rename { name } => {
+                member.info.name = name;
+                if member.listed {
+                    let member = member.info.clone();
+                    self.log
+                        .push(&ServerMsg::MemberUpdated { member }, Audience::All);
+                }
+                Ok(())
+            }
+            Command::ListMembers { after } => {
+                let page = self.config.member_page.max(1);
+                let start = after.map_or(0, |a| a.saturating_add(1));
+                let mut members: Vec<MemberInfo> = self
+                    .members
+                    .range(start..)
+                    .take(page + 1)
+                    .map(|(_, m)| m.info.clone())
+                    .collect();
+                let next = (members.len() > page).then(|| {
+                    members.truncate(page);
+                    members.last().map_or(start, |m| m.id)
+                });
+                self.log
+                    .push(&ServerMsg::MemberList { members, next }, Audience::Only(id));
+                Ok(())
+            }
+            Command::StrokeBegin {
+                stroke,
+                tool,
+                color,
+                color_text,
+                width,
+                points,
+            } => {
+                if let Some(i) = member.open_at_resync.iter().position(|s| *s == stroke) {
+                    member.open_at_resync.swap_remove(i);
+                    member.open.remove(&stroke);
+                }
+                if member.open.contains_key(&stroke) {
+                    return Err(ProtoError::new(
+                        ErrorCode::DuplicateStroke,
+                        format!("stroke {stroke} is already open"),
+                    ));
+                }
+                if member.open.len() >= self.config.max_open_strokes {
+                    return Err(ProtoError::new(
+                        ErrorCode::TooManyStrokes,
+                        format!(
+                            "at most {} strokes may be open at once",
+                            self.config.max_open_strokes
+                        ),
+                    ));
+                }
+                member.paint.charge(
+                    now,
+                    f64::from(width * width) + cost::stroke(width, None, &points),
+                );
+                self.log.push(
+                    &ServerMsg::StrokeBegin {
+                        author: id,
+                        stroke,
+                        tool,
+                        color: Cow::Borrowed(&color_text),
+                        width,
+                        points: Cow::Borrowed(&points),
+                    },
+                    Audience::Except(id),
+                );
+                member.open.insert(
+                    stroke,
+                    OpenStroke {
+                        tool,
+                        color,
+                        color_text,
+                        width,
+                        points,
+                    },
+                );
+                Ok(())
+            }
+            Command::StrokePoints { stroke, points } => {
+                let max = self.config.max_points_per_stroke;
+                let open = member
+                    .open
+                    .get_mut(&stroke)
+                    .ok_or_else(|| unknown(stroke))?;
+                if (open.points.len() + points.len()) / 3 > max {
+                    return Err(ProtoError::new(
+                        ErrorCode::TooLarge,
+                        format!("a stroke may have at most {max} points; end it and begin another"),
+                    ));
+                }
+                let last = open.points.len().checked_sub(3).map(|i| &open.points[i..]);
+                member
+                    .paint
+                    .charge(now, cost::stroke(open.width, last, &points));
+                self.log.push(
+                    &ServerMsg::StrokePoints {
+                        author: id,
+                        stroke,
+                        points: Cow::Borrowed(&points),
+                    },
+                    Audience::Except(id),
+                );
+                open.points.extend_from_slice(&points);
+                Ok(())
+            }
+            Command::StrokeEnd { stroke } => {
+                let open = member.open.remove(&stroke).ok_or_else(|| unknown(stroke))?;
+                self.log.push(
+                    &ServerMsg::StrokeEnd { author: id, stroke },
+                    Audience::Except(id),
+                );
+                let op = Op::Stroke(Stroke {
+                    tool: open.tool,
+                    color: open.color,
+                    width: open.width,
+                    points: open.points,
+                });
+                self.commit(id, op, OpKind::Stroke, Some(stroke), None, now);
+                Ok(())
+            }
+            Command::Shape {
+                id: client_id,
+                shape,
+            } => {
+                member.paint.charge(now, cost::shape(&shape));
+                self.commit(id, Op::Shape(shape), OpKind::Shape, None, client_id, now);
+                Ok(())
+            }
+            Command::Fill {
+                id: client_id,
+                fill,
+            } => {
+                self.commit(id, Op::Fill(fill), OpKind::Fill, None, client_id, now);
+                Ok(())
+            }
+            Command::Clear { id: client_id } => {
+                self.commit(id, Op::Clear, OpKind::Clear, None, client_id, now);
+                Ok(())
+            }
+            Command::Undo | Command::Redo => {
+                let undo = matches!(cmd, Command::Undo);
+                let key = member.author_key.clone();
+                let applied = if undo {
+                    self.doc.undo(&key)
+                } else {
+                    self.doc.redo(&key)
+                };
+                let Some(applied) = applied else {
+                    return Err(ProtoError::new(
+                        ErrorCode::NothingToUndo,
+                        if undo {
+                            "nothing to undo"
+                        } else {
+                            "nothing to redo"
+                        },
+                    ));
+                };
+                let (kind, record) = if undo {
+                    (OpKind::Undo, Record::Undo)
+                } else {
+                    (OpKind::Redo, Record::Redo)
+                };
+                if let Some(target) = applied.target {
+                    self.reaching_back.push((applied.seq, target));
+                }
+                if let Some(m) = self.members.get_mut(&id) {
+                    m.paint.charge(now, cost::tiles(applied.tiles.len()));
+                }
+                self.persist(key, applied.seq, record);
+                self.announce(id, applied, kind, None, None, now);
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits an op to the document and hands it to the store.
+    pub(super) fn commit(
+        &mut self,
+        author: MemberId,
+        op: Op,
+        kind: OpKind,
+        stroke: Option<StrokeId>,
+        client_id: Option<u32>,
+        now: Instant,
+    ) {
+        let Some(key) = self.members.get(&author).map(|m| m.author_key.clone()) else {
+            return;
+        };
+        let record = Record::of(&op);
+        let is_fill = matches!(op, Op::Fill(_));
+        let applied = self.doc.commit(&key, op);
+        if is_fill {
+            if let Some(m) = self.members.get_mut(&author) {
+                m.paint.charge(now, cost::tiles(applied.tiles.len()));
+            }
+        }
+        self.persist(key, applied.seq, record);
+        self.announce(author, applied, kind, stroke, client_id, now);
+    }
+
+    /// Hands an op to the store, and a new history base whenever the document's advanced and
+    /// no later undo or redo reaches back to or before it (replay could not repeat that event).
+    pub(super) fn persist(&mut self, author: String, seq: u64, record: Record) {
+        self.effects.push(Effect::Persist {
+            seq,
+            author,
+            record,
+        });
+        let base = self.doc.base_seq();
+        let reaches_back = self.reaching_back.iter().any(|&(_, target)| target <= base);
+        if base > self.saved_base && !reaches_back {
+            self.saved_base = base;
+            self.reaching_back.retain(|&(event, _)| event > base);
+            self.effects.push(Effect::SaveBase {
+                seq: base,
+                tiles: self.doc.base_tiles(),
+            });
+        }
+    }
+
+    /// Queues the commit until it is durable and marks its tiles dirty. Clients render strokes
+    /// themselves; everything else they learn from tiles, sent at once.
+    pub(super) fn announce(
+        &mut self,
+        author: MemberId,
+        applied: Applied,
+        op: OpKind,
+        stroke: Option<StrokeId>,
+        client_id: Option<u32>,
+        now: Instant,
+    ) {
+        let commit = encode(&ServerMsg::Commit {
+            seq: applied.seq,
+            author,
+            stroke,
+            op,
+            id: client_id,
+            target: applied.target,
+        });
+        self.pending.push_back((applied.seq, commit.into(), author));
+        self.dirty.extend(applied.tiles);
+        if op != OpKind::Stroke {
+            self.urgent = true;
+            self.start_round(now);
+        }
+    }
+}
+
+fn unknown(stroke: StrokeId) -> ProtoError {
+    ProtoError::new(
+        ErrorCode::UnknownStroke,
+        format!("stroke {stroke} is not open; send stroke_begin first"),
+    )
+}

@@ -1,0 +1,411 @@
+//! The room's rules as a plain type: [`RoomState`] holds a room's canvas, members, open strokes
+//! and commit pipeline, takes validated [`Command`]s and returns [`Effect`]s for whoever runs it
+//! (the [`Room`](super::Room) actor) to carry out. No actix, no I/O, no clock of its own (every
+//! call that needs the time is given `now`), so the rules are unit-tested directly.
+//!
+//! What members are told goes into the tick log ([`TickLog`]) and reaches their outboxes once a
+//! tick, as one frame each. Pushing into a member's outbox is not an effect: the outbox is a
+//! bounded in-memory queue that never waits, and whether a push fits decides the member's lagging
+//! state, which is one of the room's rules. Everything that touches the disk or burns CPU
+//! (storing ops and bases, encoding tiles) is an effect.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytestring::ByteString;
+use tiny_skia::Pixmap;
+
+mod input;
+mod rounds;
+mod sync;
+#[cfg(test)]
+mod tests;
+
+use super::batch::{Audience, TickLog};
+use super::member::Member;
+use super::outbox::OutboxTx;
+use super::tiles::TileCache;
+use crate::canvas::{Document, TileId};
+use crate::config::Config;
+use crate::meta::RoomMeta;
+use crate::protocol::{
+    close, CursorPos, ErrorCode, MemberId, MemberInfo, ProtoError, Role, ServerMsg,
+};
+use crate::rate::Bucket;
+use crate::store::Record;
+
+/// Work for the runner of a [`RoomState`].
+#[derive(Debug)]
+pub enum Effect {
+    /// Store an op; report the outcome with [`RoomState::stored`].
+    Persist {
+        /// Seq of the op.
+        seq: u64,
+        /// Whose undo stack it is on.
+        author: String,
+        /// The op as stored.
+        record: Record,
+    },
+    /// Store a new history base (the oldest state undo can reach).
+    SaveBase {
+        /// Seq of the base.
+        seq: u64,
+        /// Its tiles.
+        tiles: Vec<(TileId, Arc<Pixmap>)>,
+    },
+    /// Encode these tiles of the canvas at `seq` off the room's loop; report the frames with
+    /// [`RoomState::tiles_encoded`].
+    EncodeTiles {
+        /// Tiles (absent ones are empty).
+        tiles: Vec<(TileId, Option<Arc<Pixmap>>)>,
+        /// Seq they show.
+        seq: u64,
+        /// Send them to members (a tile round) or only keep them for joiners (cache warm-up).
+        send: bool,
+    },
+}
+
+/// Live facts about a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomStatus {
+    /// Latest committed seq.
+    pub seq: u64,
+    /// Members who may draw.
+    pub editors: usize,
+    /// Members who only watch.
+    pub viewers: usize,
+    /// Members whose outbox overflowed and who wait for a resync.
+    pub lagging: usize,
+}
+
+/// What a new member brings: who it is, where its traffic goes, and how it reads.
+#[derive(Debug)]
+pub struct Joining {
+    /// Display name, already cleaned.
+    pub name: String,
+    /// Editor or viewer, already decided from the key.
+    pub role: Role,
+    /// Where the room sends this member's traffic.
+    pub outbox: OutboxTx,
+    /// The client's stable `user` id, if any (keys its undo history).
+    pub user: Option<String>,
+    /// The seq the client's canvas is complete at, when it is resuming.
+    pub since: Option<u64>,
+    /// The client reads `batch` frames.
+    pub batch: bool,
+}
+
+/// One room's rules and state.
+pub struct RoomState {
+    meta: Arc<RoomMeta>,
+    config: Arc<Config>,
+    /// The canvas, its seq and its history; only this type touches it.
+    doc: Document,
+    members: BTreeMap<MemberId, Member>,
+    next_member: MemberId,
+    /// Editors and viewers now.
+    editors: usize,
+    viewers: usize,
+    /// Viewers now listed (at most `Config::listed_viewers`).
+    listed_viewers: usize,
+    /// Counts last announced with `presence`.
+    presence_sent: (usize, usize),
+    /// What members are told this tick.
+    log: TickLog,
+    /// When cursors, views and presence last went out.
+    last_cursors: Option<Instant>,
+    /// When the last tile round started.
+    last_round: Option<Instant>,
+    /// Tiles changed since the last tile round.
+    dirty: BTreeSet<TileId>,
+    /// Some change (fill, shape, clear, undo, redo) needs its tiles sent now.
+    urgent: bool,
+    /// A tile round is being encoded.
+    encoding: bool,
+    /// Encoded tile frames, shared by tile rounds and joins.
+    cache: TileCache,
+    /// Commits waiting for the store, oldest first: (seq, encoded commit, author).
+    pending: VecDeque<(u64, ByteString, MemberId)>,
+    /// Highest seq known durable.
+    durable_seq: u64,
+    /// Base seq last handed to the store.
+    saved_base: u64,
+    /// Undo and redo events after the saved base: (event seq, target seq). A base may only be
+    /// saved where no later event reaches back before it, or replay could not repeat the event.
+    reaching_back: Vec<(u64, u64)>,
+    /// When the last member left (None while someone is here).
+    empty_since: Option<Instant>,
+    /// Work for the runner, taken with [`RoomState::take_effects`].
+    effects: Vec<Effect>,
+}
+
+impl RoomState {
+    /// A room over a document (new or rebuilt from the store). Asks to warm the tile cache.
+    pub fn new(meta: Arc<RoomMeta>, config: Arc<Config>, doc: Document, now: Instant) -> Self {
+        let durable_seq = doc.seq();
+        let saved_base = doc.base_seq();
+        let warm = Effect::EncodeTiles {
+            tiles: doc
+                .canvas()
+                .snapshot()
+                .tiles()
+                .iter()
+                .map(|(id, t)| (*id, Some(Arc::clone(t))))
+                .collect(),
+            seq: doc.seq(),
+            send: false,
+        };
+        RoomState {
+            meta,
+            config,
+            doc,
+            members: BTreeMap::new(),
+            next_member: 1,
+            editors: 0,
+            viewers: 0,
+            listed_viewers: 0,
+            presence_sent: (0, 0),
+            log: TickLog::default(),
+            last_cursors: None,
+            last_round: None,
+            dirty: BTreeSet::new(),
+            urgent: false,
+            encoding: false,
+            cache: TileCache::default(),
+            pending: VecDeque::new(),
+            durable_seq,
+            saved_base,
+            reaching_back: Vec::new(),
+            empty_since: Some(now),
+            effects: vec![warm],
+        }
+    }
+
+    /// The room's facts.
+    pub fn meta(&self) -> &Arc<RoomMeta> {
+        &self.meta
+    }
+
+    /// The document (canvas, seq, history).
+    pub fn doc(&self) -> &Document {
+        &self.doc
+    }
+
+    /// Work to carry out now, oldest first.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Live counts.
+    pub fn status(&self) -> RoomStatus {
+        RoomStatus {
+            seq: self.doc.seq(),
+            editors: self.editors,
+            viewers: self.viewers,
+            lagging: self.members.values().filter(|m| m.lagging).count(),
+        }
+    }
+
+    /// Nobody is here, nothing waits for the store and no tiles are being encoded: the room
+    /// may leave memory.
+    pub fn is_idle(&self) -> bool {
+        self.members.is_empty() && self.pending.is_empty() && !self.encoding
+    }
+
+    /// How long the room has been idle (zero while it is not).
+    pub fn idle_for(&mut self, now: Instant) -> std::time::Duration {
+        if !self.members.is_empty() {
+            self.empty_since = None;
+            return std::time::Duration::ZERO;
+        }
+        let since = *self.empty_since.get_or_insert(now);
+        if self.is_idle() {
+            now.saturating_duration_since(since)
+        } else {
+            std::time::Duration::ZERO
+        }
+    }
+
+    /// Admits a member: queues `welcome`, the canvas and the open strokes into its outbox before
+    /// any live traffic, so it misses nothing and sees nothing twice. Costs the same however
+    /// many members the room has: only editors and listed viewers are named to it, and only
+    /// they are announced.
+    pub fn join(&mut self, j: Joining, now: Instant) -> Result<MemberId, ProtoError> {
+        let (count, max, what) = match j.role {
+            Role::Editor => (self.editors, self.config.max_editors_per_room, "editors"),
+            Role::Viewer => (self.viewers, self.config.max_viewers_per_room, "viewers"),
+        };
+        if count >= max {
+            return Err(ProtoError::new(
+                ErrorCode::RoomFull,
+                format!("this board already has {max} {what}"),
+            ));
+        }
+        let id = self.next_member;
+        self.next_member += 1;
+        let info = MemberInfo {
+            id,
+            name: j.name,
+            role: j.role,
+        };
+        let listed = j.role == Role::Editor || self.listed_viewers < self.config.listed_viewers;
+        let author_key = match j.user {
+            Some(user) => format!("u:{user}"),
+            None => format!("m:{id}"),
+        };
+        if !self.queue_sync(&j.outbox, &info, j.since, &author_key) {
+            j.outbox.close(close::LAGGING, "could not queue the canvas");
+            return Err(ProtoError::new(
+                ErrorCode::Internal,
+                "the canvas is too large for the outbox",
+            ));
+        }
+        if listed {
+            self.log.push(
+                &ServerMsg::MemberJoined {
+                    member: info.clone(),
+                },
+                Audience::All,
+            );
+        }
+        match j.role {
+            Role::Editor => self.editors += 1,
+            Role::Viewer => {
+                self.viewers += 1;
+                self.listed_viewers += usize::from(listed);
+            }
+        }
+        let seq = self.doc.seq();
+        self.members.insert(
+            id,
+            Member {
+                info,
+                listed,
+                batch: j.batch,
+                outbox: j.outbox,
+                open: HashMap::new(),
+                pending_cursor: None,
+                view: None,
+                view_changed: false,
+                author_key,
+                joined_seq: seq,
+                tiles_seq: seq,
+                lagging: false,
+                missed_own: Vec::new(),
+                open_at_resync: Vec::new(),
+                paint: Bucket::new(
+                    self.config.paint_pixels_per_second,
+                    self.config.paint_burst_pixels,
+                ),
+                log_from: self.log.len(),
+            },
+        );
+        self.empty_since = None;
+        tracing::debug!(room = %self.meta.id, member = id, "joined");
+        let _ = now;
+        Ok(id)
+    }
+
+    /// A member's connection ended. Its open strokes are dropped; others' clients drop them on
+    /// `member_left` (listed members) or when the stroke never ends (the rest cannot draw).
+    pub fn leave(&mut self, id: MemberId, now: Instant) {
+        let Some(m) = self.members.remove(&id) else {
+            return;
+        };
+        self.forget(&m);
+        if self.members.is_empty() {
+            self.empty_since = Some(now);
+        }
+    }
+
+    /// Counts a member out and tells the others.
+    fn forget(&mut self, m: &Member) {
+        match m.info.role {
+            Role::Editor => self.editors -= 1,
+            Role::Viewer => {
+                self.viewers -= 1;
+                self.listed_viewers -= usize::from(m.listed);
+            }
+        }
+        if m.listed {
+            self.log
+                .push(&ServerMsg::MemberLeft { id: m.info.id }, Audience::All);
+        }
+    }
+
+    /// One tick: cursors, views and presence (at their own cadence), then everything said this
+    /// tick to every member as one frame each, then resyncs of lagging members that drained,
+    /// then a tile round when one is due.
+    pub fn tick(&mut self, now: Instant) {
+        let cursors_due = self
+            .last_cursors
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.config.cursor_interval);
+        if cursors_due {
+            self.last_cursors = Some(now);
+            self.queue_cursors();
+        }
+        self.log.deliver(&mut self.members);
+        self.resync_drained();
+        let round_due = self
+            .last_round
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.config.snapshot_interval);
+        if round_due {
+            self.start_round(now);
+        }
+    }
+
+    /// Batched cursor positions and views of listed members that moved, and the counts.
+    fn queue_cursors(&mut self) {
+        let mut cursors = Vec::new();
+        let mut views = Vec::new();
+        for (id, m) in &mut self.members {
+            if let Some((x, y)) = m.pending_cursor.take() {
+                if m.listed {
+                    cursors.push(CursorPos { id: *id, x, y });
+                }
+            }
+            if std::mem::take(&mut m.view_changed) && m.listed {
+                views.extend(m.view);
+            }
+        }
+        if !cursors.is_empty() {
+            self.log
+                .push(&ServerMsg::Cursors { cursors }, Audience::All);
+        }
+        if !views.is_empty() {
+            self.log.push(&ServerMsg::Views { views }, Audience::All);
+        }
+        let counts = (self.editors, self.viewers);
+        if counts != self.presence_sent {
+            self.presence_sent = counts;
+            self.log.push(
+                &ServerMsg::Presence {
+                    editors: counts.0 as u64,
+                    viewers: counts.1 as u64,
+                },
+                Audience::All,
+            );
+        }
+    }
+
+    /// Closes every member's connection with a code and reason, and forgets them.
+    pub fn close_all(&mut self, code: u16, reason: &str) {
+        for (_, m) in std::mem::take(&mut self.members) {
+            m.outbox.close(code, reason);
+        }
+        self.editors = 0;
+        self.viewers = 0;
+        self.listed_viewers = 0;
+    }
+
+    /// Drops commits still waiting for the store (the room is being deleted).
+    pub fn drop_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Bytes of encoded tiles kept for joiners.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.bytes()
+    }
+}

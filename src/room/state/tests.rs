@@ -1,0 +1,399 @@
+//! The room's rules, driven directly: commands in, frames out of members' outboxes, effects
+//! carried out by hand (the store "answers" by calling `stored`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Effect, Joining, RoomState};
+use crate::canvas::{Canvas, Document, Rgba, Tool};
+use crate::config::Config;
+use crate::meta::{validate, NewRoom};
+use crate::protocol::{decode_server, Command, ErrorCode, MemberId, Role, ServerMsg};
+use crate::room::outbox::{outbox, OutboxRx, Outgoing};
+
+/// A room and the reading ends of its members' outboxes.
+struct Harness {
+    room: RoomState,
+    rx: HashMap<MemberId, OutboxRx>,
+    now: Instant,
+}
+
+impl Harness {
+    fn new(config: Config) -> Harness {
+        let config = Arc::new(config);
+        let meta = validate(
+            NewRoom {
+                width: Some(400),
+                height: Some(300),
+                ..NewRoom::default()
+            },
+            &config,
+        )
+        .expect("valid room");
+        let canvas = Canvas::new(400, 300).expect("canvas");
+        let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every);
+        let now = Instant::now();
+        let mut room = RoomState::new(Arc::new(meta), config, doc, now);
+        room.take_effects();
+        Harness {
+            room,
+            rx: HashMap::new(),
+            now,
+        }
+    }
+
+    fn join(&mut self, name: &str, role: Role, batch: bool) -> MemberId {
+        let (tx, rx) = outbox(
+            self.room.config.outbox_frames,
+            self.room.config.outbox_bytes,
+        );
+        let id = self
+            .room
+            .join(
+                Joining {
+                    name: name.into(),
+                    role,
+                    outbox: tx,
+                    user: None,
+                    since: None,
+                    batch,
+                },
+                self.now,
+            )
+            .expect("joins");
+        self.rx.insert(id, rx);
+        id
+    }
+
+    /// Handles a command and makes every op it commits durable at once.
+    fn send(&mut self, id: MemberId, cmd: Command) {
+        let _ = self.room.handle(id, cmd, self.now);
+        self.store_all();
+    }
+
+    fn store_all(&mut self) {
+        for e in self.room.take_effects() {
+            if let Effect::Persist { seq, .. } = e {
+                self.room.stored(seq, None, self.now);
+            }
+        }
+    }
+
+    fn tick(&mut self) {
+        self.now += self.room.config.tick;
+        self.room.tick(self.now);
+        self.store_all();
+    }
+
+    /// Text frames queued for a member (binary frames and canvases skipped).
+    fn frames(&mut self, id: MemberId) -> Vec<bytestring::ByteString> {
+        let rx = self.rx.get_mut(&id).expect("member");
+        std::iter::from_fn(|| rx.try_recv())
+            .filter_map(|o| match o {
+                Outgoing::Text(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Messages queued for a member, batches unpacked, presence left out.
+    fn messages(&mut self, id: MemberId) -> Vec<ServerMsg<'static>> {
+        self.frames(id)
+            .iter()
+            .flat_map(|t| match decode_server(t).expect("decodes") {
+                ServerMsg::Batch { messages } => messages,
+                m => vec![m],
+            })
+            .filter(|m| !matches!(m, ServerMsg::Presence { .. }))
+            .collect()
+    }
+}
+
+fn begin(stroke: u32, x: f32) -> Command {
+    Command::StrokeBegin {
+        stroke,
+        tool: Tool::Pen,
+        color: Rgba {
+            r: 0,
+            g: 0,
+            b: 0,
+            a: 255,
+        },
+        color_text: "#000000".into(),
+        width: 4.0,
+        points: vec![x, 10.0, 0.5],
+    }
+}
+
+fn points(stroke: u32, x: f32) -> Command {
+    Command::StrokePoints {
+        stroke,
+        points: vec![x, 20.0, 0.5],
+    }
+}
+
+/// All viewers get the same single frame per tick, holding every author's messages in order;
+/// the author gets none of its own stroke traffic.
+#[test]
+fn viewers_share_one_frame_per_tick() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let viewers: Vec<MemberId> = (0..3).map(|_| h.join("V", Role::Viewer, true)).collect();
+    h.tick();
+    for id in std::iter::once(ann).chain(viewers.iter().copied()) {
+        h.frames(id);
+    }
+    h.send(ann, begin(1, 10.0));
+    for i in 0..3 {
+        h.send(ann, points(1, 20.0 + i as f32));
+    }
+    h.tick();
+    let frames: Vec<_> = viewers.iter().map(|v| h.frames(*v)).collect();
+    for f in &frames {
+        assert_eq!(f.len(), 1, "one frame per tick");
+        assert_eq!(
+            f[0].as_bytes().as_ptr(),
+            frames[0][0].as_bytes().as_ptr(),
+            "encoded once, shared"
+        );
+    }
+    let ServerMsg::Batch { messages } = decode_server(&frames[0][0]).expect("decodes") else {
+        panic!("expected a batch");
+    };
+    assert_eq!(messages.len(), 4);
+    assert!(matches!(messages[0], ServerMsg::StrokeBegin { author, .. } if author == ann));
+    let xs: Vec<f32> = messages[1..]
+        .iter()
+        .map(|m| match m {
+            ServerMsg::StrokePoints { points, .. } => points[0],
+            other => panic!("expected points, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(xs, [20.0, 21.0, 22.0]);
+    assert!(h.messages(ann).is_empty(), "no echo of one's own stroke");
+}
+
+/// With two authors interleaving, a watcher sees each author's messages in the order sent and
+/// commits in seq order, whether it reads batches or single messages.
+#[test]
+fn authors_in_order_and_commits_in_seq_order() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let bob = h.join("Bob", Role::Editor, true);
+    let batch = h.join("Vic", Role::Viewer, true);
+    let single = h.join("Sol", Role::Viewer, false);
+    for round in 0..5u32 {
+        for (who, base) in [(ann, 0.0), (bob, 100.0)] {
+            h.send(who, begin(round, base));
+            h.send(who, points(round, base + 1.0));
+            if round % 2 == 1 {
+                h.tick();
+            }
+            h.send(who, Command::StrokeEnd { stroke: round });
+        }
+        h.tick();
+    }
+    for viewer in [batch, single] {
+        let msgs = h.messages(viewer);
+        let mut seqs = Vec::new();
+        let mut per_author: HashMap<MemberId, Vec<(u32, &'static str)>> = HashMap::new();
+        for m in &msgs {
+            match m {
+                ServerMsg::StrokeBegin { author, stroke, .. } => per_author
+                    .entry(*author)
+                    .or_default()
+                    .push((*stroke, "begin")),
+                ServerMsg::StrokePoints { author, stroke, .. } => per_author
+                    .entry(*author)
+                    .or_default()
+                    .push((*stroke, "points")),
+                ServerMsg::StrokeEnd { author, stroke } => per_author
+                    .entry(*author)
+                    .or_default()
+                    .push((*stroke, "end")),
+                ServerMsg::Commit { seq, .. } => seqs.push(*seq),
+                _ => {}
+            }
+        }
+        assert_eq!(seqs, (1..=10).collect::<Vec<u64>>());
+        for who in [ann, bob] {
+            let want: Vec<(u32, &str)> = (0..5)
+                .flat_map(|r| [(r, "begin"), (r, "points"), (r, "end")])
+                .collect();
+            assert_eq!(per_author[&who], want);
+        }
+    }
+}
+
+/// Joining a room of 2,000 viewers costs what joining an empty one does: the welcome names
+/// editors and listed viewers only, and only listed viewers are announced.
+#[test]
+fn joining_a_big_room_costs_the_same() {
+    let config = Config::default();
+    let listed = config.listed_viewers;
+    let mut h = Harness::new(config);
+    let ann = h.join("Ann", Role::Editor, true);
+    let mut welcome_sizes = Vec::new();
+    for i in 0..2000 {
+        let v = h.join(&format!("viewer {i}"), Role::Viewer, true);
+        let frames = h.frames(v);
+        welcome_sizes.push(frames[0].len());
+        if i % 100 == 0 {
+            h.tick();
+        }
+    }
+    h.tick();
+    let first = welcome_sizes[listed + 5];
+    assert!(
+        welcome_sizes[1999] <= first + 8,
+        "welcome does not grow: {first} then {}",
+        welcome_sizes[1999]
+    );
+    let last = h.join("Last", Role::Viewer, true);
+    let ServerMsg::Welcome {
+        members, viewers, ..
+    } = decode_server(&h.frames(last)[0]).expect("decodes")
+    else {
+        panic!("expected welcome");
+    };
+    assert_eq!(viewers, 2001);
+    assert_eq!(
+        members.len(),
+        1 + listed + 1,
+        "Ann, the listed viewers, and me"
+    );
+    h.tick();
+    let joined = h
+        .messages(ann)
+        .iter()
+        .filter(|m| matches!(m, ServerMsg::MemberJoined { .. }))
+        .count();
+    assert_eq!(joined, listed);
+    assert_eq!(h.room.status().viewers, 2001);
+}
+
+/// `presence` gives the counts; `list_members` pages through everyone.
+#[test]
+fn presence_and_member_pages() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    for _ in 0..249 {
+        h.join("V", Role::Viewer, true);
+    }
+    h.tick();
+    let presence: Vec<(u64, u64)> = h
+        .frames(ann)
+        .iter()
+        .flat_map(|t| match decode_server(t).expect("decodes") {
+            ServerMsg::Batch { messages } => messages,
+            m => vec![m],
+        })
+        .filter_map(|m| match m {
+            ServerMsg::Presence { editors, viewers } => Some((editors, viewers)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(presence.last(), Some(&(1, 249)));
+    let mut after = None;
+    let mut seen = Vec::new();
+    loop {
+        h.send(ann, Command::ListMembers { after });
+        h.tick();
+        let page = h
+            .messages(ann)
+            .into_iter()
+            .find_map(|m| match m {
+                ServerMsg::MemberList { members, next } => Some((members, next)),
+                _ => None,
+            })
+            .expect("a page");
+        assert!(page.0.len() <= 100);
+        seen.extend(page.0.iter().map(|m| m.id));
+        match page.1 {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=250).collect::<Vec<u64>>());
+}
+
+/// A viewer's drawing is refused with `read_only` through its own queue; the canvas is
+/// unchanged and nobody else hears of it.
+#[test]
+fn viewers_cannot_draw() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let vic = h.join("Vic", Role::Viewer, true);
+    h.tick();
+    h.frames(ann);
+    h.frames(vic);
+    let refused = h.room.handle(vic, begin(1, 5.0), h.now);
+    assert_eq!(refused.map_err(|e| e.code), Err(ErrorCode::ReadOnly));
+    let refused = h.room.handle(vic, Command::Clear { id: None }, h.now);
+    assert_eq!(refused.map_err(|e| e.code), Err(ErrorCode::ReadOnly));
+    h.tick();
+    let errors: Vec<ErrorCode> = h
+        .messages(vic)
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors, [ErrorCode::ReadOnly, ErrorCode::ReadOnly]);
+    assert!(h.messages(ann).is_empty());
+    assert_eq!(h.room.doc().seq(), 0);
+}
+
+/// A member that does not read falls behind without holding anyone up, gets nothing more
+/// while behind, and is resynced in place (welcome, canvas, synced) once it has drained.
+#[test]
+fn a_stalled_member_lags_and_is_resynced() {
+    let mut h = Harness::new(Config {
+        outbox_frames: 4,
+        ..Config::default()
+    });
+    let ann = h.join("Ann", Role::Editor, true);
+    let slow = h.join("Slow", Role::Viewer, true);
+    let fast = h.join("Fast", Role::Viewer, true);
+    for i in 0..10u32 {
+        h.send(ann, begin(i, 1.0));
+        h.send(ann, Command::StrokeEnd { stroke: i });
+        h.tick();
+        h.frames(fast);
+        h.frames(ann);
+    }
+    assert_eq!(h.room.status().lagging, 1);
+    assert_eq!(h.room.doc().seq(), 10, "the editor kept committing");
+    // Draining the stalled member's outbox lets the next tick resync it.
+    let rx = h.rx.get_mut(&slow).expect("member");
+    while rx.try_recv().is_some() {}
+    h.tick();
+    let msgs = h.messages(slow);
+    assert!(
+        matches!(
+            msgs.first(),
+            Some(ServerMsg::Welcome {
+                resumed: true,
+                seq: 10,
+                ..
+            })
+        ),
+        "{msgs:?}"
+    );
+    assert_eq!(h.room.status().lagging, 0);
+}
+
+/// An idle room with nobody in it reports how long it has been idle.
+#[test]
+fn idle_time_counts_from_the_last_leave() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, false);
+    assert_eq!(h.room.idle_for(h.now), Duration::ZERO);
+    h.room.leave(ann, h.now);
+    assert_eq!(
+        h.room.idle_for(h.now + Duration::from_secs(3)),
+        Duration::from_secs(3)
+    );
+}
