@@ -92,9 +92,12 @@ pub struct Config {
     pub outbox_frames: usize,
     /// Most bytes waiting in one member's outbox before it counts as lagging. Default 8 MiB.
     pub outbox_bytes: usize,
-    /// How often the room sends the tiles that changed, when something changed. Fills, shapes,
-    /// clears, undos and redos send theirs at once. Default 1 s.
+    /// A tile changed by strokes is sent once nobody has drawn on it for this long (members
+    /// drew the strokes live; the tile corrects their rendering). Fills, shapes, clears, undos
+    /// and redos send theirs at once. Default 1 s.
     pub snapshot_interval: Duration,
+    /// While people keep drawing on a tile, it is still sent at least this often. Default 5 s.
+    pub snapshot_max_delay: Duration,
     /// Ops each author can undo. Default 50.
     pub undo_depth: usize,
     /// Ops between history checkpoints (undo re-renders from the nearest one). Default 32.
@@ -168,6 +171,7 @@ impl Default for Config {
             outbox_frames: 1024,
             outbox_bytes: 8 * 1024 * 1024,
             snapshot_interval: Duration::from_secs(1),
+            snapshot_max_delay: Duration::from_secs(5),
             undo_depth: 50,
             checkpoint_every: 32,
             history_window: 1000,

@@ -108,7 +108,7 @@ impl Room {
                             Err(e) => {
                                 tracing::error!(room = %room.state.meta().id, "tile encoding failed: {e}");
                                 if send {
-                                    room.state.tiles_failed(ids);
+                                    room.state.tiles_failed(ids, now);
                                 }
                             }
                         }

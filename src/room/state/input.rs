@@ -320,7 +320,9 @@ impl RoomState {
             target: applied.target,
         });
         self.pending.push_back((applied.seq, commit.into(), author));
-        self.dirty.extend(applied.tiles);
+        for tile in applied.tiles {
+            self.dirty.entry(tile).or_insert((now, now)).1 = now;
+        }
         if op != OpKind::Stroke {
             self.urgent = true;
             self.start_round(now);

@@ -9,7 +9,7 @@
 //! state, which is one of the room's rules. Everything that touches the disk or burns CPU
 //! (storing ops and bases, encoding tiles) is an effect.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -115,10 +115,10 @@ pub struct RoomState {
     log: TickLog,
     /// When cursors, views and presence last went out.
     last_cursors: Option<Instant>,
-    /// When the last tile round started.
-    last_round: Option<Instant>,
-    /// Tiles changed since the last tile round.
-    dirty: BTreeSet<TileId>,
+    /// Tiles changed since they were last sent: when each first and last changed. A tile
+    /// changed only by strokes waits until it settles (see `Config::snapshot_interval`):
+    /// members drew those strokes live already, the tile only corrects their rendering.
+    dirty: BTreeMap<TileId, (Instant, Instant)>,
     /// Some change (fill, shape, clear, undo, redo) needs its tiles sent now.
     urgent: bool,
     /// A tile round is being encoded.
@@ -168,8 +168,7 @@ impl RoomState {
             presence_sent: (0, 0),
             log: TickLog::default(),
             last_cursors: None,
-            last_round: None,
-            dirty: BTreeSet::new(),
+            dirty: BTreeMap::new(),
             urgent: false,
             encoding: false,
             cache: TileCache::default(),
@@ -347,12 +346,7 @@ impl RoomState {
         }
         self.log.deliver(&mut self.members);
         self.resync_drained();
-        let round_due = self
-            .last_round
-            .is_none_or(|t| now.saturating_duration_since(t) >= self.config.snapshot_interval);
-        if round_due {
-            self.start_round(now);
-        }
+        self.start_round(now);
     }
 
     /// Batched cursor positions and views of listed members that moved, and the counts.

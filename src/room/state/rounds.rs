@@ -10,16 +10,40 @@ use crate::canvas::TileId;
 use crate::room::outbox::Outgoing;
 
 impl RoomState {
-    /// Starts a tile round: the dirty tiles, encoded off the loop. One round runs at a time, and
-    /// tiles never show an op whose commit has not gone out yet.
+    /// Starts a tile round, encoded off the loop: after a fill, shape, clear, undo or redo every
+    /// dirty tile at once; otherwise the tiles that settled (nobody drew on them for
+    /// `snapshot_interval`) or waited `snapshot_max_delay`. One round runs at a time, and tiles
+    /// never show an op whose commit has not gone out yet.
     pub(super) fn start_round(&mut self, now: Instant) {
         if self.encoding || self.dirty.is_empty() || self.durable_seq < self.doc.seq() {
             return;
         }
+        let ids: Vec<TileId> = if self.urgent {
+            std::mem::take(&mut self.dirty).into_keys().collect()
+        } else {
+            let (settle, max) = (
+                self.config.snapshot_interval,
+                self.config.snapshot_max_delay,
+            );
+            let ripe: Vec<TileId> = self
+                .dirty
+                .iter()
+                .filter(|(_, (first, last))| {
+                    now.saturating_duration_since(*last) >= settle
+                        || now.saturating_duration_since(*first) >= max
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            for id in &ripe {
+                self.dirty.remove(id);
+            }
+            ripe
+        };
+        if ids.is_empty() {
+            return;
+        }
         self.encoding = true;
         self.urgent = false;
-        self.last_round = Some(now);
-        let ids: Vec<TileId> = std::mem::take(&mut self.dirty).into_iter().collect();
         self.effects.push(Effect::EncodeTiles {
             tiles: self.doc.canvas().snapshot_of(&ids),
             seq: self.doc.seq(),
@@ -62,8 +86,10 @@ impl RoomState {
     }
 
     /// A tile round could not be encoded: its tiles wait for the next round.
-    pub fn tiles_failed(&mut self, tiles: Vec<TileId>) {
+    pub fn tiles_failed(&mut self, tiles: Vec<TileId>, now: Instant) {
         self.encoding = false;
-        self.dirty.extend(tiles);
+        for tile in tiles {
+            self.dirty.entry(tile).or_insert((now, now));
+        }
     }
 }
