@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,8 +18,11 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use inkroom::canvas::{Canvas, Op, Rgba, Stroke, Tool};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{http, rss_kib, start_server};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -78,23 +80,6 @@ impl Rng {
     fn f(&mut self, max: f32) -> f32 {
         (self.next() % 1_000_000) as f32 / 1_000_000.0 * max
     }
-}
-
-async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Vec<u8> {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(raw.len(), |p| p + 4);
-    raw[split..].to_vec()
 }
 
 async fn connect(addr: SocketAddr, room: &str) -> Option<Ws> {
@@ -412,41 +397,11 @@ async fn observe(addr: SocketAddr, id: String, stop: Arc<AtomicBool>) -> Observe
     obs
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
-}
-
-fn start_server(data: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_inkroom"))
-        .args(["--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("INKROOM_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start inkroom");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    let addr = loop {
-        let line = lines.next().expect("a line").expect("read");
-        if let Some(url) = line.split("http://").nth(1) {
-            break url.trim().parse().expect("address");
-        }
-    };
-    (child, addr)
 }
 
 fn main() {

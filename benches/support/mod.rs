@@ -1,0 +1,65 @@
+//! Shared by the benchmark programs that run the real server as its own process: starting it,
+//! plain HTTP requests, and reading its memory and CPU from /proc.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The server binary: `INKROOM_BIN` when set (to measure another build), else this build's.
+pub fn server_bin() -> String {
+    std::env::var("INKROOM_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_inkroom").to_owned())
+}
+
+/// Starts the server on a free loopback port over `data`; returns it and its address.
+pub fn start_server(data: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(server_bin())
+        .args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("INKROOM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start inkroom");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let addr = loop {
+        let line = lines.next().expect("a line").expect("read");
+        if let Some(url) = line.split("http://").nth(1) {
+            break url.trim().parse().expect("address");
+        }
+    };
+    (child, addr)
+}
+
+/// One HTTP/1.1 request; returns the body.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Vec<u8> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(raw.len(), |p| p + 4);
+    raw[split..].to_vec()
+}
+
+/// Resident memory of a process, in KiB (0 if it cannot be read).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
