@@ -11,6 +11,7 @@ import { Follow } from './ui/follow.js';
 import { listenForGestures } from './ui/gestures.js';
 import { setupExport, setupShare } from './ui/share.js';
 import { themeButton } from './ui/theme.js';
+import { People, memberColor } from './ui/people.js';
 
 const roomId = location.pathname.split('/').filter(Boolean)[1] ?? '';
 const key = new URLSearchParams(location.hash.slice(1)).get('key');
@@ -22,12 +23,12 @@ const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
  * `lastSeq`: the latest seq applied (synced or committed). `gaps`: seqs of ops this page cannot
  * draw itself (fills, undos, others' shapes) whose tiles have not arrived yet. `tileSeq`: the seq
  * of the tile frames being received. The canvas is complete at `completeSeq()`, which a
- * reconnect sends as `since` to get only what changed.
+ * reconnect sends as `since` to get only what changed. The members are the people panel's.
  * @type {{me: number | null, role: string | null, synced: boolean, syncedSeq: number, lastSeq: number | null,
- *   gaps: number[], tileSeq: number | null, members: Map<number, {id: number, name: string, role: string}>, room: any}}
+ *   gaps: number[], tileSeq: number | null, room: any}}
  */
 const state = {
-  me: null, role: null, synced: false, syncedSeq: 0, lastSeq: null, gaps: [], tileSeq: null, members: new Map(), room: null,
+  me: null, role: null, synced: false, syncedSeq: 0, lastSeq: null, gaps: [], tileSeq: null, room: null,
 };
 
 /** The seq the local canvas is complete at, or null before the first sync. */
@@ -69,11 +70,11 @@ window.addEventListener('keydown', (e) => {
   if (e.key === '?') openHelp();
   if (e.key === 'Escape') {
     follow.stop();
-    showPeople(false);
+    people.open(false);
   }
 });
 themeButton(/** @type {HTMLButtonElement} */ ($('#theme')));
-$('#people-toggle').addEventListener('click', () => showPeople(!document.body.classList.contains('people-open')));
+$('#people-toggle').addEventListener('click', () => people.open(!document.body.classList.contains('people-open')));
 const user = userId();
 const nameInput = /** @type {HTMLInputElement} */ ($('#my-name'));
 nameInput.value = displayName();
@@ -85,11 +86,16 @@ nameInput.addEventListener('change', () => {
   }
   localStorage.setItem('inkroom.name', next);
   socket.send(proto.rename(next));
+  // Only listed members are announced when renamed: show our own new name at once.
+  const me = state.me === null ? undefined : people.members.get(state.me);
+  if (me) people.updated({ ...me, name: next });
 });
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/rooms/${roomId}/ws`;
 const socket = new ReconnectingSocket(wsUrl);
-const follow = new Follow(board, (msg) => socket.send(msg), (id) => state.members.get(id)?.name ?? 'Guest', $('.follow-banner'));
-follow.onChange = () => showMembers();
+const follow = new Follow(board, (msg) => socket.send(msg), (/** @type {number} */ id) => people.members.get(id)?.name ?? 'Guest', $('.follow-banner'));
+/** @type {People} */
+const people = new People($('.people'), follow, (msg) => socket.send(msg));
+follow.onChange = () => people.changed();
 
 let lastCursor = 0;
 const pen = new Pen({
@@ -119,8 +125,8 @@ listenForGestures($('.stage'), board, {
   },
 });
 
-// Messages are applied strictly in order; tile images decode asynchronously, so each message
-// waits for the previous one.
+// Frames are applied strictly in order; tile images decode asynchronously, so each frame waits
+// for the previous one.
 let queue = Promise.resolve();
 socket.addEventListener('message', (e) => {
   const data = /** @type {CustomEvent} */ (e).detail;
@@ -146,7 +152,11 @@ socket.start();
 setupShare(roomId, key);
 setupExport(roomId, () => state.room);
 
-/** @param {string | ArrayBuffer} data */
+/**
+ * Applies one frame: a tile, a message, or a `batch` of messages applied one by one, exactly as
+ * if each had come alone.
+ * @param {string | ArrayBuffer} data
+ */
 async function handle(data) {
   if (typeof data !== 'string') {
     const frame = proto.parseFrame(data);
@@ -163,6 +173,20 @@ async function handle(data) {
     state.tileSeq = null;
   }
   const msg = JSON.parse(data);
+  if (msg.type !== 'batch') return handleMessage(msg);
+  if (!Array.isArray(msg.messages)) return;
+  for (const m of msg.messages) {
+    // One message that fails does not take the rest of its tick with it.
+    try {
+      handleMessage(m);
+    } catch (err) {
+      console.error('inkroom:', err);
+    }
+  }
+}
+
+/** @param {any} msg a server message (never a batch) */
+function handleMessage(msg) {
   switch (msg.type) {
     case 'welcome':
       // Also sent again, on the same connection, to a member that fell behind: live traffic
@@ -173,8 +197,8 @@ async function handle(data) {
       state.me = msg.you;
       state.role = msg.role;
       state.room = msg.room;
-      state.members = new Map(msg.members.map((/** @type {any} */ m) => [m.id, m]));
-      if (follow.leader !== null && !state.members.has(follow.leader)) follow.stop();
+      people.welcome(msg);
+      if (follow.leader !== null && !people.members.has(follow.leader)) follow.stop();
       toolbar.setHistory(false, false);
       // Strokes the pen still holds (drawn offline, or cut off) survive either way.
       if (msg.resumed) board.resume();
@@ -210,7 +234,7 @@ async function handle(data) {
     case 'cursors':
       for (const c of msg.cursors) {
         if (c.id === state.me) continue;
-        const m = state.members.get(c.id);
+        const m = people.members.get(c.id);
         board.setCursor(c.id, m?.name ?? 'Guest', memberColor(c.id), c.x, c.y);
       }
       break;
@@ -218,22 +242,25 @@ async function handle(data) {
       follow.received(msg.views);
       break;
     case 'member_joined':
-      state.members.set(msg.member.id, msg.member);
-      showMembers();
+      people.joined(msg.member);
       break;
     case 'member_updated':
-      state.members.set(msg.member.id, msg.member);
+      people.updated(msg.member);
       if (msg.member.id === state.me) nameInput.value = msg.member.name;
       board.relabelCursor(msg.member.id, msg.member.name);
       follow.renamed(msg.member.id);
-      showMembers();
       break;
     case 'member_left':
       follow.left(msg.id);
-      state.members.delete(msg.id);
+      people.left(msg.id);
       board.dropAuthor(msg.id);
       board.removeCursor(msg.id);
-      showMembers();
+      break;
+    case 'presence':
+      people.presence(msg.editors, msg.viewers);
+      break;
+    case 'member_list':
+      people.memberList(msg);
       break;
     case 'error':
       toast(proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
@@ -290,7 +317,6 @@ function showRoom() {
   board.dragPans = viewer;
   $('.role-badge').textContent = viewer ? 'View only' : 'Editing';
   $('.role-badge').dataset.role = viewer ? 'viewer' : 'editor';
-  showMembers();
   rememberBoard(room.name);
 }
 
@@ -310,52 +336,6 @@ function rememberBoard(name) {
   } catch {
     // Storage full or disabled: the list is a convenience.
   }
-}
-
-function showMembers() {
-  const list = $('.members');
-  list.replaceChildren();
-  for (const m of state.members.values()) {
-    const li = document.createElement('li');
-    li.style.setProperty('--member-color', memberColor(m.id));
-    li.dataset.member = String(m.id);
-    const name = document.createElement('span');
-    name.className = 'member-name';
-    name.textContent = m.id === state.me ? `${m.name} (you)` : m.name;
-    name.title = `${m.name}: ${m.role === 'editor' ? 'can draw' : 'view only'}`;
-    li.append(name);
-    if (m.role !== 'editor') {
-      const tag = document.createElement('span');
-      tag.className = 'member-tag';
-      tag.textContent = 'viewer';
-      li.append(tag);
-    }
-    if (m.id !== state.me) {
-      const following = follow.leader === m.id;
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'btn follow';
-      b.textContent = following ? 'Stop' : 'Follow';
-      b.setAttribute('aria-pressed', String(following));
-      b.setAttribute('aria-label', following ? `Stop following ${m.name}` : `Follow ${m.name}'s view`);
-      b.addEventListener('click', () => {
-        if (following) follow.stop();
-        else {
-          follow.start(m.id);
-          showPeople(false);
-        }
-      });
-      li.append(b);
-    }
-    list.append(li);
-  }
-  for (const el of document.querySelectorAll('.member-count')) el.textContent = String(state.members.size);
-}
-
-/** Opens or closes the people panel (a drawer on narrow screens). @param {boolean} open */
-function showPeople(open) {
-  document.body.classList.toggle('people-open', open);
-  $('#people-toggle').setAttribute('aria-expanded', String(open));
 }
 
 /** @param {string} s */
@@ -391,9 +371,4 @@ function userId() {
     localStorage.setItem('inkroom.user', id);
   }
   return id;
-}
-
-/** @param {number} id */
-function memberColor(id) {
-  return `hsl(${(id * 137) % 360} 70% 45%)`;
 }

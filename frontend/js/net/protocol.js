@@ -8,14 +8,15 @@ export const FLAG_EMPTY = 1;
 export const HEADER_LEN = 16;
 
 /**
+ * The first message. It asks for `batch` frames: a tick's messages in one frame.
  * @param {string} name
  * @param {string | null} key
  * @param {string} user stable id of this browser's person (keys undo history)
  * @param {number | null} since seq the local canvas is complete at, to resume; null for all
  */
 export function hello(name, key, user, since) {
-  /** @type {{type: string, name: string, user: string, key?: string, since?: number}} */
-  const msg = { type: 'hello', name, user };
+  /** @type {{type: string, name: string, user: string, batch: boolean, key?: string, since?: number}} */
+  const msg = { type: 'hello', name, user, batch: true };
   if (key) msg.key = key;
   if (since !== null) msg.since = since;
   return msg;
@@ -67,6 +68,12 @@ export const clear = (id) => ({ type: 'clear', id });
 
 /** @param {string} name */
 export const rename = (name) => ({ type: 'rename', name });
+
+/**
+ * Asks for a page of members (viewers included) in id order, after member `after`.
+ * @param {number | null} after the `next` of the previous page; null for the first page
+ */
+export const listMembers = (after) => (after === null ? { type: 'list_members' } : { type: 'list_members', after });
 
 export const undo = () => ({ type: 'undo' });
 export const redo = () => ({ type: 'redo' });
