@@ -79,9 +79,15 @@ pub struct Config {
     /// Members per `member_list` page. Default 100.
     pub member_page: usize,
 
-    /// How often the room sends what happened: everything new for a member in one tick goes
-    /// out as one frame. Default 16 ms.
-    pub tick: Duration,
+    /// Shortest tick: a room sends each member at most one frame per tick, holding everything
+    /// new. A message into a room that sent nothing for a tick goes out at once. Default 2 ms.
+    pub tick_min: Duration,
+    /// Longest tick, however big the room. Default 50 ms.
+    pub tick_max: Duration,
+    /// Frames a room aims to send per second in all: every frame is a socket write per member,
+    /// so the tick is members / this (3 ms with 190 members, 33 ms with 2,000), within
+    /// `tick_min` and `tick_max`. Default 60,000.
+    pub frames_per_second: f64,
     /// Commands from members waiting for the room; a session waits for room in this queue only
     /// when the room is this far behind. Default 4096.
     pub room_input_queue: usize,
@@ -164,7 +170,9 @@ impl Default for Config {
             max_viewers_per_room: 10_000,
             listed_viewers: 50,
             member_page: 100,
-            tick: Duration::from_millis(16),
+            tick_min: Duration::from_millis(2),
+            tick_max: Duration::from_millis(50),
+            frames_per_second: 60_000.0,
             room_input_queue: 4096,
             control_queue: 16,
             max_loaded_rooms: 1000,

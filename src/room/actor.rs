@@ -5,7 +5,7 @@
 //! [`TakeSnapshot`]) or concerns the whole room ([`Shutdown`], [`Delete`], [`UnloadIfEmpty`]),
 //! and a bounded channel of [`Input`] (commands and leaves) that sessions send into without
 //! waiting for the room to handle them. The room never waits on a member: it pushes into each
-//! member's bounded outbox once a tick.
+//! member's bounded outbox at most once a tick.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,6 +49,8 @@ pub struct Room {
     store: Arc<Store>,
     /// Sessions' input, until the actor starts and takes it as a stream.
     input: Option<mpsc::Receiver<Input>>,
+    /// A delivery of the tick log is scheduled.
+    delivery_scheduled: bool,
 }
 
 impl Room {
@@ -67,12 +69,29 @@ impl Room {
             config,
             store,
             input: Some(rx),
+            delivery_scheduled: false,
         };
         (room, tx)
     }
 
-    /// Carries out the state's effects.
+    /// Carries out the state's effects, then delivers what was said, at once if a tick has
+    /// passed since the last delivery, else when one has.
     fn run_effects(&mut self, ctx: &mut Context<Self>) {
+        self.carry_out(ctx);
+        if self.delivery_scheduled {
+            return;
+        }
+        if let Some(wait) = self.state.deliver_due(Instant::now()) {
+            self.delivery_scheduled = true;
+            ctx.run_later(wait, |room, ctx| {
+                room.delivery_scheduled = false;
+                room.run_effects(ctx);
+            });
+        }
+    }
+
+    /// Carries out the state's effects.
+    fn carry_out(&mut self, ctx: &mut Context<Self>) {
         for effect in self.state.take_effects() {
             match effect {
                 Effect::Persist {
@@ -129,7 +148,7 @@ impl Actor for Room {
                 rx.recv().await.map(|input| (input, rx))
             }));
         }
-        ctx.run_interval(self.config.tick, |room, ctx| {
+        ctx.run_interval(self.config.cursor_interval, |room, ctx| {
             room.state.tick(Instant::now());
             room.run_effects(ctx);
         });
@@ -222,7 +241,7 @@ impl Handler<Shutdown> for Room {
     type Result = ();
 
     fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) {
-        self.state.tick(Instant::now());
+        self.state.flush();
         self.state.close_all(
             close::GOING_AWAY,
             "the server is restarting; reconnect in a moment",

@@ -3,15 +3,15 @@
 //! (the [`Room`](super::Room) actor) to carry out. No actix, no I/O, no clock of its own (every
 //! call that needs the time is given `now`), so the rules are unit-tested directly.
 //!
-//! What members are told goes into the tick log ([`TickLog`]) and reaches their outboxes once a
-//! tick, as one frame each. Pushing into a member's outbox is not an effect: the outbox is a
+//! What members are told goes into the tick log ([`TickLog`]) and reaches their outboxes at
+//! most once a tick, as one frame each ([`RoomState::deliver_due`]). Pushing into a member's outbox is not an effect: the outbox is a
 //! bounded in-memory queue that never waits, and whether a push fits decides the member's lagging
 //! state, which is one of the room's rules. Everything that touches the disk or burns CPU
 //! (storing ops and bases, encoding tiles) is an effect.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
 use tiny_skia::Pixmap;
@@ -115,6 +115,8 @@ pub struct RoomState {
     log: TickLog,
     /// When cursors, views and presence last went out.
     last_cursors: Option<Instant>,
+    /// When the tick log was last delivered.
+    last_delivery: Option<Instant>,
     /// Tiles changed since they were last sent: when each first and last changed. A tile
     /// changed only by strokes waits until it settles (see `Config::snapshot_interval`):
     /// members drew those strokes live already, the tile only corrects their rendering.
@@ -168,6 +170,7 @@ impl RoomState {
             presence_sent: (0, 0),
             log: TickLog::default(),
             last_cursors: None,
+            last_delivery: None,
             dirty: BTreeMap::new(),
             urgent: false,
             encoding: false,
@@ -333,9 +336,39 @@ impl RoomState {
         }
     }
 
-    /// One tick: cursors, views and presence (at their own cadence), then everything said this
-    /// tick to every member as one frame each, then resyncs of lagging members that drained,
-    /// then a tile round when one is due.
+    /// The room's tick: one frame per member at most this often. Every frame costs a socket
+    /// write per member, so the tick grows with the room (`Config::frames_per_second`).
+    pub fn tick_interval(&self) -> Duration {
+        let c = &self.config;
+        let t = Duration::from_secs_f64(self.members.len() as f64 / c.frames_per_second.max(1.0));
+        t.clamp(c.tick_min, c.tick_max)
+    }
+
+    /// Delivers what was said since the last delivery if a tick has passed since then;
+    /// otherwise says how long until one has. `None` when nothing waits or it was delivered.
+    pub fn deliver_due(&mut self, now: Instant) -> Option<Duration> {
+        if self.log.is_empty() {
+            return None;
+        }
+        let interval = self.tick_interval();
+        let since = self
+            .last_delivery
+            .map_or(interval, |t| now.saturating_duration_since(t));
+        if since < interval {
+            return Some(interval - since);
+        }
+        self.last_delivery = Some(now);
+        self.log.deliver(&mut self.members);
+        None
+    }
+
+    /// Delivers what was said at once (before a shutdown).
+    pub fn flush(&mut self) {
+        self.log.deliver(&mut self.members);
+    }
+
+    /// Housekeeping, every `cursor_interval`: cursors, views and presence into the tick log,
+    /// resyncs of lagging members that drained, and a tile round when one is due.
     pub fn tick(&mut self, now: Instant) {
         let cursors_due = self
             .last_cursors
@@ -344,7 +377,6 @@ impl RoomState {
             self.last_cursors = Some(now);
             self.queue_cursors();
         }
-        self.log.deliver(&mut self.members);
         self.resync_drained();
         self.start_round(now);
     }

@@ -80,9 +80,11 @@ impl Harness {
         }
     }
 
+    /// Housekeeping, then delivery of everything said (a whole tick has passed).
     fn tick(&mut self) {
-        self.now += self.room.config.tick;
+        self.now += self.room.config.tick_max;
         self.room.tick(self.now);
+        self.room.deliver_due(self.now);
         self.store_all();
     }
 
@@ -395,5 +397,51 @@ fn idle_time_counts_from_the_last_leave() {
     assert_eq!(
         h.room.idle_for(h.now + Duration::from_secs(3)),
         Duration::from_secs(3)
+    );
+}
+
+/// The tick grows with the room: a frame per member costs a write per member.
+#[test]
+fn the_tick_grows_with_the_room() {
+    let mut h = Harness::new(Config::default());
+    assert_eq!(h.room.tick_interval(), Duration::from_millis(2));
+    for _ in 0..2000 {
+        h.join("V", Role::Viewer, true);
+    }
+    let t = h.room.tick_interval();
+    assert!(
+        t > Duration::from_millis(30) && t < Duration::from_millis(40),
+        "{t:?}"
+    );
+}
+
+/// A message into a room that sent nothing for a tick goes out at once; what follows within
+/// the tick waits for it and then goes out together.
+#[test]
+fn quiet_rooms_send_at_once_busy_ones_once_a_tick() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let vic = h.join("Vic", Role::Viewer, true);
+    h.tick();
+    h.frames(vic);
+    let tick = h.room.tick_interval();
+    h.now += tick;
+    h.send(ann, begin(1, 1.0));
+    assert_eq!(h.room.deliver_due(h.now), None, "sent at once");
+    assert_eq!(h.frames(vic).len(), 1);
+    h.send(ann, points(1, 2.0));
+    h.send(ann, points(1, 3.0));
+    let wait = h
+        .room
+        .deliver_due(h.now)
+        .expect("held for the rest of the tick");
+    assert!(wait <= tick);
+    assert!(h.frames(vic).is_empty());
+    h.now += wait;
+    assert_eq!(h.room.deliver_due(h.now), None);
+    let frames = h.frames(vic);
+    assert_eq!(frames.len(), 1, "both points in one frame");
+    assert!(
+        matches!(decode_server(&frames[0]), Ok(ServerMsg::Batch { messages }) if messages.len() == 2)
     );
 }
