@@ -78,6 +78,8 @@ pub struct Config {
     pub listed_viewers: usize,
     /// Members per `member_list` page. Default 100.
     pub member_page: usize,
+    /// Shortest time between two `presence` messages (member counts). Default 1 s.
+    pub presence_interval: Duration,
 
     /// Shortest tick: a room sends each member at most one frame per tick, holding everything
     /// new. A message into a room that sent nothing for a tick goes out at once. Default 2 ms.
@@ -170,6 +172,7 @@ impl Default for Config {
             max_viewers_per_room: 10_000,
             listed_viewers: 50,
             member_page: 100,
+            presence_interval: Duration::from_secs(1),
             tick_min: Duration::from_millis(2),
             tick_max: Duration::from_millis(50),
             frames_per_second: 60_000.0,

@@ -109,8 +109,9 @@ pub struct RoomState {
     viewers: usize,
     /// Viewers now listed (at most `Config::listed_viewers`).
     listed_viewers: usize,
-    /// Counts last announced with `presence`.
+    /// Counts last announced with `presence`, and when.
     presence_sent: (usize, usize),
+    last_presence: Option<Instant>,
     /// What members are told this tick.
     log: TickLog,
     /// When cursors, views and presence last went out.
@@ -168,6 +169,7 @@ impl RoomState {
             viewers: 0,
             listed_viewers: 0,
             presence_sent: (0, 0),
+            last_presence: None,
             log: TickLog::default(),
             last_cursors: None,
             last_delivery: None,
@@ -375,14 +377,16 @@ impl RoomState {
             .is_none_or(|t| now.saturating_duration_since(t) >= self.config.cursor_interval);
         if cursors_due {
             self.last_cursors = Some(now);
-            self.queue_cursors();
+            self.queue_cursors(now);
         }
         self.resync_drained();
         self.start_round(now);
     }
 
-    /// Batched cursor positions and views of listed members that moved, and the counts.
-    fn queue_cursors(&mut self) {
+    /// Batched cursor positions and views of listed members that moved, and the counts when
+    /// they changed (at most every `presence_interval`: while thousands join, a count a frame
+    /// would cost every member a write per tick).
+    fn queue_cursors(&mut self, now: Instant) {
         let mut cursors = Vec::new();
         let mut views = Vec::new();
         for (id, m) in &mut self.members {
@@ -403,8 +407,12 @@ impl RoomState {
             self.log.push(&ServerMsg::Views { views }, Audience::All);
         }
         let counts = (self.editors, self.viewers);
-        if counts != self.presence_sent {
+        let presence_due = self
+            .last_presence
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.config.presence_interval);
+        if counts != self.presence_sent && presence_due {
             self.presence_sent = counts;
+            self.last_presence = Some(now);
             self.log.push(
                 &ServerMsg::Presence {
                     editors: counts.0 as u64,
