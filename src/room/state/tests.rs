@@ -410,7 +410,7 @@ fn the_tick_grows_with_the_room() {
     }
     let t = h.room.tick_interval();
     assert!(
-        t > Duration::from_millis(30) && t < Duration::from_millis(40),
+        t > Duration::from_millis(40) && t < Duration::from_millis(48),
         "{t:?}"
     );
 }
