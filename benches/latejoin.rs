@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{http, start_server};
+use support::{http, start_server, Rng};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -23,21 +23,6 @@ type Ws =
 const SIDE: u32 = 4096;
 const STROKES: u32 = 200;
 const JOINS: usize = 5;
-
-/// A small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn f(&mut self, max: f32) -> f32 {
-        (self.next() % 1_000_000) as f32 / 1_000_000.0 * max
-    }
-}
 
 async fn connect(addr: SocketAddr, room: &str) -> Ws {
     tokio_tungstenite::connect_async(format!("ws://{addr}/api/rooms/{room}/ws"))
@@ -116,10 +101,7 @@ async fn draw(addr: SocketAddr, room: &str, key: &str) {
 }
 
 fn report(label: &str, samples: &[(Duration, usize, usize)]) {
-    let mut ms: Vec<f64> = samples
-        .iter()
-        .map(|s| s.0.as_secs_f64() * 1000.0)
-        .collect();
+    let mut ms: Vec<f64> = samples.iter().map(|s| s.0.as_secs_f64() * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
     let median = ms[ms.len() / 2];
     let (bytes, tiles) = (samples[0].1, samples[0].2);

@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{http, rss_kib, start_server};
+use support::{http, rss_kib, start_server, Rng};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -61,24 +61,6 @@ impl Stats {
             .expect("lock")
             .entry((who.to_owned(), code.to_owned()))
             .or_default() += 1;
-    }
-}
-
-/// A small deterministic generator (no dependency needed for a bench's randomness).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn f(&mut self, max: f32) -> f32 {
-        (self.next() % 1_000_000) as f32 / 1_000_000.0 * max
     }
 }
 

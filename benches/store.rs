@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use inkroom::config::Config;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "support/mod.rs"]
+mod support;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -56,17 +58,7 @@ impl Server {
 }
 
 async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Value {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8_lossy(&raw);
-    serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap_or(Value::Null)
+    serde_json::from_slice(&support::http(addr, method, path, body).await).unwrap_or(Value::Null)
 }
 
 async fn create_room(addr: SocketAddr) -> (String, String) {

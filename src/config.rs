@@ -86,10 +86,18 @@ pub struct Config {
     pub tick_min: Duration,
     /// Longest tick, however big the room. Default 50 ms.
     pub tick_max: Duration,
+    /// Deliveries a quiet room may save up: that many messages in a row go out at once before
+    /// the tick paces them. Default 4.
+    pub tick_burst: u32,
     /// Frames a room aims to send per second in all: every frame is a socket write per member,
-    /// so the tick is members / this (4 ms with 190 members, 44 ms with 2,000), within
-    /// `tick_min` and `tick_max`. Default 45,000.
+    /// so the tick is members / this (3 ms with 190 members), within `tick_min` and `tick_max`.
+    /// Default 60,000.
     pub frames_per_second: f64,
+    /// The same for a room of over `crowd_members` members, where each delivery is thousands
+    /// of writes at once and needs more room around it (44 ms with 2,000). Default 45,000.
+    pub crowd_frames_per_second: f64,
+    /// See `crowd_frames_per_second`. Default 1,000.
+    pub crowd_members: usize,
     /// Commands from members waiting for the room; a session waits for room in this queue only
     /// when the room is this far behind. Default 4096.
     pub room_input_queue: usize,
@@ -175,7 +183,10 @@ impl Default for Config {
             presence_interval: Duration::from_secs(1),
             tick_min: Duration::from_millis(2),
             tick_max: Duration::from_millis(50),
-            frames_per_second: 45_000.0,
+            tick_burst: 4,
+            frames_per_second: 60_000.0,
+            crowd_frames_per_second: 45_000.0,
+            crowd_members: 1000,
             room_input_queue: 4096,
             control_queue: 16,
             max_loaded_rooms: 1000,

@@ -63,3 +63,26 @@ pub fn rss_kib(pid: u32) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// A small deterministic generator (xorshift; no dependency needed for a bench's randomness).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// A number from 0 to `max`.
+    pub fn f(&mut self, max: f32) -> f32 {
+        (self.next() % 1_000_000) as f32 / 1_000_000.0 * max
+    }
+}

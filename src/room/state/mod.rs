@@ -116,8 +116,10 @@ pub struct RoomState {
     log: TickLog,
     /// When cursors, views and presence last went out.
     last_cursors: Option<Instant>,
-    /// When the tick log was last delivered.
+    /// When the tick log was last delivered, and the deliveries saved up then (see
+    /// [`RoomState::deliver_due`]).
     last_delivery: Option<Instant>,
+    delivery_credit: f64,
     /// Tiles changed since they were last sent: when each first and last changed. A tile
     /// changed only by strokes waits until it settles (see `Config::snapshot_interval`):
     /// members drew those strokes live already, the tile only corrects their rendering.
@@ -173,6 +175,7 @@ impl RoomState {
             log: TickLog::default(),
             last_cursors: None,
             last_delivery: None,
+            delivery_credit: 0.0,
             dirty: BTreeMap::new(),
             urgent: false,
             encoding: false,
@@ -342,23 +345,36 @@ impl RoomState {
     /// write per member, so the tick grows with the room (`Config::frames_per_second`).
     pub fn tick_interval(&self) -> Duration {
         let c = &self.config;
-        let t = Duration::from_secs_f64(self.members.len() as f64 / c.frames_per_second.max(1.0));
+        let n = self.members.len();
+        let fps = if n > c.crowd_members {
+            c.crowd_frames_per_second
+        } else {
+            c.frames_per_second
+        };
+        let t = Duration::from_secs_f64(n as f64 / fps.max(1.0));
         t.clamp(c.tick_min, c.tick_max)
     }
 
-    /// Delivers what was said since the last delivery if a tick has passed since then;
-    /// otherwise says how long until one has. `None` when nothing waits or it was delivered.
+    /// Delivers what was said since the last delivery if the room may send a frame now;
+    /// otherwise says how long until it may. `None` when nothing waits or it was delivered.
+    ///
+    /// The room earns one delivery per tick and may save up `Config::tick_burst` of them, so
+    /// sporadic messages (a person drawing in a normal room) go out at once, while under
+    /// sustained traffic deliveries settle to one per tick.
     pub fn deliver_due(&mut self, now: Instant) -> Option<Duration> {
         if self.log.is_empty() {
             return None;
         }
-        let interval = self.tick_interval();
-        let since = self
-            .last_delivery
-            .map_or(interval, |t| now.saturating_duration_since(t));
-        if since < interval {
-            return Some(interval - since);
+        let interval = self.tick_interval().as_secs_f64();
+        let burst = f64::from(self.config.tick_burst.max(1));
+        let earned = self.last_delivery.map_or(burst, |t| {
+            now.saturating_duration_since(t).as_secs_f64() / interval
+        });
+        let credit = (self.delivery_credit + earned).min(burst);
+        if credit < 1.0 {
+            return Some(Duration::from_secs_f64((1.0 - credit) * interval));
         }
+        self.delivery_credit = credit - 1.0;
         self.last_delivery = Some(now);
         self.log.deliver(&mut self.members);
         None

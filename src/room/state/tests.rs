@@ -415,8 +415,8 @@ fn the_tick_grows_with_the_room() {
     );
 }
 
-/// A message into a room that sent nothing for a tick goes out at once; what follows within
-/// the tick waits for it and then goes out together.
+/// Messages into a quiet room go out at once (up to the saved-up burst); after that, what
+/// follows within a tick waits for it and then goes out together.
 #[test]
 fn quiet_rooms_send_at_once_busy_ones_once_a_tick() {
     let mut h = Harness::new(Config::default());
@@ -425,10 +425,19 @@ fn quiet_rooms_send_at_once_busy_ones_once_a_tick() {
     h.tick();
     h.frames(vic);
     let tick = h.room.tick_interval();
-    h.now += tick;
+    h.now += tick * 10;
     h.send(ann, begin(1, 1.0));
     assert_eq!(h.room.deliver_due(h.now), None, "sent at once");
     assert_eq!(h.frames(vic).len(), 1);
+    for i in 1..h.room.config.tick_burst {
+        h.send(ann, points(1, i as f32));
+        assert_eq!(
+            h.room.deliver_due(h.now),
+            None,
+            "the burst goes out at once"
+        );
+    }
+    assert_eq!(h.frames(vic).len(), h.room.config.tick_burst as usize - 1);
     h.send(ann, points(1, 2.0));
     h.send(ann, points(1, 3.0));
     let wait = h
