@@ -98,6 +98,10 @@ pub struct Config {
     pub crowd_frames_per_second: f64,
     /// See `crowd_frames_per_second`. Default 1,000.
     pub crowd_members: usize,
+    /// A crowded room's members are delivered in this many slices, in turn, a slice every
+    /// tick / slices: each still gets a frame a tick, but the writes are spread over the tick
+    /// instead of all landing at once. Default 4.
+    pub crowd_slices: usize,
     /// Commands from members waiting for the room; a session waits for room in this queue only
     /// when the room is this far behind. Default 4096.
     pub room_input_queue: usize,
@@ -187,6 +191,7 @@ impl Default for Config {
             frames_per_second: 60_000.0,
             crowd_frames_per_second: 45_000.0,
             crowd_members: 1000,
+            crowd_slices: 4,
             room_input_queue: 4096,
             control_queue: 16,
             max_loaded_rooms: 1000,

@@ -1,8 +1,8 @@
 //! The tick log: everything the room says during one tick, encoded once, then delivered as one
 //! frame per member per tick.
 //!
-//! Each entry is one server message, already encoded, and its audience. At the end of a tick
-//! [`TickLog::deliver`] sends every member what is for it: members that asked for batches get one
+//! Each entry is one server message, already encoded, and its audience. Once a tick
+//! [`TickLog::deliver`] sends the members of a slice what is for them: members that asked for batches get one
 //! `batch` frame (one message alone goes out bare), others one frame per message. Every member
 //! whose view of the tick is the common one (all viewers, and editors who neither drew nor were
 //! told something of their own) shares the same frame; only authors (who do not get their own
@@ -47,12 +47,29 @@ struct Entry {
     commit_of: Option<MemberId>,
 }
 
-/// Messages of the current tick, in order.
-#[derive(Debug, Default)]
+/// Messages not yet delivered to every member, in order.
+///
+/// A big room's members are split into slices (member id modulo the number of slices), and the
+/// slices are delivered in turn rather than all at once: each member still gets a frame a tick,
+/// but the writes of one delivery, and the frames the clients then read, are spread over the
+/// tick instead of landing together.
+#[derive(Debug)]
 pub struct TickLog {
     entries: Vec<Entry>,
-    /// Members named by an `Except` or `Only` entry: their view differs from the common one.
-    special: BTreeSet<MemberId>,
+    /// Absolute index of `entries[0]`; indices only grow.
+    base: usize,
+    /// Per slice: the absolute index up to which its members have been sent everything.
+    cursors: Vec<usize>,
+}
+
+impl Default for TickLog {
+    fn default() -> Self {
+        TickLog {
+            entries: Vec::new(),
+            base: 0,
+            cursors: vec![0],
+        }
+    }
 }
 
 impl TickLog {
@@ -63,9 +80,6 @@ impl TickLog {
 
     /// Adds a message already encoded; `commit_of` marks a commit and its author.
     pub fn push_text(&mut self, text: ByteString, to: Audience, commit_of: Option<MemberId>) {
-        if let Audience::Except(id) | Audience::Only(id) = to {
-            self.special.insert(id);
-        }
         self.entries.push(Entry {
             text,
             to,
@@ -73,66 +87,104 @@ impl TickLog {
         });
     }
 
-    /// Number of entries so far (a joining member's `log_from`).
-    pub fn len(&self) -> usize {
-        self.entries.len()
+    /// Absolute index of the next entry: a member that joins or is resynced now sets its
+    /// `log_from` to it (what was said before is in what it was sent).
+    pub fn end(&self) -> usize {
+        self.base + self.entries.len()
     }
 
-    /// Whether nothing was said this tick.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    /// Whether a slice has something not yet delivered.
+    pub fn pending(&self, slice: usize) -> bool {
+        self.cursors.get(slice).is_some_and(|c| *c < self.end())
     }
 
-    /// Sends every member what is for it and empties the log. Members that overflow become
-    /// lagging; their own commits of the tick are kept in `missed_own`.
-    pub fn deliver(&mut self, members: &mut BTreeMap<MemberId, Member>) {
-        if self.entries.is_empty() {
+    /// Number of slices.
+    pub fn slices(&self) -> usize {
+        self.cursors.len()
+    }
+
+    /// Splits members into `k` slices, delivering everything pending first if that changes.
+    pub fn set_slices(&mut self, k: usize, members: &mut BTreeMap<MemberId, Member>) {
+        let k = k.max(1);
+        if k != self.cursors.len() {
+            self.deliver_all(members);
+            self.cursors = vec![self.end(); k];
+        }
+    }
+
+    /// Delivers everything pending to every slice.
+    pub fn deliver_all(&mut self, members: &mut BTreeMap<MemberId, Member>) {
+        for s in 0..self.cursors.len() {
+            self.deliver(s, members);
+        }
+    }
+
+    /// Sends the members of a slice what is for them since the slice's last delivery. Members
+    /// that overflow become lagging; their own commits among it are kept in `missed_own`.
+    pub fn deliver(&mut self, slice: usize, members: &mut BTreeMap<MemberId, Member>) {
+        let k = self.cursors.len() as u64;
+        let (from, to) = (self.cursors[slice], self.end());
+        if from >= to {
             return;
         }
-        let mut common: Option<Outgoing> = None;
+        let range = &self.entries[from - self.base..];
+        // Members named by an `Except` or `Only` entry: their view differs from the common one.
+        let special: BTreeSet<MemberId> = range
+            .iter()
+            .filter_map(|e| match e.to {
+                Audience::Except(id) | Audience::Only(id) => Some(id),
+                Audience::All => None,
+            })
+            .collect();
+        let mut common: Option<ByteString> = None;
         for (&id, m) in members.iter_mut() {
-            if m.lagging {
-                m.log_from = 0;
+            if id % k != slice as u64 || m.lagging {
                 continue;
             }
-            let from = std::mem::take(&mut m.log_from).min(self.entries.len());
-            let own: Vec<&Entry> = if from == 0 && !self.special.contains(&id) {
+            let start = m.log_from.clamp(from, to);
+            if start == to {
+                continue;
+            }
+            if start == from && !special.contains(&id) {
                 // The common view: every entry but those for one member alone.
+                let mine = range.iter().filter(|e| !is_only(e.to));
                 if m.batch {
-                    let frame = common.get_or_insert_with(|| {
-                        frame_of(self.entries.iter().filter(|e| !is_only(e.to)))
-                    });
-                    if let Outgoing::Text(t) = frame {
-                        if !t.is_empty() && !m.push(Outgoing::Text(t.clone())) {
-                            keep_missed(m, self.entries.iter());
-                        }
+                    let frame = common.get_or_insert_with(|| frame_of(mine.clone()));
+                    if !frame.is_empty() && !m.push(Outgoing::Text(frame.clone())) {
+                        keep_missed(m, range.iter());
                     }
-                    continue;
+                } else {
+                    send_each(m, mine.collect());
                 }
-                self.entries.iter().filter(|e| !is_only(e.to)).collect()
-            } else {
-                self.entries[from..]
-                    .iter()
-                    .filter(|e| e.to.includes(id))
-                    .collect()
-            };
+                continue;
+            }
+            let own: Vec<&Entry> = range[start - from..]
+                .iter()
+                .filter(|e| e.to.includes(id))
+                .collect();
             if m.batch {
-                if let Outgoing::Text(t) = frame_of(own.iter().copied()) {
-                    if !t.is_empty() && !m.push(Outgoing::Text(t)) {
-                        keep_missed(m, own.iter().copied());
-                    }
+                let frame = frame_of(own.iter().copied());
+                if !frame.is_empty() && !m.push(Outgoing::Text(frame)) {
+                    keep_missed(m, own.iter().copied());
                 }
             } else {
-                for (i, e) in own.iter().enumerate() {
-                    if !m.push(Outgoing::Text(e.text.clone())) {
-                        keep_missed(m, own[i..].iter().copied());
-                        break;
-                    }
-                }
+                send_each(m, own);
             }
         }
-        self.entries.clear();
-        self.special.clear();
+        self.cursors[slice] = to;
+        let done = self.cursors.iter().copied().min().unwrap_or(to);
+        self.entries.drain(..done - self.base);
+        self.base = done;
+    }
+}
+
+/// Sends entries one frame each (clients that did not ask for batches).
+fn send_each(m: &mut Member, entries: Vec<&Entry>) {
+    for (i, e) in entries.iter().enumerate() {
+        if !m.push(Outgoing::Text(e.text.clone())) {
+            keep_missed(m, entries[i..].iter().copied());
+            break;
+        }
     }
 }
 
@@ -140,18 +192,16 @@ fn is_only(to: Audience) -> bool {
     matches!(to, Audience::Only(_))
 }
 
-/// One frame for entries: nothing, the message alone, or a `batch`.
-fn frame_of<'e>(entries: impl Iterator<Item = &'e Entry> + Clone) -> Outgoing {
-    let count = entries.clone().count();
-    let text = match count {
+/// One frame for entries: nothing (empty), the message alone, or a `batch`.
+fn frame_of<'e>(entries: impl Iterator<Item = &'e Entry> + Clone) -> ByteString {
+    match entries.clone().count() {
         0 => ByteString::new(),
         1 => entries.map(|e| e.text.clone()).next().unwrap_or_default(),
         _ => {
             let size: usize = entries.clone().map(|e| e.text.len() + 1).sum();
             ByteString::from(encode_batch(entries.map(|e| &*e.text), size))
         }
-    };
-    Outgoing::Text(text)
+    }
 }
 
 /// A member fell behind while these entries were for it: keep its own commits among them.

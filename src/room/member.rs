@@ -61,8 +61,8 @@ pub struct Member {
     /// Strokes open when the member was last resynced: its client may begin them again (it
     /// re-sends what it could not send while out of sync), which then restarts them.
     pub open_at_resync: Vec<StrokeId>,
-    /// Entries of the current tick log from this index on are for this member (it joined or
-    /// was resynced during the tick; earlier entries are already in what it was sent).
+    /// Entries of the tick log from this absolute index on are for this member (it joined or
+    /// was resynced then; earlier entries are already in what it was sent).
     pub log_from: usize,
 }
 

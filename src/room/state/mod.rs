@@ -120,6 +120,8 @@ pub struct RoomState {
     /// [`RoomState::deliver_due`]).
     last_delivery: Option<Instant>,
     delivery_credit: f64,
+    /// When each slice of a crowded room was last delivered.
+    slice_last: Vec<Option<Instant>>,
     /// Tiles changed since they were last sent: when each first and last changed. A tile
     /// changed only by strokes waits until it settles (see `Config::snapshot_interval`):
     /// members drew those strokes live already, the tile only corrects their rendering.
@@ -176,6 +178,7 @@ impl RoomState {
             last_cursors: None,
             last_delivery: None,
             delivery_credit: 0.0,
+            slice_last: Vec::new(),
             dirty: BTreeMap::new(),
             urgent: false,
             encoding: false,
@@ -305,7 +308,7 @@ impl RoomState {
                     self.config.paint_pixels_per_second,
                     self.config.paint_burst_pixels,
                 ),
-                log_from: self.log.len(),
+                log_from: self.log.end(),
             },
         );
         self.empty_since = None;
@@ -355,34 +358,69 @@ impl RoomState {
         t.clamp(c.tick_min, c.tick_max)
     }
 
-    /// Delivers what was said since the last delivery if the room may send a frame now;
-    /// otherwise says how long until it may. `None` when nothing waits or it was delivered.
+    /// Delivers what was said since the last delivery if the room may send a frame now, and
+    /// says how long until it should be asked again (`None`: nothing waits).
     ///
     /// The room earns one delivery per tick and may save up `Config::tick_burst` of them, so
     /// sporadic messages (a person drawing in a normal room) go out at once, while under
-    /// sustained traffic deliveries settle to one per tick.
+    /// sustained traffic deliveries settle to one per tick. A crowded room delivers its
+    /// `Config::crowd_slices` slices of members in turn, a slice every tick / slices.
     pub fn deliver_due(&mut self, now: Instant) -> Option<Duration> {
-        if self.log.is_empty() {
+        let k = if self.members.len() > self.config.crowd_members {
+            self.config.crowd_slices.max(1)
+        } else {
+            1
+        };
+        self.log.set_slices(k, &mut self.members);
+        self.slice_last.resize(k, None);
+        let pending: Vec<usize> = (0..k).filter(|s| self.log.pending(*s)).collect();
+        if pending.is_empty() {
             return None;
         }
-        let interval = self.tick_interval().as_secs_f64();
-        let burst = f64::from(self.config.tick_burst.max(1));
-        let earned = self.last_delivery.map_or(burst, |t| {
-            now.saturating_duration_since(t).as_secs_f64() / interval
-        });
-        let credit = (self.delivery_credit + earned).min(burst);
-        if credit < 1.0 {
-            return Some(Duration::from_secs_f64((1.0 - credit) * interval));
+        let interval = self.tick_interval();
+        if k == 1 {
+            let tick = interval.as_secs_f64();
+            let burst = f64::from(self.config.tick_burst.max(1));
+            let earned = self.last_delivery.map_or(burst, |t| {
+                now.saturating_duration_since(t).as_secs_f64() / tick
+            });
+            let credit = (self.delivery_credit + earned).min(burst);
+            if credit < 1.0 {
+                return Some(Duration::from_secs_f64((1.0 - credit) * tick));
+            }
+            self.delivery_credit = credit - 1.0;
+            self.last_delivery = Some(now);
+            self.log.deliver(0, &mut self.members);
+            return None;
         }
-        self.delivery_credit = credit - 1.0;
+        let gap = interval / k as u32;
+        if let Some(t) = self.last_delivery {
+            let since = now.saturating_duration_since(t);
+            if since < gap {
+                return Some(gap - since);
+            }
+        }
+        // The pending slice served longest ago, once its tick has passed.
+        let slice = pending
+            .iter()
+            .copied()
+            .min_by_key(|s| self.slice_last[*s])
+            .unwrap_or(0);
+        if let Some(t) = self.slice_last[slice] {
+            let since = now.saturating_duration_since(t);
+            if since < interval {
+                return Some(interval - since);
+            }
+        }
+        self.slice_last[slice] = Some(now);
         self.last_delivery = Some(now);
-        self.log.deliver(&mut self.members);
-        None
+        self.log.deliver(slice, &mut self.members);
+        (0..k).any(|s| self.log.pending(s)).then_some(gap)
     }
 
     /// Delivers what was said at once (before a shutdown).
     pub fn flush(&mut self) {
-        self.log.deliver(&mut self.members);
+        self.log.deliver_all(&mut self.members);
     }
 
     /// Housekeeping, every `cursor_interval`: cursors, views and presence into the tick log,

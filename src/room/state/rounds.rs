@@ -66,7 +66,7 @@ impl RoomState {
         }
         self.encoding = false;
         // Commits said this tick go out before the tiles that show them.
-        self.log.deliver(&mut self.members);
+        self.log.deliver_all(&mut self.members);
         for m in self.members.values_mut() {
             if m.joined_seq > seq || m.lagging {
                 continue;

@@ -93,7 +93,7 @@ impl RoomState {
                 .all(|c| outbox.push(Outgoing::Text(c)).is_ok())
                 && self.queue_sync(&outbox, &info, Some(since), &author_key);
             let seq = self.doc.seq();
-            let log_len = self.log.len();
+            let log_len = self.log.end();
             if queued {
                 if let Some(m) = self.members.get_mut(&id) {
                     m.lagging = false;

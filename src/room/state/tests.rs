@@ -454,3 +454,38 @@ fn quiet_rooms_send_at_once_busy_ones_once_a_tick() {
         matches!(decode_server(&frames[0]), Ok(ServerMsg::Batch { messages }) if messages.len() == 2)
     );
 }
+
+/// A crowded room delivers its members in slices, a slice at a time, each member still once.
+#[test]
+fn crowded_rooms_deliver_in_slices() {
+    let mut h = Harness::new(Config {
+        crowd_members: 40,
+        crowd_slices: 4,
+        ..Config::default()
+    });
+    let ann = h.join("Ann", Role::Editor, true);
+    let viewers: Vec<MemberId> = (0..79).map(|_| h.join("V", Role::Viewer, true)).collect();
+    h.tick();
+    while h.room.deliver_due(h.now).is_some() {
+        h.now += h.room.tick_interval();
+    }
+    for v in &viewers {
+        h.frames(*v);
+    }
+    h.now += h.room.tick_interval();
+    h.send(ann, begin(1, 1.0));
+    let mut served = Vec::new();
+    let mut next = Some(Duration::ZERO);
+    while let Some(wait) = next {
+        h.now += wait;
+        next = h.room.deliver_due(h.now);
+        let got = viewers.iter().filter(|v| !h.frames(**v).is_empty()).count();
+        served.push(got);
+    }
+    served.sort_unstable();
+    assert_eq!(
+        served,
+        [19, 20, 20, 20],
+        "a quarter at a time, everyone once"
+    );
+}
