@@ -207,7 +207,7 @@ impl Handler<Join> for Room {
     type Result = Result<MemberId, ProtoError>;
 
     fn handle(&mut self, join: Join, ctx: &mut Context<Self>) -> Self::Result {
-        let result = self.state.join(join.0, Instant::now());
+        let result = self.state.join(join.0);
         self.run_effects(ctx);
         result
     }

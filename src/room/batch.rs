@@ -98,11 +98,6 @@ impl TickLog {
         self.cursors.get(slice).is_some_and(|c| *c < self.end())
     }
 
-    /// Number of slices.
-    pub fn slices(&self) -> usize {
-        self.cursors.len()
-    }
-
     /// Splits members into `k` slices, delivering everything pending first if that changes.
     pub fn set_slices(&mut self, k: usize, members: &mut BTreeMap<MemberId, Member>) {
         let k = k.max(1);

@@ -16,12 +16,20 @@ use crate::protocol::frame;
 pub fn encode_frames(tiles: Vec<(TileId, Option<Arc<Pixmap>>)>, seq: u64) -> Vec<(TileId, Bytes)> {
     tiles
         .into_iter()
-        .map(|(id, tile)| {
-            let png = tile.map(|t| crate::canvas::encode_tile(&t));
-            let bytes = frame::tile(id.col, id.row, TILE_SIZE as u16, seq, png.as_deref());
-            (id, Bytes::from(bytes))
-        })
+        .map(|(id, tile)| (id, encode_frame(id, tile.as_deref(), seq)))
         .collect()
+}
+
+/// Encodes one tile as a binary tile frame tagged with `seq`.
+fn encode_frame(id: TileId, tile: Option<&Pixmap>, seq: u64) -> Bytes {
+    let png = tile.map(crate::canvas::encode_tile);
+    Bytes::from(frame::tile(
+        id.col,
+        id.row,
+        TILE_SIZE as u16,
+        seq,
+        png.as_deref(),
+    ))
 }
 
 /// Turns what a joining member needs into frames, encoding only the tiles not yet encoded.
@@ -30,10 +38,7 @@ pub fn encode_sources(tiles: Vec<TileSource>, seq: u64) -> Vec<Bytes> {
         .into_iter()
         .map(|t| match t {
             TileSource::Encoded(bytes) => bytes,
-            TileSource::Raw(id, tile) => encode_frames(vec![(id, tile)], seq)
-                .pop()
-                .map(|(_, b)| b)
-                .unwrap_or_default(),
+            TileSource::Raw(id, tile) => encode_frame(id, tile.as_deref(), seq),
         })
         .collect()
 }
@@ -66,23 +71,13 @@ impl TileCache {
         &self,
         doc: &Document,
         tiles: Vec<(TileId, Option<Arc<Pixmap>>)>,
-    ) -> (Vec<TileSource>, usize) {
-        let mut missing = 0;
-        let sources = tiles
+    ) -> Vec<TileSource> {
+        tiles
             .into_iter()
             .map(|(id, tile)| match self.get(doc, id) {
                 Some(bytes) => TileSource::Encoded(bytes),
-                None => {
-                    missing += 1;
-                    TileSource::Raw(id, tile)
-                }
+                None => TileSource::Raw(id, tile),
             })
-            .collect();
-        (sources, missing)
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.frames.values().map(|(_, b)| b.len()).sum()
+            .collect()
     }
 }

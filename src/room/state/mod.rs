@@ -224,16 +224,16 @@ impl RoomState {
     }
 
     /// How long the room has been idle (zero while it is not).
-    pub fn idle_for(&mut self, now: Instant) -> std::time::Duration {
+    pub fn idle_for(&mut self, now: Instant) -> Duration {
         if !self.members.is_empty() {
             self.empty_since = None;
-            return std::time::Duration::ZERO;
+            return Duration::ZERO;
         }
         let since = *self.empty_since.get_or_insert(now);
         if self.is_idle() {
             now.saturating_duration_since(since)
         } else {
-            std::time::Duration::ZERO
+            Duration::ZERO
         }
     }
 
@@ -241,7 +241,7 @@ impl RoomState {
     /// any live traffic, so it misses nothing and sees nothing twice. Costs the same however
     /// many members the room has: only editors and listed viewers are named to it, and only
     /// they are announced.
-    pub fn join(&mut self, j: Joining, now: Instant) -> Result<MemberId, ProtoError> {
+    pub fn join(&mut self, j: Joining) -> Result<MemberId, ProtoError> {
         let (count, max, what) = match j.role {
             Role::Editor => (self.editors, self.config.max_editors_per_room, "editors"),
             Role::Viewer => (self.viewers, self.config.max_viewers_per_room, "viewers"),
@@ -313,7 +313,6 @@ impl RoomState {
         );
         self.empty_since = None;
         tracing::debug!(room = %self.meta.id, member = id, "joined");
-        let _ = now;
         Ok(id)
     }
 
@@ -490,10 +489,5 @@ impl RoomState {
     /// Drops commits still waiting for the store (the room is being deleted).
     pub fn drop_pending(&mut self) {
         self.pending.clear();
-    }
-
-    /// Bytes of encoded tiles kept for joiners.
-    pub fn cache_bytes(&self) -> usize {
-        self.cache.bytes()
     }
 }

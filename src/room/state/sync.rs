@@ -131,7 +131,7 @@ impl RoomState {
                 .map(|(id, t)| (*id, Some(Arc::clone(t))))
                 .collect()
         });
-        let (tiles, _missing) = self.cache.sources(&self.doc, tiles);
+        let tiles = self.cache.sources(&self.doc, tiles);
         let mut members: Vec<MemberInfo> = self
             .members
             .values()

@@ -50,17 +50,14 @@ impl Harness {
         );
         let id = self
             .room
-            .join(
-                Joining {
-                    name: name.into(),
-                    role,
-                    outbox: tx,
-                    user: None,
-                    since: None,
-                    batch,
-                },
-                self.now,
-            )
+            .join(Joining {
+                name: name.into(),
+                role,
+                outbox: tx,
+                user: None,
+                since: None,
+                batch,
+            })
             .expect("joins");
         self.rx.insert(id, rx);
         id
