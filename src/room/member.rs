@@ -29,10 +29,6 @@ pub struct OpenStroke {
 pub struct Member {
     /// Id, name and role, as others see them.
     pub info: MemberInfo,
-    /// Listed members (every editor, and viewers up to `Config::listed_viewers`) are announced
-    /// to everyone on join, rename and leave, and their cursors and views are relayed; the
-    /// other viewers are only counted.
-    pub listed: bool,
     /// The client reads `batch` frames.
     pub batch: bool,
     /// The member's forwarding task holds the other end.

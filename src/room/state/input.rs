@@ -80,7 +80,7 @@ impl RoomState {
             }
             Command::Rename { name } => {
                 member.info.name = name;
-                if member.listed {
+                if self.listed.contains(&id) {
                     let member = member.info.clone();
                     self.log
                         .push(&ServerMsg::MemberUpdated { member }, Audience::All);

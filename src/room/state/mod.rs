@@ -9,7 +9,7 @@
 //! state, which is one of the room's rules. Everything that touches the disk or burns CPU
 //! (storing ops and bases, encoding tiles) is an effect.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -107,8 +107,10 @@ pub struct RoomState {
     /// Editors and viewers now.
     editors: usize,
     viewers: usize,
-    /// Viewers now listed (at most `Config::listed_viewers`).
-    listed_viewers: usize,
+    /// Listed members: every editor and at most `Config::listed_viewers` viewers. What joiners
+    /// are told of others (names, open strokes, views) and what is relayed of cursors comes
+    /// from these alone, so neither costs more in a room of thousands.
+    listed: BTreeSet<MemberId>,
     /// Counts last announced with `presence`, and when.
     presence_sent: (usize, usize),
     last_presence: Option<Instant>,
@@ -171,7 +173,7 @@ impl RoomState {
             next_member: 1,
             editors: 0,
             viewers: 0,
-            listed_viewers: 0,
+            listed: BTreeSet::new(),
             presence_sent: (0, 0),
             last_presence: None,
             log: TickLog::default(),
@@ -259,7 +261,8 @@ impl RoomState {
             name: j.name,
             role: j.role,
         };
-        let listed = j.role == Role::Editor || self.listed_viewers < self.config.listed_viewers;
+        let listed_viewers = self.listed.len() - self.editors;
+        let listed = j.role == Role::Editor || listed_viewers < self.config.listed_viewers;
         let author_key = match j.user {
             Some(user) => format!("u:{user}"),
             None => format!("m:{id}"),
@@ -281,17 +284,16 @@ impl RoomState {
         }
         match j.role {
             Role::Editor => self.editors += 1,
-            Role::Viewer => {
-                self.viewers += 1;
-                self.listed_viewers += usize::from(listed);
-            }
+            Role::Viewer => self.viewers += 1,
+        }
+        if listed {
+            self.listed.insert(id);
         }
         let seq = self.doc.seq();
         self.members.insert(
             id,
             Member {
                 info,
-                listed,
                 batch: j.batch,
                 outbox: j.outbox,
                 open: HashMap::new(),
@@ -328,16 +330,18 @@ impl RoomState {
         }
     }
 
+    /// Listed members, in id order.
+    fn listed_members(&self) -> impl Iterator<Item = &Member> {
+        self.listed.iter().filter_map(|id| self.members.get(id))
+    }
+
     /// Counts a member out and tells the others.
     fn forget(&mut self, m: &Member) {
         match m.info.role {
             Role::Editor => self.editors -= 1,
-            Role::Viewer => {
-                self.viewers -= 1;
-                self.listed_viewers -= usize::from(m.listed);
-            }
+            Role::Viewer => self.viewers -= 1,
         }
-        if m.listed {
+        if self.listed.remove(&m.info.id) {
             self.log
                 .push(&ServerMsg::MemberLeft { id: m.info.id }, Audience::All);
         }
@@ -442,13 +446,14 @@ impl RoomState {
     fn queue_cursors(&mut self, now: Instant) {
         let mut cursors = Vec::new();
         let mut views = Vec::new();
-        for (id, m) in &mut self.members {
+        for id in &self.listed {
+            let Some(m) = self.members.get_mut(id) else {
+                continue;
+            };
             if let Some((x, y)) = m.pending_cursor.take() {
-                if m.listed {
-                    cursors.push(CursorPos { id: *id, x, y });
-                }
+                cursors.push(CursorPos { id: *id, x, y });
             }
-            if std::mem::take(&mut m.view_changed) && m.listed {
+            if std::mem::take(&mut m.view_changed) {
                 views.extend(m.view);
             }
         }
@@ -483,7 +488,7 @@ impl RoomState {
         }
         self.editors = 0;
         self.viewers = 0;
-        self.listed_viewers = 0;
+        self.listed.clear();
     }
 
     /// Drops commits still waiting for the store (the room is being deleted).

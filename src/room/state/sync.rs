@@ -133,9 +133,8 @@ impl RoomState {
         });
         let tiles = self.cache.sources(&self.doc, tiles);
         let mut members: Vec<MemberInfo> = self
-            .members
-            .values()
-            .filter(|m| m.listed && m.info.id != info.id)
+            .listed_members()
+            .filter(|m| m.info.id != info.id)
             .map(|m| m.info.clone())
             .collect();
         members.push(info.clone());
@@ -152,10 +151,11 @@ impl RoomState {
         });
         let mut queued = outbox.push(Outgoing::Text(welcome.into())).is_ok()
             && outbox.push(Outgoing::Canvas { tiles, seq }).is_ok();
-        for (author, m) in &self.members {
+        // Only editors draw, and every editor is listed.
+        for m in self.listed_members() {
             for (stroke, open) in &m.open {
                 let begin = encode(&ServerMsg::StrokeBegin {
-                    author: *author,
+                    author: m.info.id,
                     stroke: *stroke,
                     tool: open.tool,
                     color: Cow::Borrowed(&open.color_text),
@@ -165,12 +165,7 @@ impl RoomState {
                 queued = queued && outbox.push(Outgoing::Text(begin.into())).is_ok();
             }
         }
-        let views: Vec<ViewRect> = self
-            .members
-            .values()
-            .filter(|m| m.listed)
-            .filter_map(|m| m.view)
-            .collect();
+        let views: Vec<ViewRect> = self.listed_members().filter_map(|m| m.view).collect();
         if !views.is_empty() {
             let text = encode(&ServerMsg::Views { views });
             queued = queued && outbox.push(Outgoing::Text(text.into())).is_ok();
