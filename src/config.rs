@@ -144,6 +144,24 @@ pub struct Config {
     pub hello_timeout: Duration,
     /// Longest a single write to a socket may wait before the connection is dropped. Default 10 s.
     pub write_timeout: Duration,
+
+    /// Largest the database may grow, in bytes (SQLite's `max_page_count`); past it writes fail
+    /// like on a full disk and rooms turn read-only until space is freed. Default none.
+    pub max_store_bytes: Option<u64>,
+    /// After a failed write, a room waits this long before trying the store again; the wait
+    /// doubles on every failure up to `store_retry_max`. Default 250 ms.
+    pub store_retry_min: Duration,
+    /// Longest wait between two tries of a failing store. Default 10 s.
+    pub store_retry_max: Duration,
+    /// Token for the admin API (`Authorization: Bearer <token>`). Default none: the admin API
+    /// is off. A secret: never logged, masked by `inkroom config`.
+    pub admin_token: Option<String>,
+    /// A room nobody has visited or drawn in for this long is deleted, with everything it holds.
+    /// A room's own retention (set through the admin API) overrides it. Default none: rooms are
+    /// kept forever.
+    pub room_retention: Option<Duration>,
+    /// Write logs as JSON lines instead of readable text. Default false.
+    pub log_json: bool,
 }
 
 /// Where the TLS certificate chain and its private key are, both PEM.
@@ -210,6 +228,12 @@ impl Default for Config {
             client_timeout: Duration::from_secs(20),
             hello_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            max_store_bytes: None,
+            store_retry_min: Duration::from_millis(250),
+            store_retry_max: Duration::from_secs(10),
+            admin_token: None,
+            room_retention: None,
+            log_json: false,
         }
     }
 }

@@ -42,11 +42,21 @@ pub enum ErrorCode {
     RateLimited,
     /// The server holds as many rooms in memory as it may, all in use (HTTP 503); retry later.
     ServerBusy,
+    /// The store failed to save: the op was not committed and is in nobody's canvas. The room
+    /// is read-only until the store works again (an `editing` message says when).
+    StoreUnavailable,
+    /// An operator locked the room: nobody may draw until it is unlocked.
+    RoomLocked,
+    /// The admin API was called without the right token (HTTP 401), or is off (HTTP 404).
+    Unauthorized,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 19] = [
+        ErrorCode::StoreUnavailable,
+        ErrorCode::RoomLocked,
+        ErrorCode::Unauthorized,
         ErrorCode::ServerBusy,
         ErrorCode::RateLimited,
         ErrorCode::ForbiddenOrigin,
@@ -84,6 +94,9 @@ impl ErrorCode {
             ErrorCode::ForbiddenOrigin => "forbidden_origin",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::ServerBusy => "server_busy",
+            ErrorCode::StoreUnavailable => "store_unavailable",
+            ErrorCode::RoomLocked => "room_locked",
+            ErrorCode::Unauthorized => "unauthorized",
         }
     }
 }
@@ -112,6 +125,9 @@ impl ProtoError {
         encode(&ServerMsg::Error {
             code: self.code,
             message: Cow::Borrowed(&self.message),
+            seq: None,
+            stroke: None,
+            id: None,
         })
     }
 }
@@ -136,4 +152,6 @@ pub mod close {
     pub const TIMEOUT: u16 = 4014;
     /// The client kept sending faster than its rate limits.
     pub const RATE_LIMITED: u16 = 4029;
+    /// An operator removed the member from the room (admin API).
+    pub const KICKED: u16 = 4003;
 }

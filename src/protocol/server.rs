@@ -225,12 +225,36 @@ pub enum ServerMsg<'a> {
         /// The member that left.
         id: MemberId,
     },
+    /// Whether the room takes drawing now. Sent to everyone when it changes, and after
+    /// `welcome` while the room is read-only. While `allowed` is false every drawing message is
+    /// refused (with `store_unavailable` or `room_locked`); cursors, views and names still work.
+    Editing {
+        /// Drawing is possible.
+        allowed: bool,
+        /// Why not: `store_unavailable` (the server cannot save; it retries by itself) or
+        /// `room_locked` (an operator locked the room). Absent when allowed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<ErrorCode>,
+        /// A sentence for the page. Absent when allowed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<Cow<'a, str>>,
+    },
     /// A request was refused; see [`ErrorCode`].
     Error {
         /// Stable machine-readable code.
         code: ErrorCode,
         /// Human-readable explanation.
         message: Cow<'a, str>,
+        /// For an op that could not be committed (`store_unavailable`): the seq it had been
+        /// given, which will be reused by a later op.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+        /// The refused op's stroke id, if it was a stroke.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stroke: Option<StrokeId>,
+        /// The client's id of the refused shape, fill or clear, if it gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
     },
 }
 

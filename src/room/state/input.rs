@@ -24,6 +24,9 @@ impl RoomState {
                     &ServerMsg::Error {
                         code: e.code,
                         message: Cow::Borrowed(&e.message),
+                        seq: None,
+                        stroke: None,
+                        id: None,
                     },
                     Audience::Only(id),
                 );
