@@ -153,6 +153,15 @@ pub enum ServerMsg<'a> {
         /// The author's stroke id.
         stroke: StrokeId,
     },
+    /// A stroke that was begun (or ended) will never be committed: drop its live preview. Sent
+    /// to everyone, its author included, when the room turns read-only under open strokes or
+    /// the store fails to save ended ones.
+    StrokeDropped {
+        /// Who drew.
+        author: MemberId,
+        /// The author's stroke id.
+        stroke: StrokeId,
+    },
     /// An op is now part of the canvas at `seq`; sent to everyone, the author included.
     Commit {
         /// The new canvas seq.

@@ -51,6 +51,14 @@ impl RoomState {
                 "this is a view-only link: you cannot draw",
             ));
         }
+        if cmd.is_drawing() {
+            if let Some(refusal) = self.editing_refusal() {
+                return Err(refusal);
+            }
+        }
+        let Some(member) = self.members.get_mut(&id) else {
+            return Ok(());
+        };
         if cmd.starts_painting() && member.paint.in_debt(now) {
             return Err(ProtoError::new(
                 ErrorCode::RateLimited,

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytestring::ByteString;
 use tiny_skia::Pixmap;
 
+mod editing;
 mod input;
 mod rounds;
 mod sync;
@@ -143,6 +144,10 @@ pub struct RoomState {
     /// Undo and redo events after the saved base: (event seq, target seq). A base may only be
     /// saved where no later event reaches back before it, or replay could not repeat the event.
     reaching_back: Vec<(u64, u64)>,
+    /// An operator locked the room: nobody may draw.
+    locked: bool,
+    /// The store failed: the room is read-only until a retry succeeds.
+    store_down: bool,
     /// When the last member left (None while someone is here).
     empty_since: Option<Instant>,
     /// Work for the runner, taken with [`RoomState::take_effects`].
@@ -189,6 +194,8 @@ impl RoomState {
             durable_seq,
             saved_base,
             reaching_back: Vec::new(),
+            locked: false,
+            store_down: false,
             empty_since: Some(now),
             effects: vec![warm],
         }

@@ -165,6 +165,9 @@ impl RoomState {
                 queued = queued && outbox.push(Outgoing::Text(begin.into())).is_ok();
             }
         }
+        if let Some(editing) = self.editing_for_joiner() {
+            queued = queued && outbox.push(Outgoing::Text(editing.into())).is_ok();
+        }
         let views: Vec<ViewRect> = self.listed_members().filter_map(|m| m.view).collect();
         if !views.is_empty() {
             let text = encode(&ServerMsg::Views { views });
