@@ -251,7 +251,7 @@ fn a_live_room_survives_garbage() {
                             break;
                         }
                     }
-                    ServerMsg::Error { code, message } => panic!("Ann got {code:?}: {message}"),
+                    ServerMsg::Error { code, message, .. } => panic!("Ann got {code:?}: {message}"),
                     _ => {}
                 }
             }
