@@ -30,7 +30,7 @@ async fn await_op(c: &mut Client, op: OpKind) -> (u64, Option<u64>) {
             ServerMsg::Commit {
                 seq, op: o, target, ..
             } if o == op => return (seq, target),
-            ServerMsg::Error { code, message } => panic!("error {code:?}: {message}"),
+            ServerMsg::Error { code, message, .. } => panic!("error {code:?}: {message}"),
             _ => {}
         }
     }

@@ -501,7 +501,7 @@ async fn a_fast_stylus_stays_under_the_limits() {
     while commits < 40 {
         match ann.recv().await {
             ServerMsg::Commit { .. } => commits += 1,
-            ServerMsg::Error { code, message } => panic!("{code:?}: {message}"),
+            ServerMsg::Error { code, message, .. } => panic!("{code:?}: {message}"),
             _ => {}
         }
     }
