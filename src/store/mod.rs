@@ -14,6 +14,7 @@ mod record;
 mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -84,6 +85,8 @@ pub struct Store {
     /// Connection for reads.
     read: Mutex<Connection>,
     path: PathBuf,
+    /// The last write succeeded (set by the writer thread).
+    writable: Arc<AtomicBool>,
 }
 
 fn connect(path: &Path, durable: bool) -> Result<Connection, StoreError> {
@@ -121,16 +124,30 @@ impl Store {
         }
         let read = connect(&path, durable)?;
         let (tx, rx) = mpsc::channel();
+        let writable = Arc::new(AtomicBool::new(true));
+        let health = Arc::clone(&writable);
         let writer = std::thread::Builder::new()
             .name("inkroom-store".into())
-            .spawn(move || writer_loop(write, rx))
+            .spawn(move || writer_loop(write, rx, &health))
             .map_err(|e| StoreError::Unusable(format!("cannot start the store writer: {e}")))?;
         Ok(Store {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             read: Mutex::new(read),
             path,
+            writable,
         })
+    }
+
+    /// Whether the store takes writes: false from a failed write until one succeeds again, and
+    /// once the writer has stopped.
+    pub fn writable(&self) -> bool {
+        self.writable.load(Ordering::Acquire)
+            && self
+                .jobs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
     }
 
     /// Where the database file is.
@@ -335,7 +352,7 @@ impl Drop for Store {
 }
 
 /// Writes queued jobs, as many as are waiting in one transaction, then reports each.
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, writable: &AtomicBool) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < 1024 {
@@ -348,6 +365,7 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
         if let Err(e) = &result {
             tracing::error!("store write failed: {e}");
         }
+        writable.store(result.is_ok(), Ordering::Release);
         for job in batch {
             match job {
                 Job::CreateRoom(_, done)
