@@ -46,6 +46,10 @@ struct ServeArgs {
     /// Private key (PEM) of --tls-cert.
     #[arg(long, env = "INKROOM_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Largest the database may grow, in bytes; past it rooms turn read-only until space is
+    /// freed.
+    #[arg(long, env = "INKROOM_MAX_STORE_BYTES")]
+    max_store_bytes: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +96,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         addr: args.addr,
         data_dir: args.data_dir,
         allowed_origins: args.allow_origins,
+        max_store_bytes: args.max_store_bytes,
         tls: args
             .tls_cert
             .zip(args.tls_key)

@@ -10,7 +10,7 @@ use actix_web::{web, App, HttpServer};
 use crate::config::{Config, TlsFiles};
 use crate::http::{assets, rooms};
 use crate::room::Registry;
-use crate::store::Store;
+use crate::store::{Store, StoreOptions};
 
 /// Content-Security-Policy for every response: scripts, styles and sockets from this origin only.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -48,7 +48,11 @@ pub fn tls_config(files: &TlsFiles) -> std::io::Result<rustls::ServerConfig> {
 /// runs when awaited (or spawned); its handle stops it. Installs no signal handlers when `signals`
 /// is false (tests).
 pub fn run(listener: TcpListener, config: Config, signals: bool) -> std::io::Result<Server> {
-    let store = Store::open(&config.data_dir, config.durable)
+    let options = StoreOptions {
+        durable: config.durable,
+        max_bytes: config.max_store_bytes,
+    };
+    let store = Store::open_with(&config.data_dir, options)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     run_with_store(listener, config, Arc::new(store), signals)
 }

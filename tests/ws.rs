@@ -18,7 +18,9 @@ async fn room(server: &TestServer) -> (String, String) {
 
 fn expect_error(msg: ServerMsg<'static>, code: ErrorCode) {
     match msg {
-        ServerMsg::Error { code: c, message, .. } => {
+        ServerMsg::Error {
+            code: c, message, ..
+        } => {
             assert_eq!(c, code, "{message}");
             assert!(!message.is_empty());
         }

@@ -16,6 +16,7 @@ use actix::{
 };
 use tokio::sync::mpsc;
 
+use super::load::rebuild;
 use super::state::{Effect, Joining, RoomState, RoomStatus};
 use super::tiles::encode_frames;
 use crate::canvas::{Document, Snapshot, TileId};
@@ -115,7 +116,58 @@ impl Room {
                     );
                 }
                 Effect::SaveBase { seq, tiles } => {
-                    self.store.save_base(self.state.meta().id, seq, tiles);
+                    let addr = ctx.address();
+                    self.store.save_base(
+                        self.state.meta().id,
+                        seq,
+                        tiles,
+                        Box::new(move |result| {
+                            if let Err(e) = result {
+                                addr.do_send(Durable {
+                                    seq,
+                                    failed: Some(format!("history base not stored: {e}")),
+                                });
+                            }
+                        }),
+                    );
+                }
+                Effect::Reload { upto } => {
+                    let (store, config) = (Arc::clone(&self.store), Arc::clone(&self.config));
+                    let id = self.state.meta().id;
+                    let job = tokio::task::spawn_blocking(move || {
+                        let stored = store
+                            .load_room_upto(id, upto)
+                            .map_err(|e| e.to_string())?
+                            .ok_or("the room is no longer stored")?;
+                        rebuild(stored, &config)
+                            .map(|(_, doc)| doc)
+                            .map_err(|e| e.to_string())
+                    });
+                    ctx.spawn(job.into_actor(self).map(|doc, room, ctx| {
+                        match doc.map_err(|e| e.to_string()).and_then(|d| d) {
+                            Ok(doc) => room.state.reloaded(doc, Instant::now()),
+                            Err(e) => {
+                                room.state.reload_failed(&e);
+                                ctx.stop();
+                            }
+                        }
+                        room.run_effects(ctx);
+                    }));
+                }
+                Effect::Probe { after, durable } => {
+                    ctx.run_later(after, move |room, ctx| {
+                        let addr = ctx.address();
+                        room.store.probe(
+                            room.state.meta().id,
+                            durable,
+                            Box::new(move |result| {
+                                if let Err(e) = &result {
+                                    tracing::warn!("store still failing: {e}");
+                                }
+                                addr.do_send(Probed { ok: result.is_ok() });
+                            }),
+                        );
+                    });
                 }
                 Effect::EncodeTiles { tiles, seq, send } => {
                     let ids: Vec<TileId> = tiles.iter().map(|(id, _)| *id).collect();
@@ -194,6 +246,22 @@ impl Handler<Durable> for Room {
     fn handle(&mut self, d: Durable, ctx: &mut Context<Self>) {
         self.state
             .stored(d.seq, d.failed.as_deref(), Instant::now());
+        self.run_effects(ctx);
+    }
+}
+
+/// The store answered a probe of a room that could not write.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Probed {
+    ok: bool,
+}
+
+impl Handler<Probed> for Room {
+    type Result = ();
+
+    fn handle(&mut self, p: Probed, ctx: &mut Context<Self>) {
+        self.state.probed(p.ok, Instant::now());
         self.run_effects(ctx);
     }
 }

@@ -51,6 +51,11 @@ pub struct TileCache {
 }
 
 impl TileCache {
+    /// Forgets frames showing a seq after `seq` (their ops were taken back).
+    pub fn forget_after(&mut self, seq: u64) {
+        self.frames.retain(|_, (shown, _)| *shown <= seq);
+    }
+
     /// Remembers frames encoded at `seq`, keeping only those whose tile is still unchanged.
     pub fn insert(&mut self, doc: &Document, frames: &[(TileId, Bytes)], seq: u64) {
         for (id, bytes) in frames {

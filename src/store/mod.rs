@@ -12,6 +12,7 @@
 
 mod record;
 mod schema;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +25,7 @@ use uuid::Uuid;
 
 pub use record::Record;
 
-use crate::canvas::{encode_png, Canvas, Rgba, TileId};
+use crate::canvas::{Canvas, Rgba, TileId};
 use crate::meta::{parse_background, RoomMeta};
 
 /// A store failure.
@@ -42,6 +43,9 @@ pub enum StoreError {
     /// The writer thread has stopped.
     #[error("the store writer has stopped")]
     Closed,
+    /// An earlier write of this room failed; its writes wait for the room to recover.
+    #[error("an earlier write of room {0} failed; its writes wait until it recovers")]
+    Held(Uuid),
 }
 
 /// Called when a write is durable (or failed).
@@ -60,9 +64,25 @@ enum Job {
         room: Uuid,
         seq: u64,
         tiles: Vec<(TileId, Arc<Pixmap>)>,
+        done: Done,
     },
     Flush(Done),
     DeleteRoom(Uuid, Done),
+    Probe {
+        room: Uuid,
+        after: u64,
+        done: Done,
+    },
+}
+
+/// How to open a [`Store`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOptions {
+    /// Wait for the disk before reporting a write done (`synchronous=FULL`).
+    pub durable: bool,
+    /// Largest the database may grow, in bytes (`max_page_count`); writes past it fail like on
+    /// a full disk.
+    pub max_bytes: Option<u64>,
 }
 
 /// A room as stored: metadata, base and the ops after it.
@@ -102,6 +122,18 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`. `durable` makes every commit wait for the
     /// disk (`synchronous=FULL`); without it a crash of the machine may lose recent ops.
     pub fn open(dir: &Path, durable: bool) -> Result<Store, StoreError> {
+        Store::open_with(
+            dir,
+            StoreOptions {
+                durable,
+                max_bytes: None,
+            },
+        )
+    }
+
+    /// Opens (creating if needed) the store in `dir` with these options.
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let durable = options.durable;
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Unusable(format!("cannot create data dir {}: {e}", dir.display()))
         })?;
@@ -122,13 +154,20 @@ impl Store {
                 path.display()
             )));
         }
+        if let Some(bytes) = options.max_bytes {
+            let page_size: u64 = write.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (bytes / page_size.max(1)).max(1);
+            // SQLite never goes below the pages the database already has.
+            write.pragma_update(None, "max_page_count", pages)?;
+        }
         let read = connect(&path, durable)?;
         let (tx, rx) = mpsc::channel();
         let writable = Arc::new(AtomicBool::new(true));
-        let health = Arc::clone(&writable);
+        let writer = writer::Writer::new(write, path.clone(), Arc::clone(&writable))
+            .map_err(|e| StoreError::Unusable(format!("cannot read {}: {e}", path.display())))?;
         let writer = std::thread::Builder::new()
             .name("inkroom-store".into())
-            .spawn(move || writer_loop(write, rx, &health))
+            .spawn(move || writer.run(rx))
             .map_err(|e| StoreError::Unusable(format!("cannot start the store writer: {e}")))?;
         Ok(Store {
             jobs: Mutex::new(Some(tx)),
@@ -162,14 +201,7 @@ impl Store {
             None => Some(job),
         };
         if let Some(job) = failed {
-            let done = match job {
-                Job::CreateRoom(_, done)
-                | Job::Append { done, .. }
-                | Job::Flush(done)
-                | Job::DeleteRoom(_, done) => done,
-                Job::SaveBase { .. } => return,
-            };
-            done(Err(Arc::new(StoreError::Closed)));
+            job.finish(Err(Arc::new(StoreError::Closed)));
         }
     }
 
@@ -191,9 +223,22 @@ impl Store {
         });
     }
 
-    /// Queues a new history base for a room: its tiles at `seq`. Ops up to `seq` are then dropped.
-    pub fn save_base(&self, room: Uuid, seq: u64, tiles: Vec<(TileId, Arc<Pixmap>)>) {
-        self.send(Job::SaveBase { room, seq, tiles });
+    /// Queues a new history base for a room: its tiles at `seq`. Ops up to `seq` are then
+    /// dropped. `done` runs once it is durable.
+    pub fn save_base(&self, room: Uuid, seq: u64, tiles: Vec<(TileId, Arc<Pixmap>)>, done: Done) {
+        self.send(Job::SaveBase {
+            room,
+            seq,
+            tiles,
+            done,
+        });
+    }
+
+    /// After a failed write, asks whether a room may write again: drops whatever the room
+    /// stored after `after` (its last op known durable) and proves the database takes a page.
+    /// On success the room's writes are accepted again.
+    pub fn probe(&self, room: Uuid, after: u64, done: Done) {
+        self.send(Job::Probe { room, after, done });
     }
 
     /// Queues the deletion of a room and everything it holds; `done` runs once it is durable.
@@ -262,6 +307,11 @@ impl Store {
 
     /// A room with its base and ops, if it exists. Blocking: call from the blocking pool.
     pub fn load_room(&self, id: Uuid) -> Result<Option<StoredRoom>, StoreError> {
+        self.load_room_upto(id, u64::MAX)
+    }
+
+    /// A room with its base and its ops up to `upto`, if it exists. Blocking.
+    pub fn load_room_upto(&self, id: Uuid, upto: u64) -> Result<Option<StoredRoom>, StoreError> {
         let Some(meta) = self.room_meta(id)? else {
             return Ok(None);
         };
@@ -313,9 +363,10 @@ impl Store {
             base.set_tile(id_t, Some(Arc::new(pixmap)));
         }
         let mut stmt = conn.prepare(
-            "SELECT seq, author, data FROM ops WHERE room = ?1 AND seq > ?2 ORDER BY seq",
+            "SELECT seq, author, data FROM ops WHERE room = ?1 AND seq > ?2 AND seq <= ?3 \
+             ORDER BY seq",
         )?;
-        let rows = stmt.query_map(params![room, base_seq], |r| {
+        let rows = stmt.query_map(params![room, base_seq, upto.min(i64::MAX as u64)], |r| {
             Ok((
                 r.get::<_, u64>(0)?,
                 r.get::<_, String>(1)?,
@@ -349,103 +400,4 @@ impl Drop for Store {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-/// Writes queued jobs, as many as are waiting in one transaction, then reports each.
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, writable: &AtomicBool) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < 1024 {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let result = write_batch(&mut conn, &batch).map_err(Arc::new);
-        if let Err(e) = &result {
-            tracing::error!("store write failed: {e}");
-        }
-        writable.store(result.is_ok(), Ordering::Release);
-        for job in batch {
-            match job {
-                Job::CreateRoom(_, done)
-                | Job::Append { done, .. }
-                | Job::Flush(done)
-                | Job::DeleteRoom(_, done) => done(result.clone()),
-                Job::SaveBase { .. } => {}
-            }
-        }
-    }
-}
-
-fn write_batch(conn: &mut Connection, batch: &[Job]) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
-    for job in batch {
-        match job {
-            Job::CreateRoom(meta, _) => {
-                tx.execute(
-                    "INSERT INTO rooms (id, name, width, height, background, edit_key, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s','now'))",
-                    params![
-                        meta.id.to_string(),
-                        meta.name,
-                        meta.width,
-                        meta.height,
-                        meta.background.to_hex(),
-                        meta.edit_key
-                    ],
-                )?;
-            }
-            Job::Append {
-                room,
-                seq,
-                author,
-                data,
-                ..
-            } => {
-                // A room deleted meanwhile takes no more ops (and must not fail the batch).
-                tx.prepare_cached(
-                    "INSERT INTO ops (room, seq, author, data) \
-                     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
-                )?
-                .execute(params![room.to_string(), seq, author, data])?;
-            }
-            Job::SaveBase { room, seq, tiles } => {
-                let room = room.to_string();
-                let exists: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
-                    params![room],
-                    |r| r.get(0),
-                )?;
-                if !exists {
-                    continue;
-                }
-                tx.execute("DELETE FROM base_tiles WHERE room = ?1", params![room])?;
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO base_tiles (room, col, row, png) VALUES (?1, ?2, ?3, ?4)",
-                )?;
-                for (id, pixmap) in tiles {
-                    // The premultiplied bytes as they are: exact, and PNG-compressed.
-                    let png = encode_png(pixmap.data(), pixmap.width(), pixmap.height());
-                    insert.execute(params![room, id.col, id.row, png])?;
-                }
-                tx.execute(
-                    "INSERT INTO bases (room, seq) VALUES (?1, ?2) \
-                     ON CONFLICT(room) DO UPDATE SET seq = excluded.seq",
-                    params![room, seq],
-                )?;
-                tx.execute(
-                    "DELETE FROM ops WHERE room = ?1 AND seq <= ?2",
-                    params![room, seq],
-                )?;
-            }
-            Job::DeleteRoom(id, _) => {
-                // Ops, bases and tiles go with the room (ON DELETE CASCADE).
-                tx.execute("DELETE FROM rooms WHERE id = ?1", params![id.to_string()])?;
-            }
-            Job::Flush(_) => {}
-        }
-    }
-    tx.commit()?;
-    Ok(())
 }

@@ -33,6 +33,8 @@ const MIGRATIONS: &[&str] = &[
         png BLOB NOT NULL,
         PRIMARY KEY (room, row, col)
     ) WITHOUT ROWID;",
+    // 2: a scratch table the writer fills and empties to prove the database takes a page.
+    "CREATE TABLE store_probe (data BLOB NOT NULL);",
 ];
 
 /// The schema version this binary writes.

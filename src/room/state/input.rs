@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use super::{Audience, Effect, RoomState};
+use super::{Audience, Effect, Pending, RoomState};
 use crate::canvas::{Applied, Op, Stroke};
 use crate::protocol::{
     encode, Command, ErrorCode, MemberId, MemberInfo, OpKind, ProtoError, ServerMsg, StrokeId,
@@ -330,7 +330,13 @@ impl RoomState {
             id: client_id,
             target: applied.target,
         });
-        self.pending.push_back((applied.seq, commit.into(), author));
+        self.pending.push_back(Pending {
+            seq: applied.seq,
+            commit: commit.into(),
+            author,
+            stroke,
+            client_id,
+        });
         for tile in applied.tiles {
             self.dirty.entry(tile).or_insert((now, now)).1 = now;
         }

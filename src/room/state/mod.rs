@@ -17,6 +17,7 @@ use bytestring::ByteString;
 use tiny_skia::Pixmap;
 
 mod editing;
+mod fault;
 mod input;
 mod rounds;
 mod sync;
@@ -55,6 +56,20 @@ pub enum Effect {
         /// Its tiles.
         tiles: Vec<(TileId, Arc<Pixmap>)>,
     },
+    /// The store failed to write ops after `upto`: load the room as stored up to `upto` and
+    /// hand the document to [`RoomState::reloaded`] (or report [`RoomState::reload_failed`]).
+    Reload {
+        /// The last seq known durable.
+        upto: u64,
+    },
+    /// After `after`, ask the store whether the room may write again (dropping anything it
+    /// stored past `durable`); report with [`RoomState::probed`].
+    Probe {
+        /// How long to wait first.
+        after: Duration,
+        /// The last seq known durable.
+        durable: u64,
+    },
     /// Encode these tiles of the canvas at `seq` off the room's loop; report the frames with
     /// [`RoomState::tiles_encoded`].
     EncodeTiles {
@@ -65,6 +80,21 @@ pub enum Effect {
         /// Send them to members (a tile round) or only keep them for joiners (cache warm-up).
         send: bool,
     },
+}
+
+/// A commit waiting for the store.
+#[derive(Debug)]
+pub(super) struct Pending {
+    /// Seq of the op.
+    pub seq: u64,
+    /// The encoded `commit`.
+    pub commit: ByteString,
+    /// Who made the op.
+    pub author: MemberId,
+    /// The stroke it ends, for a stroke.
+    pub stroke: Option<crate::protocol::StrokeId>,
+    /// The client's id of a shape, fill or clear.
+    pub client_id: Option<u32>,
 }
 
 /// Live facts about a room.
@@ -135,8 +165,8 @@ pub struct RoomState {
     encoding: bool,
     /// Encoded tile frames, shared by tile rounds and joins.
     cache: TileCache,
-    /// Commits waiting for the store, oldest first: (seq, encoded commit, author).
-    pending: VecDeque<(u64, ByteString, MemberId)>,
+    /// Commits waiting for the store, oldest first.
+    pending: VecDeque<Pending>,
     /// Highest seq known durable.
     durable_seq: u64,
     /// Base seq last handed to the store.
@@ -148,6 +178,10 @@ pub struct RoomState {
     locked: bool,
     /// The store failed: the room is read-only until a retry succeeds.
     store_down: bool,
+    /// Tiles to send again once the document is back at what is stored (after a failure).
+    rollback_tiles: Option<Vec<TileId>>,
+    /// Wait before the next try of a failing store.
+    retry_delay: Duration,
     /// When the last member left (None while someone is here).
     empty_since: Option<Instant>,
     /// Work for the runner, taken with [`RoomState::take_effects`].
@@ -159,6 +193,7 @@ impl RoomState {
     pub fn new(meta: Arc<RoomMeta>, config: Arc<Config>, doc: Document, now: Instant) -> Self {
         let durable_seq = doc.seq();
         let saved_base = doc.base_seq();
+        let retry_delay = config.store_retry_min;
         let warm = Effect::EncodeTiles {
             tiles: doc
                 .canvas()
@@ -196,6 +231,8 @@ impl RoomState {
             reaching_back: Vec::new(),
             locked: false,
             store_down: false,
+            rollback_tiles: None,
+            retry_delay,
             empty_since: Some(now),
             effects: vec![warm],
         }
@@ -229,7 +266,7 @@ impl RoomState {
     /// Nobody is here, nothing waits for the store and no tiles are being encoded: the room
     /// may leave memory.
     pub fn is_idle(&self) -> bool {
-        self.members.is_empty() && self.pending.is_empty() && !self.encoding
+        self.members.is_empty() && self.pending.is_empty() && !self.encoding && !self.store_down
     }
 
     /// How long the room has been idle (zero while it is not).

@@ -13,25 +13,28 @@ use crate::room::outbox::{OutboxTx, Outgoing};
 
 impl RoomState {
     /// The store made the op at `seq` (and every one before it) durable, or failed to. Commits
-    /// up to it go out in this tick, each author gets its undo state.
+    /// up to it go out in this tick, each author gets its undo state. A failure turns the room
+    /// read-only and takes back every op not yet durable (see [`RoomState::store_failed`]).
     pub fn stored(&mut self, seq: u64, failed: Option<&str>, now: Instant) {
         if let Some(e) = failed {
-            tracing::error!(room = %self.meta.id, seq, "op not stored: {e}");
+            self.store_failed(seq, e, now);
+            return;
         }
         self.durable_seq = self.durable_seq.max(seq);
         while self
             .pending
             .front()
-            .is_some_and(|(seq, _, _)| *seq <= self.durable_seq)
+            .is_some_and(|p| p.seq <= self.durable_seq)
         {
-            let Some((_, commit, author)) = self.pending.pop_front() else {
+            let Some(p) = self.pending.pop_front() else {
                 break;
             };
+            let author = p.author;
             let lagging = self.members.get(&author).is_some_and(|m| m.lagging);
             if lagging {
-                self.keep_missed(author, commit.clone());
+                self.keep_missed(author, p.commit.clone());
             }
-            self.log.push_text(commit, Audience::All, Some(author));
+            self.log.push_text(p.commit, Audience::All, Some(author));
             if lagging {
                 continue;
             }

@@ -486,3 +486,146 @@ fn crowded_rooms_deliver_in_slices() {
         "a quarter at a time, everyone once"
     );
 }
+
+/// A failed store write takes back every op not yet durable: no `commit` for it, an error
+/// naming it for its author, its stroke dropped everywhere, the room read-only and reloaded
+/// as stored; a successful probe lets drawing resume, reusing the seq.
+#[test]
+fn store_failure_takes_back_ops_and_recovers() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let vic = h.join("Vic", Role::Viewer, true);
+    // What the store holds: stroke 1, replayed into a document as a load would.
+    let mut stored_doc = Document::new(
+        Canvas::new(400, 300).expect("canvas"),
+        0,
+        h.room.config.undo_depth,
+        h.room.config.checkpoint_every,
+    );
+    let _ = h.room.handle(ann, begin(1, 10.0), h.now);
+    let _ = h.room.handle(ann, Command::StrokeEnd { stroke: 1 }, h.now);
+    for e in h.room.take_effects() {
+        if let Effect::Persist {
+            seq,
+            author,
+            record,
+        } = e
+        {
+            stored_doc.commit(&author, record.to_op().expect("an op"));
+            h.room.stored(seq, None, h.now);
+        }
+    }
+    h.tick();
+    h.frames(ann);
+    h.frames(vic);
+
+    // Stroke 2 ends; its write fails.
+    let _ = h.room.handle(ann, begin(2, 50.0), h.now);
+    let _ = h.room.handle(ann, Command::StrokeEnd { stroke: 2 }, h.now);
+    let _ = h.room.handle(ann, begin(3, 90.0), h.now);
+    assert_eq!(h.room.doc().seq(), 2);
+    let effects = h.room.take_effects();
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Persist { seq: 2, .. })));
+    h.room.stored(2, Some("database or disk is full"), h.now);
+    let effects = h.room.take_effects();
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Reload { upto: 1 })),
+        "reloads as stored at seq 1: {effects:?}"
+    );
+    h.now += h.room.config.tick_max;
+    h.room.deliver_due(h.now);
+    let msgs = h.messages(ann);
+    assert!(
+        !msgs.iter().any(|m| matches!(m, ServerMsg::Commit { .. })),
+        "no commit for an op that is not stored: {msgs:?}"
+    );
+    assert!(msgs.iter().any(|m| matches!(
+        m,
+        ServerMsg::Error {
+            code: ErrorCode::StoreUnavailable,
+            seq: Some(2),
+            stroke: Some(2),
+            ..
+        }
+    )));
+    for id in [ann, vic] {
+        let msgs = if id == ann {
+            msgs.clone()
+        } else {
+            h.messages(vic)
+        };
+        for stroke in [2, 3] {
+            assert!(
+                msgs.iter().any(|m| matches!(
+                    m,
+                    ServerMsg::StrokeDropped { author, stroke: s } if *author == ann && *s == stroke
+                )),
+                "stroke {stroke} dropped for {id}: {msgs:?}"
+            );
+        }
+        assert!(msgs.iter().any(|m| matches!(
+            m,
+            ServerMsg::Editing {
+                allowed: false,
+                reason: Some(ErrorCode::StoreUnavailable),
+                ..
+            }
+        )));
+    }
+
+    // Read-only meanwhile.
+    let refused = h.room.handle(ann, begin(4, 10.0), h.now);
+    assert_eq!(
+        refused.map_err(|e| e.code),
+        Err(ErrorCode::StoreUnavailable)
+    );
+
+    // Back at what is stored; the touched tiles go out again; a probe is asked for.
+    h.room.reloaded(stored_doc, h.now);
+    assert_eq!(h.room.doc().seq(), 1);
+    let effects = h.room.take_effects();
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::EncodeTiles {
+            seq: 1,
+            send: true,
+            ..
+        }
+    )));
+    let first = h.room.config.store_retry_min;
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Probe { after, durable: 1 } if *after == first)));
+    h.room.probed(false, h.now);
+    let effects = h.room.take_effects();
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Probe { after, .. } if *after == first * 2)));
+    h.room.probed(true, h.now);
+    h.tick();
+    assert!(h.messages(vic).iter().any(|m| matches!(
+        m,
+        ServerMsg::Editing {
+            allowed: true,
+            reason: None,
+            ..
+        }
+    )));
+
+    // Drawing resumes at the taken-back seq.
+    h.send(ann, begin(5, 10.0));
+    h.send(ann, Command::StrokeEnd { stroke: 5 });
+    h.tick();
+    assert!(h.messages(vic).iter().any(|m| matches!(
+        m,
+        ServerMsg::Commit {
+            seq: 2,
+            stroke: Some(5),
+            ..
+        }
+    )));
+}

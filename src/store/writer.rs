@@ -1,0 +1,277 @@
+//! The store's writer thread: commits whatever has queued up in one transaction (group commit)
+//! and reports each write's outcome.
+//!
+//! A write that fails never leaves a hole in a room's log: the room is *held* from then on (its
+//! later appends and bases fail without being tried), until the room has rolled back to what is
+//! stored and a [`Job::Probe`] succeeds. The probe deletes anything the room wrote after its
+//! last durable seq (a commit whose outcome was unknown) and proves the database takes a page
+//! again. The writer also checks, before every transaction, that the database file is still the
+//! one it opened: a file removed or replaced under the running server fails every write instead
+//! of acknowledging ops into a file nobody will ever open again.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+
+use rusqlite::{params, Connection};
+use uuid::Uuid;
+
+use super::{Done, Job, StoreError};
+use crate::canvas::encode_png;
+
+/// Most jobs written in one transaction.
+const MAX_BATCH: usize = 1024;
+
+/// Which file the writer opened: its device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of the file at `path` now.
+    pub(super) fn of(path: &Path) -> std::io::Result<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
+/// The writer thread's state.
+pub(super) struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    file: FileId,
+    /// Rooms whose last write failed: their appends and bases fail until a probe succeeds.
+    held: HashSet<Uuid>,
+    /// Shared with [`Store::writable`](super::Store::writable).
+    writable: Arc<AtomicBool>,
+}
+
+impl Writer {
+    /// A writer over an open connection to the database at `path`.
+    pub(super) fn new(
+        conn: Connection,
+        path: PathBuf,
+        writable: Arc<AtomicBool>,
+    ) -> std::io::Result<Writer> {
+        let file = FileId::of(&path)?;
+        Ok(Writer {
+            conn,
+            path,
+            file,
+            held: HashSet::new(),
+            writable,
+        })
+    }
+
+    /// Writes queued jobs until every sender is gone.
+    pub(super) fn run(mut self, rx: mpsc::Receiver<Job>) {
+        while let Ok(first) = rx.recv() {
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.write_all(jobs);
+        }
+    }
+
+    /// Writes a batch: runs of ordinary jobs in one transaction each, probes alone, in order.
+    fn write_all(&mut self, jobs: Vec<Job>) {
+        let mut group = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Probe { room, after, done } => {
+                    self.commit_group(std::mem::take(&mut group));
+                    let result = self.probe(room, after);
+                    self.report(&result);
+                    done(result.map_err(Arc::new));
+                }
+                job => {
+                    if let Some(room) = job.held_room(&self.held) {
+                        job.finish(Err(Arc::new(StoreError::Held(room))));
+                    } else {
+                        group.push(job);
+                    }
+                }
+            }
+        }
+        self.commit_group(group);
+    }
+
+    /// Writes a group of jobs in one transaction and reports each; on failure every room with a
+    /// write in it is held.
+    fn commit_group(&mut self, group: Vec<Job>) {
+        if group.is_empty() {
+            return;
+        }
+        let result = self.write_group(&group).map_err(Arc::new);
+        self.report(&result);
+        if result.is_err() {
+            self.held.extend(group.iter().filter_map(Job::room_write));
+        }
+        for job in group {
+            job.finish(result.clone());
+        }
+    }
+
+    /// Logs a failure and keeps [`Store::writable`](super::Store::writable) up to date.
+    fn report<E: std::fmt::Display>(&self, result: &Result<(), E>) {
+        if let Err(e) = result {
+            tracing::error!("store write failed: {e}");
+        }
+        self.writable.store(result.is_ok(), Ordering::Release);
+    }
+
+    /// Fails when the database file at the path is not the one this writer opened.
+    fn check_file(&self) -> Result<(), StoreError> {
+        match FileId::of(&self.path) {
+            Ok(id) if id == self.file => Ok(()),
+            Ok(_) => Err(StoreError::Unusable(format!(
+                "the database file {} was replaced under the running server; \
+                 put the original back or restart",
+                self.path.display()
+            ))),
+            Err(e) => Err(StoreError::Unusable(format!(
+                "the database file {} is gone ({e}); put it back or restart",
+                self.path.display()
+            ))),
+        }
+    }
+
+    fn write_group(&mut self, group: &[Job]) -> Result<(), StoreError> {
+        self.check_file()?;
+        let tx = self.conn.transaction()?;
+        for job in group {
+            write_job(&tx, job)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Lets a held room write again once it proves the store takes a page: drops whatever the
+    /// room wrote after `after` and writes (then deletes) a page-sized row, in one transaction.
+    fn probe(&mut self, room: Uuid, after: u64) -> Result<(), StoreError> {
+        self.check_file()?;
+        let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM ops WHERE room = ?1 AND seq > ?2",
+            params![room.to_string(), after],
+        )?;
+        tx.execute(
+            "INSERT INTO store_probe (data) VALUES (zeroblob(?1))",
+            params![page_size],
+        )?;
+        tx.execute("DELETE FROM store_probe", [])?;
+        tx.commit()?;
+        self.held.remove(&room);
+        Ok(())
+    }
+}
+
+impl Job {
+    /// The room this job writes ops or a base of, if any.
+    fn room_write(&self) -> Option<Uuid> {
+        match self {
+            Job::Append { room, .. } | Job::SaveBase { room, .. } => Some(*room),
+            _ => None,
+        }
+    }
+
+    /// The held room this job would write to, if any.
+    fn held_room(&self, held: &HashSet<Uuid>) -> Option<Uuid> {
+        self.room_write().filter(|room| held.contains(room))
+    }
+
+    /// Reports the job's outcome to whoever queued it.
+    pub(super) fn finish(self, result: Result<(), Arc<StoreError>>) {
+        let done: Done = match self {
+            Job::CreateRoom(_, done)
+            | Job::Append { done, .. }
+            | Job::SaveBase { done, .. }
+            | Job::Flush(done)
+            | Job::DeleteRoom(_, done)
+            | Job::Probe { done, .. } => done,
+        };
+        done(result);
+    }
+}
+
+fn write_job(tx: &rusqlite::Transaction<'_>, job: &Job) -> Result<(), StoreError> {
+    match job {
+        Job::CreateRoom(meta, _) => {
+            tx.execute(
+                "INSERT INTO rooms (id, name, width, height, background, edit_key, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s','now'))",
+                params![
+                    meta.id.to_string(),
+                    meta.name,
+                    meta.width,
+                    meta.height,
+                    meta.background.to_hex(),
+                    meta.edit_key
+                ],
+            )?;
+        }
+        Job::Append {
+            room,
+            seq,
+            author,
+            data,
+            ..
+        } => {
+            // A room deleted meanwhile takes no more ops (and must not fail the batch).
+            tx.prepare_cached(
+                "INSERT INTO ops (room, seq, author, data) \
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
+            )?
+            .execute(params![room.to_string(), seq, author, data])?;
+        }
+        Job::SaveBase {
+            room, seq, tiles, ..
+        } => {
+            let room = room.to_string();
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
+                params![room],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Ok(());
+            }
+            tx.execute("DELETE FROM base_tiles WHERE room = ?1", params![room])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO base_tiles (room, col, row, png) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (id, pixmap) in tiles {
+                // The premultiplied bytes as they are: exact, and PNG-compressed.
+                let png = encode_png(pixmap.data(), pixmap.width(), pixmap.height());
+                insert.execute(params![room, id.col, id.row, png])?;
+            }
+            tx.execute(
+                "INSERT INTO bases (room, seq) VALUES (?1, ?2) \
+                 ON CONFLICT(room) DO UPDATE SET seq = excluded.seq",
+                params![room, seq],
+            )?;
+            tx.execute(
+                "DELETE FROM ops WHERE room = ?1 AND seq <= ?2",
+                params![room, seq],
+            )?;
+        }
+        Job::DeleteRoom(id, _) => {
+            // Ops, bases and tiles go with the room (ON DELETE CASCADE).
+            tx.execute("DELETE FROM rooms WHERE id = ?1", params![id.to_string()])?;
+        }
+        Job::Flush(_) | Job::Probe { .. } => {}
+    }
+    Ok(())
+}

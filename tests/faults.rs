@@ -1,0 +1,391 @@
+//! Store faults through the real server binary and real sockets: a full disk, the database file
+//! removed, the database made read-only, each with a SIGKILL while it lasts. The promise checked
+//! every time: no `commit` for an op that is not stored, the room turns read-only and recovers
+//! by itself, and after a restart the canvas is exactly the acknowledged ops, pixel for pixel.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::{Client, TempDir, TestServer};
+use inkroom::canvas::{Canvas, Op, Stroke, Tool};
+use inkroom::protocol::{ErrorCode, ServerMsg};
+use serde_json::json;
+
+const WIDTH: u32 = 500;
+const HEIGHT: u32 = 300;
+
+/// A server process, killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(data: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_inkroom"))
+            .args(["--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .args(extra)
+            .env("INKROOM_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start inkroom");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+        Server { child, addr }
+    }
+
+    fn http(&self) -> TestServer {
+        TestServer::attach(self.addr)
+    }
+
+    /// SIGKILL: nothing gets flushed or closed.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What became of a stroke.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Committed at this seq.
+    Committed(u64),
+    /// Taken back: the store could not save it.
+    Refused,
+}
+
+/// An editor drawing numbered strokes and remembering the acknowledged ones by seq.
+struct Drawer {
+    client: Client,
+    acked: BTreeMap<u64, Stroke>,
+    next: u32,
+    /// Points per stroke (bigger strokes fill a small database sooner).
+    points: usize,
+}
+
+impl Drawer {
+    async fn join(server: &TestServer, room: &str, key: &str, points: usize) -> Drawer {
+        let (client, _) = Client::join(server, room, "Ann", Some(key)).await;
+        Drawer {
+            client,
+            acked: BTreeMap::new(),
+            next: 0,
+            points,
+        }
+    }
+
+    fn stroke(&self, i: u32) -> Stroke {
+        let row = (i * 37 % 280) as f32;
+        let points = (0..self.points)
+            .flat_map(|j| {
+                let x = (j % 490) as f32 + 5.0;
+                let y = row + 10.0 + (j % 7) as f32 * 0.5;
+                [x, y, 0.5]
+            })
+            .collect();
+        Stroke {
+            tool: Tool::Pen,
+            color: inkroom::protocol::parse_color(&color(i)).expect("color"),
+            width: 3.0,
+            points,
+        }
+    }
+
+    /// Draws the next stroke in two messages and reads until it is committed or taken back.
+    async fn draw(&mut self) -> Outcome {
+        let i = self.next;
+        self.next += 1;
+        let stroke = self.stroke(i);
+        self.client
+            .send(json!({
+                "type": "stroke_begin", "stroke": i, "tool": "pen", "color": color(i),
+                "width": stroke.width, "points": stroke.points,
+            }))
+            .await;
+        self.client
+            .send(json!({"type": "stroke_end", "stroke": i}))
+            .await;
+        loop {
+            match self.client.recv().await {
+                ServerMsg::Commit {
+                    seq,
+                    author,
+                    stroke: Some(s),
+                    ..
+                } if author == self.client.id && s == i => {
+                    assert!(
+                        self.acked.insert(seq, stroke).is_none(),
+                        "seq {seq} acknowledged twice"
+                    );
+                    return Outcome::Committed(seq);
+                }
+                ServerMsg::Error {
+                    code: ErrorCode::StoreUnavailable,
+                    stroke: Some(s),
+                    seq,
+                    ..
+                } if s == i => {
+                    assert!(seq.is_some(), "a taken-back op names its seq");
+                    return Outcome::Refused;
+                }
+                ServerMsg::Error { code, message, .. } => {
+                    panic!("stroke {i}: unexpected error {code:?}: {message}")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Draws until a stroke is taken back (at most `max` strokes); whether one was.
+    async fn draw_until_refused(&mut self, max: usize) -> bool {
+        for _ in 0..max {
+            if self.draw().await == Outcome::Refused {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Reads until `editing` says whether drawing is allowed, checking the reason.
+    async fn await_editing(&mut self, want: bool) {
+        loop {
+            if let ServerMsg::Editing {
+                allowed, reason, ..
+            } = self.client.recv().await
+            {
+                assert_eq!(
+                    reason,
+                    (!allowed).then_some(ErrorCode::StoreUnavailable),
+                    "the reason is the store"
+                );
+                if allowed == want {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// While read-only, a new stroke is refused at once with `store_unavailable`.
+    async fn assert_read_only(&mut self) {
+        self.client
+            .send(json!({
+                "type": "stroke_begin", "stroke": 999_999, "tool": "pen", "color": "#000000",
+                "width": 2.0, "points": [1.0, 1.0, 0.5],
+            }))
+            .await;
+        loop {
+            match self.client.recv().await {
+                ServerMsg::Error {
+                    code, stroke, seq, ..
+                } => {
+                    assert_eq!(code, ErrorCode::StoreUnavailable);
+                    assert_eq!((stroke, seq), (None, None), "refused before it was an op");
+                    return;
+                }
+                ServerMsg::Commit { author, .. } if author == self.client.id => {
+                    panic!("a commit while the store is failing")
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn color(i: u32) -> String {
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        (i * 41) % 256,
+        (i * 97) % 256,
+        (i * 13) % 256
+    )
+}
+
+/// Creates a room; returns its id and edit key.
+async fn create_room(server: &TestServer) -> (String, String) {
+    let room = server
+        .create_room(json!({"width": WIDTH, "height": HEIGHT}))
+        .await;
+    (
+        room["id"].as_str().expect("id").to_owned(),
+        room["edit_key"].as_str().expect("key").to_owned(),
+    )
+}
+
+/// Restarts on `data` and checks the room's canvas is exactly the acknowledged strokes, in seq
+/// order, and its seq the last acknowledged one.
+async fn assert_restored(data: &Path, room: &str, acked: &BTreeMap<u64, Stroke>) {
+    let server = Server::start(data, &[]);
+    let http = server.http();
+    let info = common::http(server.addr, "GET", &format!("/api/rooms/{room}"), None, &[])
+        .await
+        .json();
+    let last = acked.keys().next_back().copied().unwrap_or(0);
+    assert_eq!(info["seq"].as_u64(), Some(last), "stored seq");
+    let mut canvas = Canvas::new(WIDTH, HEIGHT).expect("size");
+    for stroke in acked.values() {
+        canvas.apply(&mut Op::Stroke(stroke.clone()));
+    }
+    let got = common::canvas_png(&http, room).await;
+    let what = format!(
+        "the canvas after a restart against {} acked ops",
+        acked.len()
+    );
+    common::assert_same_pixels(&got, &common::on_white(&canvas), &what);
+    server.kill();
+}
+
+/// The database may not grow past a limit (SQLite's `max_page_count`, which fails writes exactly
+/// like a full disk). Drawing until it is full takes back the op that did not fit; the room is
+/// read-only; deleting another room frees space and the room recovers by itself; filling it up
+/// again and killing the server loses no acknowledged op.
+#[tokio::test]
+async fn disk_full_takes_back_unstored_ops_and_recovers() {
+    let data = TempDir::new();
+    let server = Server::start(&data.0, &["--max-store-bytes", "450000"]);
+    let http = server.http();
+    let (other, other_key) = create_room(&http).await;
+    let (room, key) = create_room(&http).await;
+
+    // Another room takes some of the space.
+    let mut filler = Drawer::join(&http, &other, &other_key, 1000).await;
+    for _ in 0..6 {
+        assert!(matches!(filler.draw().await, Outcome::Committed(_)));
+    }
+
+    let mut ann = Drawer::join(&http, &room, &key, 1000).await;
+    assert!(
+        ann.draw_until_refused(200).await,
+        "the database never filled up"
+    );
+    let before = ann.acked.len();
+    assert!(before >= 2, "some strokes fit: {before}");
+    ann.await_editing(false).await;
+    ann.assert_read_only().await;
+
+    // Space comes back: the room resumes by itself, at the taken-back seq.
+    let res = common::http(
+        server.addr,
+        "DELETE",
+        &format!("/api/rooms/{other}"),
+        None,
+        &[("Authorization", &format!("Bearer {other_key}"))],
+    )
+    .await;
+    assert_eq!(res.status, 204, "delete: {}", res.text());
+    ann.await_editing(true).await;
+    let next = ann.acked.keys().next_back().copied().unwrap_or(0) + 1;
+    assert_eq!(ann.draw().await, Outcome::Committed(next));
+
+    // Full again, and killed while it is.
+    assert!(ann.draw_until_refused(200).await, "never filled up again");
+    ann.await_editing(false).await;
+    server.kill();
+    assert_restored(&data.0, &room, &ann.acked).await;
+}
+
+/// The database file removed under the running server: nothing more is acknowledged (an op
+/// written into a file nobody will open again would be lost), the room is read-only, and it
+/// resumes once the file is back. Killed while the file is gone, the restart (with the file
+/// put back) has every acknowledged op.
+#[tokio::test]
+async fn removed_database_file_stops_commits_until_it_is_back() {
+    let data = TempDir::new();
+    let db = data.0.join("inkroom.db");
+    let kept = data.0.join("kept.db");
+    let server = Server::start(&data.0, &[]);
+    let http = server.http();
+    let (room, key) = create_room(&http).await;
+    let mut ann = Drawer::join(&http, &room, &key, 20).await;
+    for _ in 0..3 {
+        assert!(matches!(ann.draw().await, Outcome::Committed(_)));
+    }
+
+    // Removed (an operator keeps a hard link, as `mv` elsewhere on the disk would).
+    std::fs::hard_link(&db, &kept).expect("link");
+    std::fs::remove_file(&db).expect("remove");
+    assert_eq!(ann.draw().await, Outcome::Refused);
+    ann.await_editing(false).await;
+    ann.assert_read_only().await;
+
+    // Put back: it resumes by itself.
+    std::fs::hard_link(&kept, &db).expect("put back");
+    ann.await_editing(true).await;
+    for _ in 0..2 {
+        assert!(matches!(ann.draw().await, Outcome::Committed(_)));
+    }
+
+    // Removed again, and the server killed meanwhile; the operator puts it back and restarts.
+    std::fs::remove_file(&db).expect("remove");
+    assert_eq!(ann.draw().await, Outcome::Refused);
+    server.kill();
+    std::fs::hard_link(&kept, &db).expect("put back");
+    std::fs::remove_file(&kept).expect("remove the spare link");
+    assert_restored(&data.0, &room, &ann.acked).await;
+}
+
+/// The database (file, journal and directory) made read-only under the running server, then
+/// the server killed. Whether writes still succeed (an open file stays writable, and root
+/// ignores permissions) or fail, no acknowledged op is lost and nothing unacknowledged appears.
+#[tokio::test]
+async fn read_only_database_loses_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = TempDir::new();
+    let server = Server::start(&data.0, &[]);
+    let http = server.http();
+    let (room, key) = create_room(&http).await;
+    let mut ann = Drawer::join(&http, &room, &key, 20).await;
+    for _ in 0..3 {
+        assert!(matches!(ann.draw().await, Outcome::Committed(_)));
+    }
+    let files: Vec<_> = std::fs::read_dir(&data.0)
+        .expect("data dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let set = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    for f in &files {
+        set(f, 0o444);
+    }
+    set(&data.0, 0o555);
+    let mut refused = false;
+    for _ in 0..5 {
+        if ann.draw().await == Outcome::Refused {
+            refused = true;
+            break;
+        }
+    }
+    if refused {
+        ann.await_editing(false).await;
+        ann.assert_read_only().await;
+    }
+    server.kill();
+    set(&data.0, 0o755);
+    for f in &files {
+        set(f, 0o644);
+    }
+    assert_restored(&data.0, &room, &ann.acked).await;
+}
