@@ -113,6 +113,8 @@ fn server_examples_decode() {
         "presence",
         "member_list",
         "batch",
+        "editing",
+        "stroke_dropped",
     ]
     .map(String::from)
     .into();
@@ -157,6 +159,7 @@ fn codes_are_documented() {
         close::TOO_LARGE,
         close::TIMEOUT,
         close::RATE_LIMITED,
+        close::KICKED,
     ] {
         assert!(
             DOC.contains(&format!("| {code} |")),
