@@ -24,12 +24,18 @@ const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
  * draw itself (fills, undos, others' shapes) whose tiles have not arrived yet. `tileSeq`: the seq
  * of the tile frames being received. The canvas is complete at `completeSeq()`, which a
  * reconnect sends as `since` to get only what changed. The members are the people panel's.
+ * `editing`: whether the room takes drawing now, and if not why (an operator's lock, or a store
+ * that cannot save).
  * @type {{me: number | null, role: string | null, synced: boolean, syncedSeq: number, lastSeq: number | null,
- *   gaps: number[], tileSeq: number | null, room: any}}
+ *   gaps: number[], tileSeq: number | null, room: any, editing: {allowed: boolean, reason?: string, message?: string}}}
  */
 const state = {
   me: null, role: null, synced: false, syncedSeq: 0, lastSeq: null, gaps: [], tileSeq: null, room: null,
+  editing: { allowed: true },
 };
+
+/** Whether this page may draw now: an editor in a room that takes drawing. */
+const canDraw = () => state.role === 'editor' && state.editing.allowed;
 
 /** The seq the local canvas is complete at, or null before the first sync. */
 function completeSeq() {
@@ -39,10 +45,10 @@ function completeSeq() {
 
 const board = new Board($('.stage'));
 const toolbar = new Toolbar($('.toolbar'), {
-  onUndo: () => state.role === 'editor' && socket.send(proto.undo()),
-  onRedo: () => state.role === 'editor' && socket.send(proto.redo()),
+  onUndo: () => canDraw() && socket.send(proto.undo()),
+  onRedo: () => canDraw() && socket.send(proto.redo()),
   onClear: () => {
-    if (state.role !== 'editor') return;
+    if (!canDraw()) return;
     if (window.confirm('Clear the whole board for everyone? You can undo it.')) {
       const id = pen.nextId();
       socket.send(proto.clear(id));
@@ -103,7 +109,7 @@ const pen = new Pen({
   // Drawing messages go out only in sync; the pen keeps what could not be sent.
   send: (msg) => state.synced && socket.send(msg),
   me: () => state.me,
-  canDraw: () => state.role === 'editor',
+  canDraw,
   online: () => state.synced,
   style: () => ({ tool: toolbar.tool, color: toolbar.color, width: toolbar.width, fillShapes: toolbar.fillShapes }),
   onCursor: (x, y) => {
@@ -114,6 +120,7 @@ const pen = new Pen({
   },
   onRefused: () => {
     if (state.role === 'viewer') toast(proto.ERROR_TEXT.read_only, 'error');
+    else if (!state.editing.allowed) toast(state.editing.message ?? proto.ERROR_TEXT.room_locked, 'error');
     else toast('Not connected yet; try again in a moment.', 'error');
   },
 });
@@ -196,6 +203,8 @@ function handleMessage(msg) {
       delete document.body.dataset.synced;
       state.me = msg.you;
       state.role = msg.role;
+      // A read-only room says so right after the canvas.
+      state.editing = { allowed: true };
       state.room = msg.room;
       people.welcome(msg);
       if (follow.leader !== null && !people.members.has(follow.leader)) follow.stop();
@@ -223,6 +232,15 @@ function handleMessage(msg) {
       break;
     case 'stroke_end':
       board.end(`${msg.author}:${msg.stroke}`);
+      break;
+    case 'stroke_dropped':
+      // Never committed: gone from the live layer, and not sent again.
+      board.drop(`${msg.author}:${msg.stroke}`);
+      if (msg.author === state.me) pen.dropped(msg.stroke);
+      break;
+    case 'editing':
+      state.editing = { allowed: Boolean(msg.allowed), reason: msg.reason, message: msg.message };
+      showRoom();
       break;
     case 'commit':
       applyCommit(msg);
@@ -263,6 +281,12 @@ function handleMessage(msg) {
       people.memberList(msg);
       break;
     case 'error':
+      // An op the server could not save: drop what this page drew of it.
+      if (msg.stroke != null) {
+        board.drop(`${state.me}:${msg.stroke}`);
+        pen.dropped(msg.stroke);
+      }
+      if (msg.id != null) board.drop(`${state.me}:${msg.id}`);
       toast(proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
       break;
     default:
@@ -311,12 +335,19 @@ function showRoom() {
   const room = state.room;
   document.title = `${room.name} · inkroom`;
   $('.room-name').textContent = room.name;
-  const viewer = state.role !== 'editor';
+  const editor = state.role === 'editor';
+  // Viewers, and everyone in a room that takes no drawing now, cannot draw: a plain drag moves
+  // the view.
+  const viewer = !canDraw();
   document.body.classList.toggle('is-viewer', viewer);
-  // Viewers cannot draw: a plain drag moves the view.
   board.dragPans = viewer;
-  $('.role-badge').textContent = viewer ? 'View only' : 'Editing';
-  $('.role-badge').dataset.role = viewer ? 'viewer' : 'editor';
+  const readOnly = editor && !state.editing.allowed;
+  $('.role-badge').textContent = readOnly ? 'Read-only' : viewer ? 'View only' : 'Editing';
+  $('.role-badge').dataset.role = readOnly ? 'read-only' : viewer ? 'viewer' : 'editor';
+  const notice = $('.readonly-notice');
+  notice.hidden = state.editing.allowed;
+  notice.dataset.reason = state.editing.reason ?? '';
+  $('.readonly-text').textContent = state.editing.message ?? '';
   rememberBoard(room.name);
 }
 

@@ -133,4 +133,6 @@ export const ERROR_TEXT = {
   internal: 'The server had a problem.',
   rate_limited: 'Slow down: that was too much at once.',
   server_busy: 'The server is busy right now; try again in a minute.',
+  store_unavailable: 'The server could not save that, so it was not added to the board.',
+  room_locked: 'This board is locked: you can look but not draw.',
 };

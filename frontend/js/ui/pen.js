@@ -295,6 +295,16 @@ export class Pen {
   }
 
   /**
+   * The server will never commit one of our strokes (the room turned read-only, or could not
+   * save it): forget it, and stop drawing it if it is still under the pointer.
+   * @param {number} id
+   */
+  dropped(id) {
+    this.#unacked.delete(id);
+    if (this.#active?.id === id) this.#active = null;
+  }
+
+  /**
    * The connection dropped. Strokes whose end reached the server may have been committed: they
    * are not sent again (sending could draw them twice). The others, which the server dropped
    * with the connection, are sent again by `resend`.
