@@ -27,10 +27,15 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, extra: &[&str]) -> Server {
+        Server::start_with_env(data, extra, &[])
+    }
+
+    fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_inkroom"))
             .args(["--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .args(extra)
+            .envs(env.iter().copied())
             .env("INKROOM_LOG", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -81,6 +86,8 @@ enum Outcome {
 struct Drawer {
     client: Client,
     acked: BTreeMap<u64, Stroke>,
+    /// Strokes taken back, by the seq they had been given (a later stroke may reuse it).
+    refused: BTreeMap<u64, Stroke>,
     next: u32,
     /// Points per stroke (bigger strokes fill a small database sooner).
     points: usize,
@@ -92,6 +99,7 @@ impl Drawer {
         Drawer {
             client,
             acked: BTreeMap::new(),
+            refused: BTreeMap::new(),
             next: 0,
             points,
         }
@@ -148,7 +156,8 @@ impl Drawer {
                     seq,
                     ..
                 } if s == i => {
-                    assert!(seq.is_some(), "a taken-back op names its seq");
+                    let seq = seq.expect("a taken-back op names its seq");
+                    self.refused.insert(seq, stroke);
                     return Outcome::Refused;
                 }
                 ServerMsg::Error { code, message, .. } => {
@@ -235,19 +244,34 @@ async fn create_room(server: &TestServer) -> (String, String) {
 }
 
 /// Restarts on `data` and checks the room's canvas is exactly the acknowledged strokes, in seq
-/// order, and its seq the last acknowledged one.
-async fn assert_restored(data: &Path, room: &str, acked: &BTreeMap<u64, Stroke>) {
+/// order, and its seq the last acknowledged one. With `ambiguous`, a write whose sync failed may
+/// have reached the disk after all: the taken-back strokes after the last acknowledged one may
+/// be there too (never an acknowledged one missing).
+async fn assert_restored(data: &Path, room: &str, ann: &Drawer, ambiguous: bool) {
     let server = Server::start(data, &[]);
     let http = server.http();
     let info = common::http(server.addr, "GET", &format!("/api/rooms/{room}"), None, &[])
         .await
         .json();
-    let last = acked.keys().next_back().copied().unwrap_or(0);
-    assert_eq!(info["seq"].as_u64(), Some(last), "stored seq");
+    let last = ann.acked.keys().next_back().copied().unwrap_or(0);
+    let stored = info["seq"].as_u64().expect("seq");
+    if ambiguous {
+        assert!(stored >= last, "stored seq {stored} < acknowledged {last}");
+    } else {
+        assert_eq!(stored, last, "stored seq");
+    }
     let mut canvas = Canvas::new(WIDTH, HEIGHT).expect("size");
-    for stroke in acked.values() {
+    for stroke in ann.acked.values() {
         canvas.apply(&mut Op::Stroke(stroke.clone()));
     }
+    for seq in last + 1..=stored {
+        let stroke = ann
+            .refused
+            .get(&seq)
+            .expect("only taken-back ops past the last ack");
+        canvas.apply(&mut Op::Stroke(stroke.clone()));
+    }
+    let acked = &ann.acked;
     let got = common::canvas_png(&http, room).await;
     let what = format!(
         "the canvas after a restart against {} acked ops",
@@ -303,7 +327,7 @@ async fn disk_full_takes_back_unstored_ops_and_recovers() {
     assert!(ann.draw_until_refused(200).await, "never filled up again");
     ann.await_editing(false).await;
     server.kill();
-    assert_restored(&data.0, &room, &ann.acked).await;
+    assert_restored(&data.0, &room, &ann, false).await;
 }
 
 /// The database file removed under the running server: nothing more is acknowledged (an op
@@ -343,7 +367,7 @@ async fn removed_database_file_stops_commits_until_it_is_back() {
     server.kill();
     std::fs::hard_link(&kept, &db).expect("put back");
     std::fs::remove_file(&kept).expect("remove the spare link");
-    assert_restored(&data.0, &room, &ann.acked).await;
+    assert_restored(&data.0, &room, &ann, false).await;
 }
 
 /// The database (file, journal and directory) made read-only under the running server, then
@@ -387,5 +411,57 @@ async fn read_only_database_loses_nothing() {
     for f in &files {
         set(f, 0o644);
     }
-    assert_restored(&data.0, &room, &ann.acked).await;
+    assert_restored(&data.0, &room, &ann, false).await;
+}
+
+/// fsync failing (as on a dying disk), through a preloaded shim that makes `fsync` and
+/// `fdatasync` return EIO while a flag file exists: nothing is acknowledged while syncs fail, the
+/// room is read-only and resumes by itself once they work; killed while they fail, the restart
+/// has every acknowledged op (and at most the taken-back ones whose write reached the disk
+/// before its sync failed).
+#[tokio::test]
+async fn failing_fsync_stops_commits_until_syncs_work() {
+    let data = TempDir::new();
+    let tools = TempDir::new();
+    let shim = tools.0.join("libfailsync.so");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let built = Command::new(&cc)
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&shim)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/failsync.c"
+        ))
+        .arg("-ldl")
+        .status()
+        .expect("run the C compiler (SQLite is built with it too)");
+    assert!(built.success(), "the fsync shim compiles");
+    let flag = tools.0.join("fail-syncs");
+    let server = Server::start_with_env(
+        &data.0,
+        &[],
+        &[("LD_PRELOAD", &shim), ("FAILSYNC_FLAG", &flag)],
+    );
+    let http = server.http();
+    let (room, key) = create_room(&http).await;
+    let mut ann = Drawer::join(&http, &room, &key, 20).await;
+    for _ in 0..3 {
+        assert!(matches!(ann.draw().await, Outcome::Committed(_)));
+    }
+
+    std::fs::write(&flag, b"").expect("syncs fail from now");
+    assert_eq!(ann.draw().await, Outcome::Refused);
+    ann.await_editing(false).await;
+    ann.assert_read_only().await;
+
+    std::fs::remove_file(&flag).expect("syncs work again");
+    ann.await_editing(true).await;
+    for _ in 0..2 {
+        assert!(matches!(ann.draw().await, Outcome::Committed(_)));
+    }
+
+    std::fs::write(&flag, b"").expect("syncs fail again");
+    assert_eq!(ann.draw().await, Outcome::Refused);
+    server.kill();
+    assert_restored(&data.0, &room, &ann, true).await;
 }
