@@ -330,16 +330,17 @@ async fn disk_full_takes_back_unstored_ops_and_recovers() {
     assert_restored(&data.0, &room, &ann, false).await;
 }
 
-/// The database file removed under the running server: nothing more is acknowledged (an op
-/// written into a file nobody will open again would be lost), the room is read-only, and it
-/// resumes once the file is back. Killed while the file is gone, the restart (with the file
-/// put back) has every acknowledged op.
+/// The database file removed under the running server (then its whole data dir): the server
+/// writes it anew from the open database and goes on; nothing is lost. Replaced by another file:
+/// nothing more is acknowledged (which file is right is the operator's call), the room is
+/// read-only, and resumes once the original is back. Killed after all that, the restart has
+/// every acknowledged op.
 #[tokio::test]
-async fn removed_database_file_stops_commits_until_it_is_back() {
+async fn removed_or_replaced_database_file_loses_nothing() {
     let data = TempDir::new();
-    let db = data.0.join("inkroom.db");
-    let kept = data.0.join("kept.db");
-    let server = Server::start(&data.0, &[]);
+    let dir = data.0.join("data");
+    let db = dir.join("inkroom.db");
+    let server = Server::start(&dir, &[]);
     let http = server.http();
     let (room, key) = create_room(&http).await;
     let mut ann = Drawer::join(&http, &room, &key, 20).await;
@@ -347,27 +348,34 @@ async fn removed_database_file_stops_commits_until_it_is_back() {
         assert!(matches!(ann.draw().await, Outcome::Committed(_)));
     }
 
-    // Removed (an operator keeps a hard link, as `mv` elsewhere on the disk would).
-    std::fs::hard_link(&db, &kept).expect("link");
+    // Removed: written anew, and drawing goes on.
     std::fs::remove_file(&db).expect("remove");
+    assert!(matches!(ann.draw().await, Outcome::Committed(_)));
+    assert!(db.exists(), "the file is back");
+    std::fs::remove_dir_all(&dir).expect("remove the data dir");
+    assert!(matches!(ann.draw().await, Outcome::Committed(_)));
+    assert!(db.exists(), "the data dir and file are back");
+
+    // Replaced by a copy: refused until the original is back.
+    let kept = data.0.join("kept.db");
+    std::fs::hard_link(&db, &kept).expect("keep the original");
+    let copy = data.0.join("copy.db");
+    std::fs::copy(&db, &copy).expect("copy");
+    std::fs::rename(&copy, &db).expect("replace");
     assert_eq!(ann.draw().await, Outcome::Refused);
     ann.await_editing(false).await;
     ann.assert_read_only().await;
-
-    // Put back: it resumes by itself.
-    std::fs::hard_link(&kept, &db).expect("put back");
+    std::fs::rename(&kept, &db).expect("put the original back");
     ann.await_editing(true).await;
     for _ in 0..2 {
         assert!(matches!(ann.draw().await, Outcome::Committed(_)));
     }
 
-    // Removed again, and the server killed meanwhile; the operator puts it back and restarts.
+    // Removed again right before a SIGKILL.
     std::fs::remove_file(&db).expect("remove");
-    assert_eq!(ann.draw().await, Outcome::Refused);
+    assert!(matches!(ann.draw().await, Outcome::Committed(_)));
     server.kill();
-    std::fs::hard_link(&kept, &db).expect("put back");
-    std::fs::remove_file(&kept).expect("remove the spare link");
-    assert_restored(&data.0, &room, &ann, false).await;
+    assert_restored(&dir, &room, &ann, false).await;
 }
 
 /// The database (file, journal and directory) made read-only under the running server, then

@@ -102,11 +102,23 @@ pub struct Store {
     /// Jobs for the writer thread.
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    /// Connection for reads.
-    read: Mutex<Connection>,
+    /// Connection for reads (the writer replaces it if it recreates the database file).
+    read: Arc<Mutex<Connection>>,
     path: PathBuf,
     /// The last write succeeded (set by the writer thread).
     writable: Arc<AtomicBool>,
+}
+
+/// The writer's connection: [`connect`], bounded by `max_bytes`.
+fn connect_writer(path: &Path, options: StoreOptions) -> Result<Connection, StoreError> {
+    let conn = connect(path, options.durable)?;
+    if let Some(bytes) = options.max_bytes {
+        let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = (bytes / page_size.max(1)).max(1);
+        // SQLite never goes below the pages the database already has.
+        conn.pragma_update(None, "max_page_count", pages)?;
+    }
+    Ok(conn)
 }
 
 fn connect(path: &Path, durable: bool) -> Result<Connection, StoreError> {
@@ -138,7 +150,7 @@ impl Store {
             StoreError::Unusable(format!("cannot create data dir {}: {e}", dir.display()))
         })?;
         let path = dir.join("inkroom.db");
-        let mut write = connect(&path, durable).map_err(|e| {
+        let mut write = connect_writer(&path, options).map_err(|e| {
             StoreError::Unusable(format!("cannot open database {}: {e}", path.display()))
         })?;
         schema::migrate(&mut write).map_err(|e| {
@@ -154,17 +166,17 @@ impl Store {
                 path.display()
             )));
         }
-        if let Some(bytes) = options.max_bytes {
-            let page_size: u64 = write.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-            let pages = (bytes / page_size.max(1)).max(1);
-            // SQLite never goes below the pages the database already has.
-            write.pragma_update(None, "max_page_count", pages)?;
-        }
-        let read = connect(&path, durable)?;
+        let read = Arc::new(Mutex::new(connect(&path, durable)?));
         let (tx, rx) = mpsc::channel();
         let writable = Arc::new(AtomicBool::new(true));
-        let writer = writer::Writer::new(write, path.clone(), Arc::clone(&writable))
-            .map_err(|e| StoreError::Unusable(format!("cannot read {}: {e}", path.display())))?;
+        let writer = writer::Writer::new(
+            write,
+            Arc::clone(&read),
+            path.clone(),
+            options,
+            Arc::clone(&writable),
+        )
+        .map_err(|e| StoreError::Unusable(format!("cannot read {}: {e}", path.display())))?;
         let writer = std::thread::Builder::new()
             .name("inkroom-store".into())
             .spawn(move || writer.run(rx))
@@ -172,7 +184,7 @@ impl Store {
         Ok(Store {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
-            read: Mutex::new(read),
+            read,
             path,
             writable,
         })

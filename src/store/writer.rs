@@ -5,19 +5,26 @@
 //! later appends and bases fail without being tried), until the room has rolled back to what is
 //! stored and a [`Job::Probe`] succeeds. The probe deletes anything the room wrote after its
 //! last durable seq (a commit whose outcome was unknown) and proves the database takes a page
-//! again. The writer also checks, before every transaction, that the database file is still the
-//! one it opened: a file removed or replaced under the running server fails every write instead
-//! of acknowledging ops into a file nobody will ever open again.
+//! again.
+//!
+//! Before every transaction the writer checks that the database file is still the one it opened,
+//! so no op is acknowledged into a file nobody will open again. A file removed under the running
+//! server (or its whole data dir) is written anew from the open connection, which still holds
+//! everything, and writing goes on. A file replaced by another fails every write until the
+//! original is back (or the server restarts on the new one): which one is right is the
+//! operator's call.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 
+use std::sync::Mutex;
+
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
-use super::{Done, Job, StoreError};
+use super::{connect, connect_writer, Done, Job, StoreError, StoreOptions};
 use crate::canvas::encode_png;
 
 /// Most jobs written in one transaction.
@@ -45,8 +52,14 @@ impl FileId {
 /// The writer thread's state.
 pub(super) struct Writer {
     conn: Connection,
+    /// The store's read connection, replaced along with `conn` when the file is recreated.
+    read: Arc<Mutex<Connection>>,
     path: PathBuf,
+    options: StoreOptions,
     file: FileId,
+    /// Recreating a removed file failed half-way: the connections are gone, nothing is written
+    /// until a restart.
+    broken: bool,
     /// Rooms whose last write failed: their appends and bases fail until a probe succeeds.
     held: HashSet<Uuid>,
     /// Shared with [`Store::writable`](super::Store::writable).
@@ -57,14 +70,19 @@ impl Writer {
     /// A writer over an open connection to the database at `path`.
     pub(super) fn new(
         conn: Connection,
+        read: Arc<Mutex<Connection>>,
         path: PathBuf,
+        options: StoreOptions,
         writable: Arc<AtomicBool>,
     ) -> std::io::Result<Writer> {
         let file = FileId::of(&path)?;
         Ok(Writer {
             conn,
+            read,
             path,
+            options,
             file,
+            broken: false,
             held: HashSet::new(),
             writable,
         })
@@ -131,20 +149,72 @@ impl Writer {
         self.writable.store(result.is_ok(), Ordering::Release);
     }
 
-    /// Fails when the database file at the path is not the one this writer opened.
-    fn check_file(&self) -> Result<(), StoreError> {
+    /// Fails when the database file at the path is not the one this writer opened; writes it
+    /// anew when it is gone.
+    fn check_file(&mut self) -> Result<(), StoreError> {
+        if self.broken {
+            return Err(StoreError::Unusable(format!(
+                "the database {} could not be recreated; restart the server",
+                self.path.display()
+            )));
+        }
         match FileId::of(&self.path) {
             Ok(id) if id == self.file => Ok(()),
             Ok(_) => Err(StoreError::Unusable(format!(
                 "the database file {} was replaced under the running server; \
-                 put the original back or restart",
+                 put the original back, or restart to use the new one",
                 self.path.display()
             ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.recreate(),
             Err(e) => Err(StoreError::Unusable(format!(
-                "the database file {} is gone ({e}); put it back or restart",
+                "cannot check the database file {}: {e}",
                 self.path.display()
             ))),
         }
+    }
+
+    /// The database file was removed while open: writes a copy of the open database (which
+    /// still holds everything) under its name and reconnects to it.
+    fn recreate(&mut self) -> Result<(), StoreError> {
+        let unusable = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Unusable(format!(
+                "the database file {} is gone and cannot be recreated ({what}: {e})",
+                self.path.display()
+            ))
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| unusable("data dir", &e))?;
+        let fresh = self.path.with_extension("db.recreating");
+        let _ = std::fs::remove_file(&fresh);
+        self.conn
+            .execute("VACUUM INTO ?1", params![fresh.to_string_lossy()])
+            .map_err(|e| unusable("copy", &e))?;
+        std::fs::File::open(&fresh)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| unusable("sync", &e))?;
+        // Both connections to the removed file close before the copy takes its name: closing
+        // the last one removes the journal files by name.
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        let placeholder = || Connection::open_in_memory().map_err(|e| unusable("close", &e));
+        self.broken = true;
+        drop(std::mem::replace(&mut self.conn, placeholder()?));
+        drop(std::mem::replace(&mut *read, placeholder()?));
+        for journal in ["db-wal", "db-shm"] {
+            let _ = std::fs::remove_file(self.path.with_extension(journal));
+        }
+        std::fs::rename(&fresh, &self.path).map_err(|e| unusable("rename", &e))?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        self.conn = connect_writer(&self.path, self.options).map_err(|e| unusable("open", &e))?;
+        *read = connect(&self.path, self.options.durable).map_err(|e| unusable("open", &e))?;
+        self.file = FileId::of(&self.path).map_err(|e| unusable("open", &e))?;
+        self.broken = false;
+        tracing::warn!(
+            path = %self.path.display(),
+            "the database file was removed under the running server; recreated it from the open database"
+        );
+        Ok(())
     }
 
     fn write_group(&mut self, group: &[Job]) -> Result<(), StoreError> {
