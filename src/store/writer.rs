@@ -135,6 +135,12 @@ impl Writer {
         self.report(&result);
         if result.is_err() {
             self.held.extend(group.iter().filter_map(Job::room_write));
+        } else {
+            for job in &group {
+                if let Job::DeleteRoom(id, _) = job {
+                    self.held.remove(id);
+                }
+            }
         }
         for job in group {
             job.finish(result.clone());
