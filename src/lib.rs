@@ -15,12 +15,14 @@
 //! - [`session`]: one task per WebSocket: `hello`, heartbeat, validated commands into the room's
 //!   input queue, and the connection's one writer.
 //! - [`room`]: [`RoomState`](room::RoomState), the room's rules as a plain type (a stroke is
-//!   committed on `stroke_end`, in `RoomState::handle`); the [`Room`](room::Room) actor that runs
+//!   committed on `stroke_end`, in `RoomState::handle`; ops the store could not save are taken
+//!   back in `state/fault.rs`); the [`Room`](room::Room) actor that runs
 //!   its effects; the tick log that sends each member one frame a tick; the bounded per-member
 //!   [`outbox`](room::outbox); the [`Registry`](room::Registry) of rooms.
 //! - [`canvas`]: the tiled raster canvas rendered with tiny-skia, stroke geometry, snapshots and
 //!   PNG encoding. Synchronous, no actix.
-//! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases.
+//! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases; a room
+//!   whose write failed is held until it has rolled back and a probe succeeds.
 //! - [`rate`]: token buckets for message, op and pixel limits.
 
 #![forbid(unsafe_code)]
