@@ -76,7 +76,7 @@ impl From<ProtoError> for ApiError {
         let status = match e.code {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServerBusy | ErrorCode::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError {
@@ -88,9 +88,14 @@ impl From<ProtoError> for ApiError {
 }
 
 impl From<crate::store::StoreError> for ApiError {
+    /// 503 `store_unavailable`: the store failed (a full disk, say); the request may be retried.
     fn from(e: crate::store::StoreError) -> ApiError {
         tracing::error!("store: {e}");
-        ApiError::internal("the room store failed; try again")
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: ErrorCode::StoreUnavailable,
+            message: "the server cannot save right now; try again in a moment".to_owned(),
+        }
     }
 }
 
