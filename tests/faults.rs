@@ -36,7 +36,7 @@ impl Server {
             .arg(data)
             .args(extra)
             .envs(env.iter().copied())
-            .env("INKROOM_LOG", "error")
+            .env("INKROOM_LOG", "off")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

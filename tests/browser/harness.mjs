@@ -21,7 +21,7 @@ export async function startServer({ dataDir = mkdtempSync(join(tmpdir(), 'inkroo
   const bin = process.env.INKROOM_BIN ?? join(ROOT, 'target', 'debug', 'inkroom');
   const child = spawn(bin, ['--addr', addr, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, INKROOM_LOG: process.env.INKROOM_LOG ?? 'warn' },
+    env: { ...process.env, INKROOM_LOG: process.env.INKROOM_LOG ?? (args.length ? 'off' : 'warn') },
   });
   const url = await new Promise((resolveUrl, reject) => {
     let out = '';
