@@ -14,14 +14,15 @@ export const ARTIFACTS = join(ROOT, 'target', 'browser-artifacts');
 /**
  * Starts `inkroom` (by default on 127.0.0.1:0 with a fresh data dir) and resolves once it prints
  * its address.
- * @param {{dataDir?: string, addr?: string, args?: string[]}} [options] `args`: more flags
+ * @param {{dataDir?: string, addr?: string, args?: string[], log?: string}} [options] `args`: more
+ *   flags; `log`: the server's log filter
  * @returns {Promise<{url: string, dataDir: string, stop: () => Promise<void>}>}
  */
-export async function startServer({ dataDir = mkdtempSync(join(tmpdir(), 'inkroom-browser-')), addr = '127.0.0.1:0', args = [] } = {}) {
+export async function startServer({ dataDir = mkdtempSync(join(tmpdir(), 'inkroom-browser-')), addr = '127.0.0.1:0', args = [], log = process.env.INKROOM_LOG ?? 'warn' } = {}) {
   const bin = process.env.INKROOM_BIN ?? join(ROOT, 'target', 'debug', 'inkroom');
   const child = spawn(bin, ['--addr', addr, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, INKROOM_LOG: process.env.INKROOM_LOG ?? (args.length ? 'off' : 'warn') },
+    env: { ...process.env, INKROOM_LOG: log },
   });
   const url = await new Promise((resolveUrl, reject) => {
     let out = '';
