@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: [`Config`](config::Config), every address, size, rate and timeout, with defaults.
+//! - [`config`]: [`Config`](config::Config), every address, size, rate and timeout, with defaults;
+//!   the list of settings and how flags, `INKROOM_*` variables and a TOML file set them.
 //! - [`server`]: builds the actix-web app; [`server::run`] is shared by `main` and the tests.
 //! - [`http`]: HTTP handlers: rooms API and PNG export ([`http::rooms`]), the embedded front end
 //!   and health check ([`http::assets`]), the JSON error body ([`http::error`]).

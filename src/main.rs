@@ -1,55 +1,35 @@
-//! The `inkroom` binary: serves boards (the default), or exports a stored board as PNG.
+//! The `inkroom` binary: serves boards (the default), prints the effective configuration, or
+//! exports a stored board as PNG.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use inkroom::config::Config;
+use inkroom::config::{Config, Flags};
 
 /// inkroom: draw together on one canvas in the browser.
+///
+/// Every setting below can also be given as an INKROOM_* environment variable or as a key of a
+/// TOML file named with --config; flags win over variables, variables over the file, the file
+/// over the defaults. `inkroom config` prints the result.
 #[derive(Debug, Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    serve: ServeArgs,
+    serve: Flags,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve boards over HTTP and WebSocket (the default).
-    Serve(ServeArgs),
+    Serve(Flags),
+    /// Print the effective configuration as TOML (secrets masked), from the same flags,
+    /// INKROOM_* variables and --config file as serving.
+    Config(Flags),
     /// Write a stored board as PNG, with the server stopped.
     Export(ExportArgs),
-}
-
-#[derive(Debug, Args)]
-struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, env = "INKROOM_ADDR", default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
-    /// Directory for the room store.
-    #[arg(long, env = "INKROOM_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
-    /// Another origin (scheme://host[:port]) whose pages may open boards, e.g. behind a proxy.
-    /// Repeat for several; the server's own origin is always allowed.
-    #[arg(
-        long = "allow-origin",
-        env = "INKROOM_ALLOW_ORIGINS",
-        value_delimiter = ','
-    )]
-    allow_origins: Vec<String>,
-    /// Serve https and wss with this certificate chain (PEM); needs --tls-key.
-    #[arg(long, env = "INKROOM_TLS_CERT", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// Private key (PEM) of --tls-cert.
-    #[arg(long, env = "INKROOM_TLS_KEY", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// Largest the database may grow, in bytes; past it rooms turn read-only until space is
-    /// freed.
-    #[arg(long, env = "INKROOM_MAX_STORE_BYTES")]
-    max_store_bytes: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -73,17 +53,16 @@ struct ExportArgs {
 
 fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("INKROOM_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let result = match cli.command {
-        Some(Command::Export(args)) => export(args),
-        Some(Command::Serve(args)) => serve(args),
-        None => serve(cli.serve),
+        Some(Command::Export(args)) => {
+            start_logging(false);
+            export(args)
+        }
+        Some(Command::Config(flags)) => load(&flags).map(|config| {
+            print!("{}", inkroom::config::render::to_toml(&config));
+        }),
+        Some(Command::Serve(flags)) => load(&flags).and_then(serve),
+        None => load(&cli.serve).and_then(serve),
     };
     if let Err(e) = result {
         eprintln!("inkroom: {e}");
@@ -91,18 +70,29 @@ fn main() {
     }
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
-    let config = Config {
-        addr: args.addr,
-        data_dir: args.data_dir,
-        allowed_origins: args.allow_origins,
-        max_store_bytes: args.max_store_bytes,
-        tls: args
-            .tls_cert
-            .zip(args.tls_key)
-            .map(|(cert, key)| inkroom::config::TlsFiles { cert, key }),
-        ..Config::default()
-    };
+/// The configuration from the flags, the process environment and the TOML file.
+fn load(flags: &Flags) -> Result<Config, String> {
+    inkroom::config::load(flags, &|name| std::env::var_os(name)).map_err(|e| e.to_string())
+}
+
+/// Logs to stderr, filtered by `INKROOM_LOG` (default `info`): readable lines, or JSON lines
+/// (one object per event, its fields at the top level).
+fn start_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INKROOM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    start_logging(config.log_json);
+    tracing::debug!(?config, "configuration");
     let scheme = if config.tls.is_some() {
         "https"
     } else {

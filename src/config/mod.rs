@@ -2,13 +2,35 @@
 //!
 //! Every limit is a named field with a documented default, so operators can read in one place what
 //! a client may do. `docs/protocol.md` lists the same limits from the client's point of view.
+//!
+//! Every field can be set by a flag, an `INKROOM_*` environment variable or a key of a TOML file,
+//! in that order of precedence over the defaults (`docs/configuration.md`):
+//!
+//! - [`fields`]: the list of settings, one entry per field: name, help, how to read and write it.
+//!   Flags, variables, TOML keys, `inkroom config` and the docs are all made from it.
+//! - [`load`]: merges the sources into a [`Config`] and says what is wrong with a bad value.
+//! - `check`: checks settings against each other (`tick_min <= tick_max`, ...).
+//! - `cli`: the settings as clap flags ([`Flags`] implements `clap::Args`).
+//! - [`render`]: `inkroom config`'s TOML, the masked `Debug`, the docs' tables.
+//! - [`units`]: durations (`250ms`, `7d`) and byte sizes (`64KiB`) as text.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Server configuration. `Config::default()` gives the documented defaults.
-#[derive(Debug, Clone)]
+mod check;
+mod cli;
+mod codec;
+pub mod fields;
+pub mod load;
+pub mod render;
+pub mod units;
+
+pub use load::{load, ConfigError, Flags};
+
+/// Server configuration. `Config::default()` gives the documented defaults. Its `Debug` lists
+/// every setting with secrets masked.
+#[derive(Clone)]
 pub struct Config {
     /// Address the HTTP server binds to. Default `127.0.0.1:8080`.
     pub addr: SocketAddr,
