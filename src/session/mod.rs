@@ -7,6 +7,7 @@
 //! the member's own outbox; pongs, pings and the close go through the writer's control queue.
 
 mod limits;
+mod log;
 pub mod writer;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::protocol::{
 use crate::room::outbox::{outbox, Outgoing, WeakOutboxTx};
 use crate::room::{Input, Join, Joining, RoomHandle};
 use limits::Limits;
+use log::{log_closed, role_name};
 use writer::{Control, Stopped};
 
 /// Why a connection ended, for the log and the close frame.
@@ -56,6 +58,7 @@ pub async fn run(
     let (hello, role) = match hello(&mut session, &mut stream, &meta, &config).await {
         Ok(who) => who,
         Err(end) => {
+            log_closed(&meta, None, None, opened, &end);
             finish(session, end, &config).await;
             return;
         }
@@ -78,16 +81,19 @@ pub async fn run(
             } else {
                 close::LAGGING
             };
-            let reason = e.message.clone();
-            finish(session, End::Close(code, reason, Some(e)), &config).await;
+            let end = End::Close(code, e.message.clone(), Some(e));
+            log_closed(&meta, None, Some(role), opened, &end);
+            finish(session, end, &config).await;
             return;
         }
         Err(_) => {
             let end = End::Close(1011, "room unavailable".into(), None);
+            log_closed(&meta, None, Some(role), opened, &end);
             finish(session, end, &config).await;
             return;
         }
     };
+    tracing::info!(room = %meta.id, member, role = role_name(role), "connection opened");
 
     let (ctl_tx, ctl_rx) = mpsc::channel(config.control_queue.max(1));
     let mut writer =
@@ -104,7 +110,7 @@ pub async fn run(
     let end = conn.serve(&mut stream, &mut writer).await;
     // Bounded: waits only when the room is far behind, and the room may be gone already.
     let _ = room.input.send(Input::Leave { member }).await;
-    tracing::debug!(room = %meta.id, member, ?end, secs = opened.elapsed().as_secs(), "connection ended");
+    log_closed(&meta, Some(member), Some(role), opened, &end);
     let Conn { control, .. } = conn;
     if let End::Writer(stopped) = end {
         tracing::trace!(room = %meta.id, member, ?stopped, "writer ended the connection");
