@@ -9,7 +9,10 @@
 //!   the list of settings and how flags, `INKROOM_*` variables and a TOML file set them.
 //! - [`server`]: builds the actix-web app; [`server::run`] is shared by `main` and the tests.
 //! - [`http`]: HTTP handlers: rooms API and PNG export ([`http::rooms`]), the embedded front end
-//!   and health check ([`http::assets`]), the JSON error body ([`http::error`]).
+//!   ([`http::assets`]), liveness and readiness ([`http::health`]), Prometheus metrics
+//!   ([`http::metrics`]), the JSON error body ([`http::error`]).
+//! - [`metrics`]: [`Metrics`](metrics::Metrics), the server's Prometheus collectors in a
+//!   registry of its own; rooms, sessions and the store record into it.
 //! - [`protocol`]: the wire, by job: client messages, validated [`Command`](protocol::Command)s,
 //!   server messages and batches, error and close codes, the binary tile frame. No I/O.
 //! - [`meta`]: what a room is ([`RoomMeta`](meta::RoomMeta)) and its edit key.
@@ -33,6 +36,7 @@ pub mod canvas;
 pub mod config;
 pub mod http;
 pub mod meta;
+pub mod metrics;
 pub mod protocol;
 pub mod rate;
 pub mod room;

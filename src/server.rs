@@ -8,7 +8,8 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{Config, TlsFiles};
-use crate::http::{assets, rooms};
+use crate::http::{assets, health, metrics, rooms};
+use crate::metrics::Metrics;
 use crate::room::Registry;
 use crate::store::{Store, StoreOptions};
 
@@ -66,7 +67,9 @@ pub fn run_with_store(
 ) -> std::io::Result<Server> {
     let tls = config.tls.as_ref().map(tls_config).transpose()?;
     let config = Arc::new(config);
-    let registry = web::Data::new(Registry::new(Arc::clone(&config), store));
+    // One registry of metrics per server: servers sharing a process never mix their counts.
+    let metrics = Metrics::new(store.metrics()).map_err(std::io::Error::other)?;
+    let registry = web::Data::new(Registry::new(Arc::clone(&config), store, Arc::new(metrics)));
     let body_limit = config.max_http_body_bytes;
     let shutdown_registry = registry.clone();
     let server = HttpServer::new(move || {
@@ -83,7 +86,9 @@ pub fn run_with_store(
             .route("/r/{id}", web::get().to(assets::room_page))
             .route("/static/{path:.*}", web::get().to(assets::frontend_file))
             .route("/favicon.svg", web::get().to(assets::favicon))
-            .route("/healthz", web::get().to(assets::health))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(metrics::metrics))
             .route("/api/stats", web::get().to(assets::stats))
             .service(
                 web::scope("/api/rooms")

@@ -1,4 +1,4 @@
-//! The browser app, embedded in the binary with rust-embed, and the health check.
+//! The browser app, embedded in the binary with rust-embed.
 //!
 //! Pages and scripts are served with a strong ETag (the file's SHA-256) and `no-cache`, so a
 //! browser revalidates cheaply and never runs a stale script after an upgrade.
@@ -108,11 +108,4 @@ pub async fn stats(registry: web::Data<Registry>) -> Result<HttpResponse, crate:
         "rooms_loaded": registry.loaded_count(),
         "rooms_stored": stored,
     })))
-}
-
-/// `GET /healthz`: 200 while the server runs.
-pub async fn health() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body("ok")
 }

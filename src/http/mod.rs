@@ -1,8 +1,11 @@
-//! HTTP handlers: the rooms API, the PNG export, the WebSocket upgrade, the static front end and
-//! the health check. JSON errors share one shape: `{"error":{"code","message"}}`.
+//! HTTP handlers: the rooms API, the PNG export, the WebSocket upgrade, the static front end,
+//! liveness and readiness checks and Prometheus metrics. JSON errors share one shape:
+//! `{"error":{"code","message"}}`.
 
 pub mod assets;
 pub mod error;
+pub mod health;
+pub mod metrics;
 pub mod rooms;
 
 pub use error::ApiError;

@@ -229,7 +229,10 @@ pub async fn websocket(
         .ok_or_else(ApiError::room_not_found)?;
     let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
     let config = Arc::clone(registry.config());
-    actix_web::rt::spawn(session::run(ws_session, stream, meta, addr, config));
+    let metrics = Arc::clone(registry.metrics());
+    actix_web::rt::spawn(session::run(
+        ws_session, stream, meta, addr, config, metrics,
+    ));
     Ok(response)
 }
 

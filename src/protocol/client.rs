@@ -166,6 +166,48 @@ impl ClientMsg {
 }
 
 impl ClientMsg {
+    /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
+    /// order.
+    pub const TYPES: [&'static str; 13] = [
+        "hello",
+        "stroke_begin",
+        "stroke_points",
+        "stroke_end",
+        "cursor",
+        "view",
+        "shape",
+        "fill",
+        "clear",
+        "rename",
+        "list_members",
+        "undo",
+        "redo",
+    ];
+
+    /// The position of this message's type in [`ClientMsg::TYPES`].
+    pub fn type_index(&self) -> usize {
+        match self {
+            ClientMsg::Hello { .. } => 0,
+            ClientMsg::StrokeBegin { .. } => 1,
+            ClientMsg::StrokePoints { .. } => 2,
+            ClientMsg::StrokeEnd { .. } => 3,
+            ClientMsg::Cursor { .. } => 4,
+            ClientMsg::View { .. } => 5,
+            ClientMsg::Shape { .. } => 6,
+            ClientMsg::Fill { .. } => 7,
+            ClientMsg::Clear { .. } => 8,
+            ClientMsg::Rename { .. } => 9,
+            ClientMsg::ListMembers { .. } => 10,
+            ClientMsg::Undo => 11,
+            ClientMsg::Redo => 12,
+        }
+    }
+
+    /// The message's `type` on the wire.
+    pub fn type_name(&self) -> &'static str {
+        Self::TYPES[self.type_index()]
+    }
+
     /// Whether the message commits an op (and so counts against the op rate).
     pub fn is_op(&self) -> bool {
         matches!(

@@ -17,8 +17,8 @@ pub use client::{decode_client, ClientMsg, StrokeId};
 pub use command::{Command, Hello, Valid};
 pub use error::{close, ErrorCode, ProtoError};
 pub use server::{
-    decode_server, encode, encode_batch, CursorPos, MemberId, MemberInfo, OpKind, Role, RoomView,
-    ServerMsg, ViewRect,
+    decode_server, encode, encode_batch, is_batch, CursorPos, MemberId, MemberInfo, OpKind, Role,
+    RoomView, ServerMsg, ViewRect,
 };
 pub use validate::{
     clean_name, parse_color, validate, validate_color, validate_cursor, validate_points,

@@ -277,10 +277,17 @@ pub fn decode_server(text: &str) -> Result<ServerMsg<'static>, serde_json::Error
     serde_json::from_str(text)
 }
 
+/// How every encoded `batch` begins.
+const HEAD: &str = r#"{"type":"batch","messages":["#;
+
+/// Whether an encoded server message is a `batch` (as [`encode_batch`] writes it).
+pub fn is_batch(text: &str) -> bool {
+    text.starts_with(HEAD)
+}
+
 /// Joins messages that are each already encoded into one `batch` frame, without parsing them
 /// again: `{"type":"batch","messages":[m1,m2,...]}`.
 pub fn encode_batch<'m>(messages: impl Iterator<Item = &'m str>, size_hint: usize) -> String {
-    const HEAD: &str = r#"{"type":"batch","messages":["#;
     let mut out = String::with_capacity(HEAD.len() + size_hint + 2);
     out.push_str(HEAD);
     for (i, m) in messages.enumerate() {

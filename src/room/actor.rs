@@ -22,6 +22,7 @@ use super::tiles::encode_frames;
 use crate::canvas::{Document, Snapshot, TileId};
 use crate::config::Config;
 use crate::meta::RoomMeta;
+use crate::metrics::Metrics;
 use crate::protocol::{close, Command, MemberId, ProtoError};
 use crate::store::Store;
 
@@ -52,6 +53,10 @@ pub struct Room {
     input: Option<mpsc::Receiver<Input>>,
     /// A delivery of the tick log is scheduled.
     delivery_scheduled: bool,
+    /// Where commit latency and tile rounds are recorded.
+    metrics: Arc<Metrics>,
+    /// When the input being handled arrived (commit latency counts from it).
+    arrived: Option<Instant>,
 }
 
 impl Room {
@@ -62,15 +67,24 @@ impl Room {
         config: Arc<Config>,
         doc: Document,
         store: Arc<Store>,
+        metrics: Arc<Metrics>,
     ) -> (Room, mpsc::Sender<Input>) {
         let (tx, rx) = mpsc::channel(config.room_input_queue.max(1));
-        let state = RoomState::new(meta, Arc::clone(&config), doc, Instant::now());
+        let state = RoomState::new(
+            meta,
+            Arc::clone(&config),
+            doc,
+            Instant::now(),
+            Arc::clone(&metrics),
+        );
         let room = Room {
             state,
             config,
             store,
             input: Some(rx),
             delivery_scheduled: false,
+            metrics,
+            arrived: None,
         };
         (room, tx)
     }
@@ -93,6 +107,7 @@ impl Room {
 
     /// Carries out the state's effects.
     fn carry_out(&mut self, ctx: &mut Context<Self>) {
+        let arrived = self.arrived.take().unwrap_or_else(Instant::now);
         for effect in self.state.take_effects() {
             match effect {
                 Effect::Persist {
@@ -102,12 +117,16 @@ impl Room {
                 } => {
                     let addr = ctx.address();
                     let room = self.state.meta().id;
+                    let metrics = Arc::clone(&self.metrics);
                     self.store.append(
                         room,
                         seq,
                         &author,
                         &record,
                         Box::new(move |result| {
+                            if result.is_ok() {
+                                metrics.committed(arrived);
+                            }
                             addr.do_send(Durable {
                                 seq,
                                 failed: result.err().map(|e| e.to_string()),
@@ -171,7 +190,15 @@ impl Room {
                 }
                 Effect::EncodeTiles { tiles, seq, send } => {
                     let ids: Vec<TileId> = tiles.iter().map(|(id, _)| *id).collect();
-                    let job = tokio::task::spawn_blocking(move || encode_frames(tiles, seq));
+                    let metrics = Arc::clone(&self.metrics);
+                    let job = tokio::task::spawn_blocking(move || {
+                        let started = Instant::now();
+                        let frames = encode_frames(tiles, seq);
+                        if send {
+                            metrics.tile_round(started, frames.iter().map(|(_, f)| f.len()).sum());
+                        }
+                        frames
+                    });
                     ctx.spawn(job.into_actor(self).map(move |frames, room, ctx| {
                         let now = Instant::now();
                         match frames {
@@ -218,6 +245,7 @@ impl Actor for Room {
 impl StreamHandler<Input> for Room {
     fn handle(&mut self, input: Input, ctx: &mut Context<Self>) {
         let now = Instant::now();
+        self.arrived = Some(now);
         match input {
             Input::Command { member, command } => {
                 let _ = self.state.handle(member, command, now);

@@ -1,7 +1,9 @@
 //! The registry: which rooms exist, and the running actor of each loaded room.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix::{Actor, Addr};
 use tokio::sync::mpsc;
@@ -10,6 +12,7 @@ use uuid::Uuid;
 use super::actor::{Input, Room};
 use crate::config::Config;
 use crate::meta::{validate, NewRoom, RoomMeta};
+use crate::metrics::{Live, Metrics};
 use crate::protocol::{ErrorCode, ProtoError};
 use crate::store::{Store, StoreError};
 
@@ -42,17 +45,33 @@ pub struct Registry {
     rooms: Mutex<HashMap<Uuid, Slot>>,
     /// Serializes loads, so a room is never loaded twice at once.
     loading: tokio::sync::Mutex<()>,
+    /// Where rooms and sessions record what they do.
+    metrics: Arc<Metrics>,
+    /// [`Registry::shutdown`] has begun: the server is going away.
+    shutting_down: AtomicBool,
 }
 
 impl Registry {
-    /// A registry over a store.
-    pub fn new(config: Arc<Config>, store: Arc<Store>) -> Registry {
+    /// A registry over a store; its rooms record into `metrics`.
+    pub fn new(config: Arc<Config>, store: Arc<Store>, metrics: Arc<Metrics>) -> Registry {
         Registry {
             config,
             store,
             rooms: Mutex::new(HashMap::new()),
             loading: tokio::sync::Mutex::new(()),
+            metrics,
+            shutting_down: AtomicBool::new(false),
         }
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Whether [`Registry::shutdown`] has begun.
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
     }
 
     /// The configuration rooms run with.
@@ -207,6 +226,7 @@ impl Registry {
             Arc::clone(&self.config),
             doc,
             Arc::clone(&self.store),
+            Arc::clone(&self.metrics),
         );
         let handle = RoomHandle {
             addr: room.start(),
@@ -265,9 +285,35 @@ impl Registry {
             .count()
     }
 
+    /// What the loaded rooms hold now, asking each (a room that does not answer within a second
+    /// is counted as loaded but not for its members).
+    pub async fn live(&self) -> Live {
+        let rooms: Vec<Addr<Room>> = self
+            .lock()
+            .values()
+            .filter_map(|s| Some(s.addr.as_ref().filter(|h| h.connected())?.addr.clone()))
+            .collect();
+        let asks = rooms
+            .iter()
+            .map(|room| tokio::time::timeout(Duration::from_secs(1), room.send(super::Status)));
+        let mut live = Live {
+            rooms: rooms.len(),
+            ..Live::default()
+        };
+        for status in futures_util::future::join_all(asks).await {
+            if let Ok(Ok(s)) = status {
+                live.editors += s.editors;
+                live.viewers += s.viewers;
+                live.lagging += s.lagging;
+            }
+        }
+        live
+    }
+
     /// Closes every member of every loaded room with 1001 and waits until the store has written
-    /// everything queued.
+    /// everything queued. From its start the server counts as shutting down.
     pub async fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
         let rooms: Vec<Addr<Room>> = self
             .lock()
             .values()

@@ -15,7 +15,7 @@ impl End {
             End::ClientGone => "client left".into(),
             End::Close(code, reason, _) => format!("{code} {reason}"),
             End::Writer(Stopped::Failed) => "write failed or timed out".into(),
-            End::Writer(Stopped::Dropped) => "dropped by the room".into(),
+            End::Writer(Stopped::Dropped(_)) => "dropped by the room".into(),
             End::Writer(Stopped::Closed) => "closed".into(),
         }
     }

@@ -20,6 +20,7 @@ use tokio::time::{interval, timeout, MissedTickBehavior};
 
 use crate::config::Config;
 use crate::meta::RoomMeta;
+use crate::metrics::{Closed, Metrics};
 use crate::protocol::{
     close, decode_client, validate, ErrorCode, Hello, MemberId, ProtoError, Role, Valid,
 };
@@ -40,14 +41,29 @@ enum End {
     Writer(Stopped),
 }
 
-/// Serves one WebSocket connection to a room until it ends.
+impl End {
+    /// How the connection closed, for the metrics.
+    fn closed(&self) -> Closed {
+        match self {
+            End::ClientGone => Closed::ByClient,
+            End::Close(code, ..) | End::Writer(Stopped::Dropped(Some(code))) => Closed::Code(*code),
+            // The writer closed plainly, without a code.
+            End::Writer(Stopped::Dropped(None) | Stopped::Closed) => Closed::Code(1000),
+            End::Writer(Stopped::Failed) => Closed::WriteFailed,
+        }
+    }
+}
+
+/// Serves one WebSocket connection to a room until it ends, recording it in `metrics`.
 pub async fn run(
     mut session: Session,
     stream: actix_ws::MessageStream,
     meta: Arc<RoomMeta>,
     room: RoomHandle,
     config: Arc<Config>,
+    metrics: Arc<Metrics>,
 ) {
+    metrics.ws_opened.inc();
     let mut stream = stream
         .max_frame_size(config.max_frame_bytes)
         .aggregate_continuations()
@@ -55,11 +71,11 @@ pub async fn run(
     let opened = Instant::now();
 
     // Until the member has joined there is no writer yet: this task writes alone.
-    let (hello, role) = match hello(&mut session, &mut stream, &meta, &config).await {
+    let (hello, role) = match hello(&mut session, &mut stream, &meta, &config, &metrics).await {
         Ok(who) => who,
         Err(end) => {
             log_closed(&meta, None, None, opened, &end);
-            finish(session, end, &config).await;
+            finish(session, end, &config, &metrics).await;
             return;
         }
     };
@@ -83,21 +99,26 @@ pub async fn run(
             };
             let end = End::Close(code, e.message.clone(), Some(e));
             log_closed(&meta, None, Some(role), opened, &end);
-            finish(session, end, &config).await;
+            finish(session, end, &config, &metrics).await;
             return;
         }
         Err(_) => {
             let end = End::Close(1011, "room unavailable".into(), None);
             log_closed(&meta, None, Some(role), opened, &end);
-            finish(session, end, &config).await;
+            finish(session, end, &config, &metrics).await;
             return;
         }
     };
     tracing::info!(room = %meta.id, member, role = role_name(role), "connection opened");
 
     let (ctl_tx, ctl_rx) = mpsc::channel(config.control_queue.max(1));
-    let mut writer =
-        actix_web::rt::spawn(writer::write(session, out_rx, ctl_rx, Arc::clone(&config)));
+    let mut writer = actix_web::rt::spawn(writer::write(
+        session,
+        out_rx,
+        ctl_rx,
+        Arc::clone(&config),
+        Arc::clone(&metrics),
+    ));
     let conn = Conn {
         meta: &meta,
         room: &room,
@@ -106,8 +127,10 @@ pub async fn run(
         config: &config,
         out: own,
         control: ctl_tx,
+        metrics: &metrics,
     };
     let end = conn.serve(&mut stream, &mut writer).await;
+    metrics.ws_closed(end.closed());
     // Bounded: waits only when the room is far behind, and the room may be gone already.
     let _ = room.input.send(Input::Leave { member }).await;
     log_closed(&meta, Some(member), Some(role), opened, &end);
@@ -117,7 +140,13 @@ pub async fn run(
         return;
     }
     let (error, reason) = match end {
-        End::Close(code, reason, error) => (error.map(|e| e.encode()), Some((code, reason))),
+        End::Close(code, reason, error) => {
+            let error = error.map(|e| {
+                metrics.error_sent(e.code);
+                e.encode()
+            });
+            (error, Some((code, reason)))
+        }
         _ => (None, None),
     };
     let _ = timeout(
@@ -136,6 +165,7 @@ async fn hello(
     stream: &mut AggregatedMessageStream,
     meta: &RoomMeta,
     config: &Config,
+    metrics: &Metrics,
 ) -> Result<(Hello, Role), End> {
     let deadline = tokio::time::sleep(config.hello_timeout);
     tokio::pin!(deadline);
@@ -165,6 +195,7 @@ async fn hello(
             }
             Some(Ok(AggregatedMessage::Pong(_))) => continue,
             Some(Ok(AggregatedMessage::Binary(_))) => {
+                metrics.message_invalid();
                 let e = ProtoError::new(ErrorCode::BadMessage, expected().message);
                 return Err(End::Close(
                     close::NOT_HELLO,
@@ -174,8 +205,12 @@ async fn hello(
             }
             Some(Ok(AggregatedMessage::Text(text))) => text,
         };
-        let valid =
-            decode_client(&text).and_then(|msg| validate(msg, meta.width, meta.height, config));
+        let decoded = decode_client(&text);
+        match &decoded {
+            Ok(msg) => metrics.message_in(msg),
+            Err(_) => metrics.message_invalid(),
+        }
+        let valid = decoded.and_then(|msg| validate(msg, meta.width, meta.height, config));
         match valid {
             Ok(Valid::Hello(hello)) => {
                 let role = match hello.key.as_deref() {
@@ -201,7 +236,7 @@ async fn hello(
             }
             Err(e) => {
                 // A garbled or invalid hello: say why, keep waiting until the deadline.
-                let _ = send_error(session, &e, config).await;
+                let _ = send_error(session, &e, config, metrics).await;
             }
         }
     }
@@ -219,6 +254,8 @@ struct Conn<'a> {
     out: WeakOutboxTx,
     /// The writer's control queue.
     control: mpsc::Sender<Control>,
+    /// Where messages in, errors and rate-limit hits are counted.
+    metrics: &'a Metrics,
 }
 
 impl Conn<'_> {
@@ -251,6 +288,7 @@ impl Conn<'_> {
                         }
                         Some(Ok(AggregatedMessage::Pong(_))) => continue,
                         Some(Ok(AggregatedMessage::Binary(_))) => {
+                            self.metrics.message_invalid();
                             self.tell(&ProtoError::new(ErrorCode::BadMessage, "binary frames are not accepted; send JSON text"));
                             continue;
                         }
@@ -286,6 +324,11 @@ impl Conn<'_> {
             Some(Err(_)) => true,
         };
         if !allowed {
+            if decoded.is_none() {
+                self.metrics.rate_limited_messages.inc();
+            } else {
+                self.metrics.rate_limited_ops.inc();
+            }
             let (tell, close_it) = limits.strike(now, config.rate_strikes);
             if close_it {
                 let err = ProtoError::new(ErrorCode::RateLimited, "too many messages; closing");
@@ -307,8 +350,12 @@ impl Conn<'_> {
             return None;
         }
         let msg = match decoded? {
-            Ok(msg) => msg,
+            Ok(msg) => {
+                self.metrics.message_in(&msg);
+                msg
+            }
             Err(e) => {
+                self.metrics.message_invalid();
                 self.tell(&e);
                 return None;
             }
@@ -347,24 +394,35 @@ impl Conn<'_> {
     /// Queues an `error` for the member through its own outbox (dropped if the member is so far
     /// behind that its outbox is full; it is resynced later).
     fn tell(&self, err: &ProtoError) {
-        let _ = self.out.push(Outgoing::Text(err.encode().into()));
+        if self.out.push(Outgoing::Text(err.encode().into())).is_ok() {
+            self.metrics.error_sent(err.code);
+        }
     }
 }
 
 /// Sends an `error` message before the writer exists, bounded by the write timeout.
-async fn send_error(session: &mut Session, err: &ProtoError, config: &Config) -> Result<(), ()> {
-    match timeout(config.write_timeout, session.text(err.encode())).await {
+async fn send_error(
+    session: &mut Session,
+    err: &ProtoError,
+    config: &Config,
+    metrics: &Metrics,
+) -> Result<(), ()> {
+    let text = err.encode();
+    metrics.error_sent(err.code);
+    metrics.text_out(&text);
+    match timeout(config.write_timeout, session.text(text)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
 }
 
 /// Closes the socket before the writer exists: the error first if any, then the close frame.
-async fn finish(mut session: Session, end: End, config: &Config) {
+async fn finish(mut session: Session, end: End, config: &Config, metrics: &Metrics) {
+    metrics.ws_closed(end.closed());
     let reason = match end {
         End::Close(code, description, error) => {
             if let Some(e) = error {
-                let _ = send_error(&mut session, &e, config).await;
+                let _ = send_error(&mut session, &e, config, metrics).await;
             }
             Some(CloseReason {
                 code: CloseCode::from(code),

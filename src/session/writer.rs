@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::protocol::{encode, ServerMsg};
 use crate::room::outbox::{OutboxRx, Outgoing};
 use crate::room::tiles::encode_sources;
@@ -35,18 +36,21 @@ pub enum Control {
 pub enum Stopped {
     /// A write failed or timed out; the socket is unusable.
     Failed,
-    /// The room dropped the member (the outbox closed); the socket was closed with its note.
-    Dropped,
+    /// The room dropped the member (the outbox closed); the socket was closed with its note's
+    /// code, if it left one.
+    Dropped(Option<u16>),
     /// The session asked to close, and it was closed.
     Closed,
 }
 
-/// Writes control frames and the outbox to the socket until one side ends.
+/// Writes control frames and the outbox to the socket until one side ends, counting data frames
+/// and their bytes in `metrics`.
 pub async fn write(
     mut session: Session,
     mut outbox: OutboxRx,
     mut control: mpsc::Receiver<Control>,
     config: Arc<Config>,
+    metrics: Arc<Metrics>,
 ) -> Stopped {
     let wt = config.write_timeout;
     loop {
@@ -57,6 +61,7 @@ pub async fn write(
                 Some(Control::Ping) => matches!(timeout(wt, session.ping(b"")).await, Ok(Ok(()))),
                 Some(Control::Close { error, reason }) => {
                     if let Some(text) = error {
+                        metrics.text_out(&text);
                         let _ = timeout(wt, session.text(text)).await;
                     }
                     close(session, reason, &config).await;
@@ -68,11 +73,12 @@ pub async fn write(
                 }
             },
             item = outbox.recv() => match item {
-                Some(item) => send(&mut session, item, &config).await,
+                Some(item) => send(&mut session, item, &config, &metrics).await,
                 None => {
                     let note = outbox.close_note().map(|n| (n.code, n.reason));
+                    let code = note.as_ref().map(|(code, _)| *code);
                     close(session, note, &config).await;
-                    return Stopped::Dropped;
+                    return Stopped::Dropped(code);
                 }
             },
         };
@@ -82,23 +88,32 @@ pub async fn write(
     }
 }
 
-/// Writes one outbox item; false when the socket failed or a write timed out.
-async fn send(session: &mut Session, item: Outgoing, config: &Config) -> bool {
+/// Writes one outbox item, counting it first; false when the socket failed or a write timed
+/// out.
+async fn send(session: &mut Session, item: Outgoing, config: &Config, metrics: &Metrics) -> bool {
     let wt = config.write_timeout;
     match item {
-        Outgoing::Text(text) => matches!(timeout(wt, session.text(text)).await, Ok(Ok(()))),
-        Outgoing::Binary(bytes) => matches!(timeout(wt, session.binary(bytes)).await, Ok(Ok(()))),
+        Outgoing::Text(text) => {
+            metrics.text_out(&text);
+            matches!(timeout(wt, session.text(text)).await, Ok(Ok(())))
+        }
+        Outgoing::Binary(bytes) => {
+            metrics.binary_out(bytes.len());
+            matches!(timeout(wt, session.binary(bytes)).await, Ok(Ok(())))
+        }
         Outgoing::Canvas { tiles, seq } => {
             // Tiles not yet encoded are encoded on the blocking pool, off the I/O threads.
             let Ok(frames) = actix_web::web::block(move || encode_sources(tiles, seq)).await else {
                 return false;
             };
             for bytes in frames {
+                metrics.binary_out(bytes.len());
                 if !matches!(timeout(wt, session.binary(bytes)).await, Ok(Ok(()))) {
                     return false;
                 }
             }
             let synced = encode(&ServerMsg::Synced { seq });
+            metrics.text_out(&synced);
             matches!(timeout(wt, session.text(synced)).await, Ok(Ok(())))
         }
     }

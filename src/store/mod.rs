@@ -27,6 +27,7 @@ pub use record::Record;
 
 use crate::canvas::{Canvas, Rgba, TileId};
 use crate::meta::{parse_background, RoomMeta};
+use crate::metrics::StoreMetrics;
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +108,8 @@ pub struct Store {
     path: PathBuf,
     /// The last write succeeded (set by the writer thread).
     writable: Arc<AtomicBool>,
+    /// Write latency and failures, recorded by the writer thread.
+    metrics: StoreMetrics,
 }
 
 /// The writer's connection: [`connect`], bounded by `max_bytes`.
@@ -169,12 +172,15 @@ impl Store {
         let read = Arc::new(Mutex::new(connect(&path, durable)?));
         let (tx, rx) = mpsc::channel();
         let writable = Arc::new(AtomicBool::new(true));
+        let metrics = StoreMetrics::new()
+            .map_err(|e| StoreError::Unusable(format!("cannot set up store metrics: {e}")))?;
         let writer = writer::Writer::new(
             write,
             Arc::clone(&read),
             path.clone(),
             options,
             Arc::clone(&writable),
+            metrics.clone(),
         )
         .map_err(|e| StoreError::Unusable(format!("cannot read {}: {e}", path.display())))?;
         let writer = std::thread::Builder::new()
@@ -187,7 +193,13 @@ impl Store {
             read,
             path,
             writable,
+            metrics,
         })
+    }
+
+    /// The store's collectors (the server's [`Metrics`](crate::metrics::Metrics) registers them).
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.metrics
     }
 
     /// Whether the store takes writes: false from a failed write until one succeeds again, and

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use super::{connect, connect_writer, Done, Job, StoreError, StoreOptions};
 use crate::canvas::encode_png;
+use crate::metrics::StoreMetrics;
 
 /// Most jobs written in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -64,6 +65,8 @@ pub(super) struct Writer {
     held: HashSet<Uuid>,
     /// Shared with [`Store::writable`](super::Store::writable).
     writable: Arc<AtomicBool>,
+    /// Where transaction latency and failures are recorded.
+    metrics: StoreMetrics,
 }
 
 impl Writer {
@@ -74,6 +77,7 @@ impl Writer {
         path: PathBuf,
         options: StoreOptions,
         writable: Arc<AtomicBool>,
+        metrics: StoreMetrics,
     ) -> std::io::Result<Writer> {
         let file = FileId::of(&path)?;
         Ok(Writer {
@@ -85,6 +89,7 @@ impl Writer {
             broken: false,
             held: HashSet::new(),
             writable,
+            metrics,
         })
     }
 
@@ -131,7 +136,11 @@ impl Writer {
         if group.is_empty() {
             return;
         }
+        let started = std::time::Instant::now();
         let result = self.write_group(&group).map_err(Arc::new);
+        self.metrics
+            .write_seconds
+            .observe(started.elapsed().as_secs_f64());
         self.report(&result);
         if result.is_err() {
             self.held.extend(group.iter().filter_map(Job::room_write));
@@ -150,6 +159,7 @@ impl Writer {
     /// Logs a failure and keeps [`Store::writable`](super::Store::writable) up to date.
     fn report<E: std::fmt::Display>(&self, result: &Result<(), E>) {
         if let Err(e) = result {
+            self.metrics.write_failures.inc();
             tracing::error!("store write failed: {e}");
         }
         self.writable.store(result.is_ok(), Ordering::Release);

@@ -35,6 +35,7 @@ impl RoomState {
         let before = self.editing_refusal().map(|e| e.code);
         self.store_down = true;
         for p in std::mem::take(&mut self.pending) {
+            self.metrics.error_sent(ErrorCode::StoreUnavailable);
             self.log.push(
                 &ServerMsg::Error {
                     code: ErrorCode::StoreUnavailable,

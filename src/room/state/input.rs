@@ -20,6 +20,7 @@ impl RoomState {
         let result = self.apply(id, cmd, now);
         if let Err(e) = &result {
             if self.members.contains_key(&id) {
+                self.metrics.error_sent(e.code);
                 self.log.push(
                     &ServerMsg::Error {
                         code: e.code,
@@ -60,6 +61,7 @@ impl RoomState {
             return Ok(());
         };
         if cmd.starts_painting() && member.paint.in_debt(now) {
+            self.metrics.rate_limited_paint.inc();
             return Err(ProtoError::new(
                 ErrorCode::RateLimited,
                 format!(

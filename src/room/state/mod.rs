@@ -31,6 +31,7 @@ use super::tiles::TileCache;
 use crate::canvas::{Document, TileId};
 use crate::config::Config;
 use crate::meta::RoomMeta;
+use crate::metrics::Metrics;
 use crate::protocol::{
     close, CursorPos, ErrorCode, MemberId, MemberInfo, ProtoError, Role, ServerMsg,
 };
@@ -186,11 +187,20 @@ pub struct RoomState {
     empty_since: Option<Instant>,
     /// Work for the runner, taken with [`RoomState::take_effects`].
     effects: Vec<Effect>,
+    /// Where errors, resyncs and refusals are counted.
+    metrics: Arc<Metrics>,
 }
 
 impl RoomState {
-    /// A room over a document (new or rebuilt from the store). Asks to warm the tile cache.
-    pub fn new(meta: Arc<RoomMeta>, config: Arc<Config>, doc: Document, now: Instant) -> Self {
+    /// A room over a document (new or rebuilt from the store), recording into `metrics`. Asks
+    /// to warm the tile cache.
+    pub fn new(
+        meta: Arc<RoomMeta>,
+        config: Arc<Config>,
+        doc: Document,
+        now: Instant,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let durable_seq = doc.seq();
         let saved_base = doc.base_seq();
         let retry_delay = config.store_retry_min;
@@ -235,6 +245,7 @@ impl RoomState {
             retry_delay,
             empty_since: Some(now),
             effects: vec![warm],
+            metrics,
         }
     }
 

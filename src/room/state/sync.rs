@@ -105,6 +105,7 @@ impl RoomState {
                     m.open_at_resync = m.open.keys().copied().collect();
                     m.log_from = log_len;
                 }
+                self.metrics.resyncs.inc();
                 tracing::info!(room = %self.meta.id, member = id, since, seq, "resynced lagging member");
             } else {
                 tracing::debug!(room = %self.meta.id, member = id, "resync did not fit");

@@ -9,6 +9,7 @@ use super::{Effect, Joining, RoomState};
 use crate::canvas::{Canvas, Document, Rgba, Tool};
 use crate::config::Config;
 use crate::meta::{validate, NewRoom};
+use crate::metrics::{Metrics, StoreMetrics};
 use crate::protocol::{decode_server, Command, ErrorCode, MemberId, Role, ServerMsg};
 use crate::room::outbox::{outbox, OutboxRx, Outgoing};
 
@@ -34,7 +35,8 @@ impl Harness {
         let canvas = Canvas::new(400, 300).expect("canvas");
         let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every);
         let now = Instant::now();
-        let mut room = RoomState::new(Arc::new(meta), config, doc, now);
+        let metrics = Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
+        let mut room = RoomState::new(Arc::new(meta), config, doc, now, Arc::new(metrics));
         room.take_effects();
         Harness {
             room,
@@ -382,6 +384,7 @@ fn a_stalled_member_lags_and_is_resynced() {
         "{msgs:?}"
     );
     assert_eq!(h.room.status().lagging, 0);
+    assert_eq!(h.room.metrics.resyncs.get(), 1, "the resync is counted");
 }
 
 /// An idle room with nobody in it reports how long it has been idle.
