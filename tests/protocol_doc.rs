@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use inkroom::protocol::{close, decode_client, decode_server, encode, ErrorCode};
+use inkroom::protocol::{close, decode_client, decode_server, encode, ClientMsg, ErrorCode};
 use serde_json::Value;
 
 const DOC: &str = include_str!("../docs/protocol.md");
@@ -59,6 +59,7 @@ fn client_examples_decode() {
             numbers_as_floats(doc.clone()),
             "round trip of {body}"
         );
+        assert_eq!(msg.type_name(), type_of(&doc), "type_name of {body}");
         types.insert(type_of(&doc));
     }
     let expected: BTreeSet<String> = [
@@ -79,6 +80,11 @@ fn client_examples_decode() {
     .map(String::from)
     .into();
     assert_eq!(types, expected, "every client message is documented");
+    let named: BTreeSet<String> = ClientMsg::TYPES.map(String::from).into();
+    assert_eq!(
+        named, expected,
+        "ClientMsg::TYPES names every client message"
+    );
 }
 
 /// Server examples decode as `ServerMsg` and re-encode to exactly the documented JSON.

@@ -118,7 +118,7 @@ async fn pages_and_assets_are_served() {
         ("/static/js/room.js".to_owned(), "text/javascript"),
         ("/static/styles/app.css".to_owned(), "text/css"),
         ("/favicon.svg".to_owned(), "image/svg+xml"),
-        ("/healthz".to_owned(), "text/plain"),
+        ("/healthz".to_owned(), "application/json"),
     ] {
         let res = http(server.addr, "GET", &path, None, &[]).await;
         assert_eq!(res.status, 200, "{path}");

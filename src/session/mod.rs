@@ -318,6 +318,11 @@ impl Conn<'_> {
         let now = Instant::now();
         // Every message costs a token; decoding only what passes, ops cost another.
         let decoded = limits.messages.take(now).then(|| decode_client(text));
+        match &decoded {
+            Some(Ok(msg)) => self.metrics.message_in(msg),
+            Some(Err(_)) => self.metrics.message_invalid(),
+            None => {}
+        }
         let allowed = match &decoded {
             None => false,
             Some(Ok(msg)) => !msg.is_op() || limits.ops.take(now),
@@ -350,12 +355,8 @@ impl Conn<'_> {
             return None;
         }
         let msg = match decoded? {
-            Ok(msg) => {
-                self.metrics.message_in(&msg);
-                msg
-            }
+            Ok(msg) => msg,
             Err(e) => {
-                self.metrics.message_invalid();
                 self.tell(&e);
                 return None;
             }

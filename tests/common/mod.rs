@@ -80,6 +80,29 @@ impl TestServer {
         }
     }
 
+    /// Starts a server over a store the test holds too (to close it, say); the test keeps the
+    /// store's data directory alive.
+    pub fn with_store(config: Config, store: std::sync::Arc<inkroom::store::Store>) -> TestServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = inkroom::server::run_with_store(listener, config, store, false)
+                    .expect("server starts");
+                tx.send(server.handle()).expect("test is waiting");
+                let _ = server.await;
+            });
+        });
+        let handle = rx.recv().expect("server handle");
+        TestServer {
+            addr,
+            handle: Some(handle),
+            thread: Some(thread),
+            _data: None,
+        }
+    }
+
     /// A handle to a server running elsewhere (another process); dropping it does nothing.
     pub fn attach(addr: SocketAddr) -> TestServer {
         TestServer {
