@@ -232,6 +232,13 @@ fn color(i: u32) -> String {
     )
 }
 
+/// `GET /readyz`: its status code and `reason`.
+async fn readiness(server: &Server) -> (u16, Option<String>) {
+    let res = common::http(server.addr, "GET", "/readyz", None, &[]).await;
+    let reason = res.json()["reason"].as_str().map(str::to_owned);
+    (res.status, reason)
+}
+
 /// Creates a room; returns its id and edit key.
 async fn create_room(server: &TestServer) -> (String, String) {
     let room = server
@@ -308,6 +315,11 @@ async fn disk_full_takes_back_unstored_ops_and_recovers() {
     assert!(before >= 2, "some strokes fit: {before}");
     ann.await_editing(false).await;
     ann.assert_read_only().await;
+    assert_eq!(
+        readiness(&server).await,
+        (503, Some("store_unavailable".into())),
+        "not ready while the store fails"
+    );
 
     // Space comes back: the room resumes by itself, at the taken-back seq.
     let res = common::http(
@@ -320,6 +332,7 @@ async fn disk_full_takes_back_unstored_ops_and_recovers() {
     .await;
     assert_eq!(res.status, 204, "delete: {}", res.text());
     ann.await_editing(true).await;
+    assert_eq!(readiness(&server).await.0, 200, "ready again");
     let next = ann.acked.keys().next_back().copied().unwrap_or(0) + 1;
     assert_eq!(ann.draw().await, Outcome::Committed(next));
 
@@ -365,8 +378,10 @@ async fn removed_or_replaced_database_file_loses_nothing() {
     assert_eq!(ann.draw().await, Outcome::Refused);
     ann.await_editing(false).await;
     ann.assert_read_only().await;
+    assert_eq!(readiness(&server).await.0, 503);
     std::fs::rename(&kept, &db).expect("put the original back");
     ann.await_editing(true).await;
+    assert_eq!(readiness(&server).await.0, 200);
     for _ in 0..2 {
         assert!(matches!(ann.draw().await, Outcome::Committed(_)));
     }
