@@ -1,5 +1,5 @@
-//! The `inkroom` binary: serves boards (the default), prints the effective configuration, or
-//! exports a stored board as PNG.
+//! The `inkroom` binary: serves boards (the default), prints the effective configuration,
+//! exports a stored board as PNG, backs up and restores the store.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -30,6 +30,30 @@ enum Command {
     Config(Flags),
     /// Write a stored board as PNG, with the server stopped.
     Export(ExportArgs),
+    /// Copy the store to a new file, safely while the server runs.
+    Backup(BackupArgs),
+    /// Replace the store with a backup, with the server stopped.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// Directory of the room store.
+    #[arg(long, env = "INKROOM_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The backup file to write (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// Directory of the room store.
+    #[arg(long, env = "INKROOM_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The backup file to restore.
+    #[arg(long)]
+    from: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +82,8 @@ fn main() {
             start_logging(false);
             export(args)
         }
+        Some(Command::Backup(args)) => backup(args),
+        Some(Command::Restore(args)) => restore(args),
         Some(Command::Config(flags)) => load(&flags).map(|config| {
             print!("{}", inkroom::config::render::to_toml(&config));
         }),
@@ -148,6 +174,34 @@ fn export(args: ExportArgs) -> Result<(), String> {
         meta.height,
         args.scale,
         doc.seq()
+    );
+    Ok(())
+}
+
+fn backup(args: BackupArgs) -> Result<(), String> {
+    let checked =
+        inkroom::store::backup::backup(&args.data_dir, &args.out).map_err(|e| e.to_string())?;
+    eprintln!(
+        "inkroom: backed up {} rooms (schema {}) to {}; integrity check ok",
+        checked.rooms,
+        checked.schema,
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn restore(args: RestoreArgs) -> Result<(), String> {
+    let restored =
+        inkroom::store::backup::restore(&args.data_dir, &args.from).map_err(|e| e.to_string())?;
+    if let Some(aside) = &restored.moved_aside {
+        eprintln!("inkroom: the previous store is kept as {}", aside.display());
+    }
+    eprintln!(
+        "inkroom: restored {} rooms (schema {}) from {} into {}",
+        restored.checked.rooms,
+        restored.checked.schema,
+        args.from.display(),
+        args.data_dir.display()
     );
     Ok(())
 }

@@ -10,7 +10,10 @@
 //! [`Document`](crate::canvas::Document) code that applied them live, so the canvas and every
 //! person's undo history come back exactly.
 
+pub mod backup;
+mod facts;
 mod record;
+mod retention;
 mod schema;
 mod writer;
 
@@ -23,7 +26,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tiny_skia::Pixmap;
 use uuid::Uuid;
 
+pub use facts::{FactUpdate, RoomFacts};
 pub use record::Record;
+pub use retention::{unix_now, whole_secs};
 
 use crate::canvas::{Canvas, Rgba, TileId};
 use crate::meta::{parse_background, RoomMeta};
@@ -74,6 +79,8 @@ enum Job {
         after: u64,
         done: Done,
     },
+    /// Operator facts: touch, retention, lock (`facts.rs`).
+    Facts(FactUpdate, Done),
 }
 
 /// How to open a [`Store`].

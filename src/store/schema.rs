@@ -35,6 +35,13 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 2: a scratch table the writer fills and empties to prove the database takes a page.
     "CREATE TABLE store_probe (data BLOB NOT NULL);",
+    // 3: what operators need (see `facts.rs`): when a room was last loaded or unloaded
+    // (`touched_at`, unix seconds; NULL on a room not touched since it was created, read as
+    // `created_at`), its own retention, and the operator lock.
+    "ALTER TABLE rooms ADD COLUMN touched_at INTEGER;
+    UPDATE rooms SET touched_at = created_at;
+    ALTER TABLE rooms ADD COLUMN retention_secs INTEGER;
+    ALTER TABLE rooms ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this binary writes.

@@ -286,7 +286,8 @@ impl Job {
             | Job::SaveBase { done, .. }
             | Job::Flush(done)
             | Job::DeleteRoom(_, done)
-            | Job::Probe { done, .. } => done,
+            | Job::Probe { done, .. }
+            | Job::Facts(_, done) => done,
         };
         done(result);
     }
@@ -357,6 +358,7 @@ fn write_job(tx: &rusqlite::Transaction<'_>, job: &Job) -> Result<(), StoreError
             // Ops, bases and tiles go with the room (ON DELETE CASCADE).
             tx.execute("DELETE FROM rooms WHERE id = ?1", params![id.to_string()])?;
         }
+        Job::Facts(update, _) => super::facts::write(tx, update)?,
         Job::Flush(_) | Job::Probe { .. } => {}
     }
     Ok(())
