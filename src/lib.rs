@@ -10,7 +10,8 @@
 //! - [`server`]: builds the actix-web app; [`server::run`] is shared by `main` and the tests.
 //! - [`http`]: HTTP handlers: rooms API and PNG export ([`http::rooms`]), the embedded front end
 //!   ([`http::assets`]), liveness and readiness ([`http::health`]), Prometheus metrics
-//!   ([`http::metrics`]), the JSON error body ([`http::error`]).
+//!   ([`http::metrics`]), the admin API ([`http::admin`]), the JSON error body
+//!   ([`http::error`]).
 //! - [`metrics`]: [`Metrics`](metrics::Metrics), the server's Prometheus collectors in a
 //!   registry of its own; rooms, sessions and the store record into it.
 //! - [`protocol`]: the wire, by job: client messages, validated [`Command`](protocol::Command)s,
@@ -22,11 +23,13 @@
 //!   committed on `stroke_end`, in `RoomState::handle`; ops the store could not save are taken
 //!   back in `state/fault.rs`); the [`Room`](room::Room) actor that runs
 //!   its effects; the tick log that sends each member one frame a tick; the bounded per-member
-//!   [`outbox`](room::outbox); the [`Registry`](room::Registry) of rooms.
+//!   [`outbox`](room::outbox); the [`Registry`](room::Registry) of rooms; operators' actions
+//!   ([`room::operator`]) and the retention [`sweeper`](room::sweeper).
 //! - [`canvas`]: the tiled raster canvas rendered with tiny-skia, stroke geometry, snapshots and
 //!   PNG encoding. Synchronous, no actix.
-//! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases; a room
-//!   whose write failed is held until it has rolled back and a probe succeeds.
+//! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases, operator
+//!   facts and retention; a room whose write failed is held until it has rolled back and a
+//!   probe succeeds; online [`backup`](store::backup) and restore.
 //! - [`rate`]: token buckets for message, op and pixel limits.
 
 #![forbid(unsafe_code)]

@@ -8,7 +8,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{Config, TlsFiles};
-use crate::http::{assets, health, metrics, rooms};
+use crate::http::{admin, assets, health, metrics, rooms};
 use crate::metrics::Metrics;
 use crate::room::Registry;
 use crate::store::{Store, StoreOptions};
@@ -72,6 +72,7 @@ pub fn run_with_store(
     let registry = web::Data::new(Registry::new(Arc::clone(&config), store, Arc::new(metrics)));
     let body_limit = config.max_http_body_bytes;
     let shutdown_registry = registry.clone();
+    actix_web::rt::spawn(crate::room::sweeper::run(registry.clone().into_inner()));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(registry.clone())
@@ -98,6 +99,7 @@ pub fn run_with_store(
                     .route("/{id}/canvas.png", web::get().to(rooms::canvas_png))
                     .route("/{id}/ws", web::get().to(rooms::websocket)),
             )
+            .configure(admin::routes)
     })
     .tcp_nodelay(true)
     .shutdown_timeout(5)

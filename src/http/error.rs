@@ -52,6 +52,24 @@ impl ApiError {
         }
     }
 
+    /// 401 `unauthorized`: the admin API needs `Authorization: Bearer <admin token>`.
+    pub fn admin_unauthorized() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: ErrorCode::Unauthorized,
+            message: "the admin API needs Authorization: Bearer <admin token>".to_owned(),
+        }
+    }
+
+    /// 404 `not_found` with a message (a member, a page).
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: ErrorCode::NotFound,
+            message: message.into(),
+        }
+    }
+
     /// 403 `forbidden_origin`: a page from another site.
     pub fn forbidden_origin(origin: &str) -> ApiError {
         ApiError {
@@ -105,7 +123,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(json!({
+        let mut res = HttpResponse::build(self.status);
+        if self.code == ErrorCode::Unauthorized {
+            res.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.json(json!({
             "error": { "code": self.code.as_str(), "message": self.message }
         }))
     }

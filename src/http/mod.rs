@@ -1,7 +1,8 @@
-//! HTTP handlers: the rooms API, the PNG export, the WebSocket upgrade, the static front end,
-//! liveness and readiness checks and Prometheus metrics. JSON errors share one shape:
+//! HTTP handlers: the rooms API, the PNG export, the WebSocket upgrade, the admin API, the static
+//! front end, liveness and readiness checks and Prometheus metrics. JSON errors share one shape:
 //! `{"error":{"code","message"}}`.
 
+pub mod admin;
 pub mod assets;
 pub mod error;
 pub mod health;

@@ -45,10 +45,10 @@ pub enum Input {
 
 /// The actor owning one room.
 pub struct Room {
-    state: RoomState,
+    pub(super) state: RoomState,
     config: Arc<Config>,
     /// Where ops are made durable.
-    store: Arc<Store>,
+    pub(super) store: Arc<Store>,
     /// Sessions' input, until the actor starts and takes it as a stream.
     input: Option<mpsc::Receiver<Input>>,
     /// A delivery of the tick log is scheduled.
@@ -91,7 +91,7 @@ impl Room {
 
     /// Carries out the state's effects, then delivers what was said, at once if a tick has
     /// passed since the last delivery, else when one has.
-    fn run_effects(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn run_effects(&mut self, ctx: &mut Context<Self>) {
         self.carry_out(ctx);
         if self.delivery_scheduled {
             return;
@@ -239,6 +239,11 @@ impl Actor for Room {
             }
         });
         self.run_effects(ctx);
+        self.touch();
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.touch();
     }
 }
 

@@ -12,15 +12,21 @@
 //! - [`cost`]: what painting costs against the pixel budget.
 //! - [`load`]: rebuilding a stored room.
 //! - [`registry`]: room ids to running rooms, loading and unloading.
+//! - [`admin`]: the actor's messages for operators (lock, kick, live facts) and its touches.
+//! - [`operator`]: operators' actions through the registry (the admin API).
+//! - [`sweeper`]: deleting rooms whose retention ran out.
 
 pub mod actor;
+pub mod admin;
 pub mod batch;
 pub mod cost;
 pub mod load;
 pub mod member;
+pub mod operator;
 pub mod outbox;
 pub mod registry;
 pub mod state;
+pub mod sweeper;
 pub mod tiles;
 
 pub use actor::{Delete, Input, Join, Room, Shutdown, Status, TakeSnapshot, UnloadIfEmpty};

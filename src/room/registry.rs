@@ -43,8 +43,11 @@ pub struct Registry {
     config: Arc<Config>,
     store: Arc<Store>,
     rooms: Mutex<HashMap<Uuid, Slot>>,
-    /// Serializes loads, so a room is never loaded twice at once.
-    loading: tokio::sync::Mutex<()>,
+    /// Serializes loads, so a room is never loaded twice at once (and deletes and lock changes
+    /// with them, see `admin.rs` and `sweeper.rs`).
+    pub(super) loading: tokio::sync::Mutex<()>,
+    /// Wakes the retention sweeper when a room's retention changed (see `sweeper.rs`).
+    pub(super) retention_changed: tokio::sync::Notify,
     /// Where rooms and sessions record what they do.
     metrics: Arc<Metrics>,
     /// [`Registry::shutdown`] has begun: the server is going away.
@@ -61,6 +64,7 @@ impl Registry {
             loading: tokio::sync::Mutex::new(()),
             metrics,
             shutting_down: AtomicBool::new(false),
+            retention_changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -209,25 +213,28 @@ impl Registry {
             let Some(stored) = store.load_room(id)? else {
                 return Ok(None);
             };
+            let locked = store.room_facts(id)?.is_some_and(|f| f.locked);
             let started = std::time::Instant::now();
             let ops = stored.ops.len();
             let (meta, doc) = super::load::rebuild(stored, &config)?;
             tracing::info!(room = %id, ops, ms = started.elapsed().as_millis() as u64, "room loaded");
-            Ok(Some((meta, doc)))
+            Ok(Some((meta, doc, locked)))
         })
         .await
         .map_err(|_| StoreError::Closed)??;
-        let Some((meta, doc)) = loaded else {
+        let Some((meta, doc, locked)) = loaded else {
             return Ok(None);
         };
         let meta = Arc::new(meta);
-        let (room, input) = Room::new(
+        let (mut room, input) = Room::new(
             Arc::clone(&meta),
             Arc::clone(&self.config),
             doc,
             Arc::clone(&self.store),
             Arc::clone(&self.metrics),
         );
+        // An operator's lock outlives the room's time in memory.
+        room.state.set_locked(locked, std::time::Instant::now());
         let handle = RoomHandle {
             addr: room.start(),
             input,
@@ -255,7 +262,19 @@ impl Registry {
                 "deleting a board needs its edit key",
             ));
         }
-        let _one_at_a_time = self.loading.lock().await;
+        let one_at_a_time = self.loading.lock().await;
+        self.remove(id, &one_at_a_time).await?;
+        Ok(true)
+    }
+
+    /// Deletes a room, known to exist, under the `loading` lock: its members are disconnected
+    /// (4004) and it is gone from the store once this returns.
+    pub(super) async fn remove(
+        &self,
+        id: Uuid,
+        _loading: &tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<(), ProtoError> {
+        let internal = |e: String| ProtoError::new(ErrorCode::Internal, e);
         // Take the slot out first: the registry lock must not be held across the await.
         let slot = self.lock().remove(&id);
         if let Some(slot) = slot {
@@ -271,7 +290,7 @@ impl Registry {
             }),
         );
         match rx.await {
-            Ok(Ok(())) => Ok(true),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(internal(format!("could not delete the room: {e}"))),
             Err(_) => Err(internal("the store stopped".into())),
         }

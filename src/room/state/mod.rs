@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytestring::ByteString;
 use tiny_skia::Pixmap;
 
+mod admin;
 mod editing;
 mod fault;
 mod input;

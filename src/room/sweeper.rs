@@ -1,0 +1,114 @@
+//! Room retention: rooms nobody has loaded for longer than their retention (their own, set
+//! through the admin API, or `Config::room_retention`) are deleted with everything they hold.
+//!
+//! A room is touched in the store when it loads and when it unloads, never per op; while it
+//! is loaded it is in use and never expires. The sweeper runs every quarter of the shortest
+//! retention in force, within [`MIN_INTERVAL`] and [`MAX_INTERVAL`], and at once when an
+//! operator changes a retention.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::Registry;
+use crate::store::{unix_now, StoreError};
+
+/// Shortest time between two sweeps.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest time between two sweeps (also when no room can expire).
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+/// Most rooms one sweep deletes; more wait for the next sweep.
+pub const SWEEP_BATCH: usize = 100;
+
+/// Time between sweeps for the shortest retention in force.
+pub fn interval(shortest: Option<Duration>) -> Duration {
+    shortest.map_or(MAX_INTERVAL, |r| (r / 4).clamp(MIN_INTERVAL, MAX_INTERVAL))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    actix_web::web::block(f)
+        .await
+        .map_err(|_| StoreError::Closed)?
+}
+
+impl Registry {
+    /// Deletes up to [`SWEEP_BATCH`] expired rooms that are not loaded; returns how many.
+    pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
+        let default = self.config().room_retention;
+        let now = unix_now();
+        let store = Arc::clone(self.store());
+        let found = blocking(move || store.expired_rooms(now, default, SWEEP_BATCH)).await?;
+        if found.is_empty() {
+            return Ok(0);
+        }
+        // No room loads from here on. A room that unloaded before this point has queued its
+        // touch already: after the flush the store knows it, and the second look leaves it out.
+        let one_at_a_time = self.loading.lock().await;
+        let idle: HashSet<Uuid> = found
+            .into_iter()
+            .filter(|id| self.loaded(*id).is_none())
+            .collect();
+        let store = Arc::clone(self.store());
+        let expired = blocking(move || {
+            store.flush()?;
+            store.expired_rooms(now, default, SWEEP_BATCH)
+        })
+        .await?;
+        let mut deleted = 0;
+        for id in expired.into_iter().filter(|id| idle.contains(id)) {
+            self.remove(id, &one_at_a_time)
+                .await
+                .map_err(|e| StoreError::Unusable(e.message))?;
+            tracing::info!(room = %id, "room expired: deleted");
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+}
+
+/// Sweeps expired rooms for as long as the server runs.
+pub async fn run(registry: Arc<Registry>) {
+    loop {
+        match registry.sweep_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rooms = n, "deleted expired rooms"),
+            Err(e) => tracing::error!("retention sweep failed: {e}"),
+        }
+        let default = registry.config().room_retention;
+        let store = Arc::clone(registry.store());
+        let wait = match blocking(move || store.shortest_retention(default)).await {
+            Ok(shortest) => interval(shortest),
+            Err(e) => {
+                tracing::error!("retention sweep: {e}");
+                interval(default)
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = registry.retention_changed.notified() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_follows_the_shortest_retention_within_bounds() {
+        assert_eq!(interval(None), MAX_INTERVAL);
+        assert_eq!(interval(Some(Duration::from_secs(1))), MIN_INTERVAL);
+        assert_eq!(
+            interval(Some(Duration::from_secs(400))),
+            Duration::from_secs(100)
+        );
+        assert_eq!(
+            interval(Some(Duration::from_secs(86_400 * 30))),
+            MAX_INTERVAL
+        );
+    }
+}
