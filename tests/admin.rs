@@ -520,3 +520,61 @@ async fn own_retention_expires_rooms_not_in_use() {
     let touched = room["touched_at"].as_i64().expect("touched_at");
     assert_eq!(room["expires_at"].as_i64(), Some(touched + 3600));
 }
+
+/// `docs/admin.md` and the server agree: the documented room and list have exactly the fields
+/// the server sends, and the documented request bodies are accepted.
+#[tokio::test]
+async fn the_admin_doc_matches_the_server() {
+    const DOC: &str = include_str!("../docs/admin.md");
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    let mut open: Option<(String, String)> = None;
+    for line in DOC.lines() {
+        match (line.strip_prefix("```"), open.take()) {
+            (Some(_), Some(block)) => blocks.push(block),
+            (Some(info), None) => open = Some((info.trim().to_owned(), String::new())),
+            (None, Some((info, body))) => open = Some((info, body + line + "\n")),
+            (None, None) => {}
+        }
+    }
+    assert!(open.is_none(), "unclosed block in admin.md");
+    let block = |info: &str| -> Vec<Value> {
+        blocks
+            .iter()
+            .filter(|(i, _)| i == info)
+            .map(|(_, b)| serde_json::from_str(b).expect("valid JSON in admin.md"))
+            .collect()
+    };
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let server = TestServer::with_config(with_token());
+    let (id, _) = new_room(&server, "Documented").await;
+    let real = entry(&server, &id).await.expect("the room");
+    let documented = block("json admin");
+    assert_eq!(documented.len(), 1);
+    assert_eq!(keys(&documented[0]), keys(&real));
+    let list = admin(&server, "GET", "/api/admin/rooms", None).await.json();
+    assert_eq!(keys(&block("json admin-list")[0]), keys(&list));
+
+    let requests = block("json admin-request");
+    assert_eq!(requests.len(), 2);
+    // The kick body is well formed (member 3 is not here: 404, not 400).
+    let res = admin(
+        &server,
+        "POST",
+        &format!("/api/admin/rooms/{id}/kick"),
+        Some(requests[0].clone()),
+    )
+    .await;
+    assert_eq!(res.status, 404, "{}", res.text());
+    let res = admin(
+        &server,
+        "PUT",
+        &format!("/api/admin/rooms/{id}/retention"),
+        Some(requests[1].clone()),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}
