@@ -342,6 +342,7 @@ impl Handler<Shutdown> for Room {
     type Result = ();
 
     fn handle(&mut self, _: Shutdown, _: &mut Context<Self>) {
+        self.touch();
         self.state.flush();
         self.state.close_all(
             close::GOING_AWAY,

@@ -296,6 +296,15 @@ impl Registry {
         }
     }
 
+    /// Ids of the rooms whose actor runs now.
+    pub(super) fn loaded_ids(&self) -> Vec<Uuid> {
+        self.lock()
+            .iter()
+            .filter(|(_, s)| s.addr.as_ref().is_some_and(RoomHandle::connected))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// Number of rooms whose actor runs now (rooms loaded in memory).
     pub fn loaded_count(&self) -> usize {
         self.lock()
