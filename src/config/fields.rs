@@ -214,6 +214,8 @@ pub static FIELDS: &[Field] = &[
         "Token for the admin API (Authorization: Bearer <token>); unset turns the admin API off. \
          A secret: never logged, masked by `inkroom config`.",
         secret: true, flag: None, env: None),
+    field!(Server, admin_page_max, Positive<usize>,
+        "Most rooms in one page of the admin API's room list (100 unless the request asks)."),
     field!(Server, log_json, Flag,
         "Write logs as JSON lines instead of readable text (the filter is INKROOM_LOG)."),
     // Rooms

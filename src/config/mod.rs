@@ -178,6 +178,9 @@ pub struct Config {
     /// Token for the admin API (`Authorization: Bearer <token>`). Default none: the admin API
     /// is off. A secret: never logged, masked by `inkroom config`.
     pub admin_token: Option<String>,
+    /// Most rooms in one page of the admin API's room list (a page holds 100 unless the request
+    /// asks for another size). Default 1000.
+    pub admin_page_max: usize,
     /// A room nobody has visited or drawn in for this long is deleted, with everything it holds.
     /// A room's own retention (set through the admin API) overrides it. Default none: rooms are
     /// kept forever.
@@ -254,6 +257,7 @@ impl Default for Config {
             store_retry_min: Duration::from_millis(250),
             store_retry_max: Duration::from_secs(10),
             admin_token: None,
+            admin_page_max: 1000,
             room_retention: None,
             log_json: false,
         }

@@ -177,6 +177,7 @@ mod tests {
             store_retry_min,
             store_retry_max,
             admin_token,
+            admin_page_max,
             room_retention,
             log_json,
         ];

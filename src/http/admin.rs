@@ -21,8 +21,6 @@ use crate::room::Registry;
 
 /// Rooms per page of `GET /api/admin/rooms` unless `limit` says otherwise.
 pub const DEFAULT_PAGE: usize = 100;
-/// Most rooms one page may hold.
-pub const MAX_PAGE: usize = 1000;
 /// Longest kick reason, in bytes (a WebSocket close reason holds at most 123).
 pub const MAX_REASON_BYTES: usize = 123;
 /// The close reason of a kick without one.
@@ -146,7 +144,7 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
 pub struct ListQuery {
     /// List rooms whose id sorts after this one (the `next` of the previous page).
     after: Option<String>,
-    /// Rooms per page, 1 to [`MAX_PAGE`] (default [`DEFAULT_PAGE`]).
+    /// Rooms per page, 1 to `Config::admin_page_max` (default [`DEFAULT_PAGE`]).
     limit: Option<String>,
 }
 
@@ -162,14 +160,15 @@ async fn list(
         .as_deref()
         .map(|a| Uuid::parse_str(a).map_err(|_| ApiError::bad_request("after must be a room id")))
         .transpose()?;
+    let max = registry.config().admin_page_max.max(1);
     let limit = match query.limit.as_deref() {
-        None => DEFAULT_PAGE,
+        None => DEFAULT_PAGE.min(max),
         Some(text) => text
             .parse::<usize>()
             .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .filter(|n| (1..=max).contains(n))
             .ok_or_else(|| {
-                ApiError::bad_request(format!("limit must be a number from 1 to {MAX_PAGE}"))
+                ApiError::bad_request(format!("limit must be a number from 1 to {max}"))
             })?,
     };
     let mut rooms = registry.admin_rooms(after, limit + 1).await?;
