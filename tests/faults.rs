@@ -1,5 +1,6 @@
 //! Store faults through the real server binary and real sockets: a full disk, the database file
-//! removed, the database made read-only, each with a SIGKILL while it lasts. The promise checked
+//! removed or replaced, a read-only filesystem, failing fsync, each with a SIGKILL while it
+//! lasts. The last two are injected by a small preloaded shim (`tests/fixtures/faultfs.c`). The promise checked
 //! every time: no `commit` for an op that is not stored, the room turns read-only and recovers
 //! by itself, and after a restart the canvas is exactly the acknowledged ops, pixel for pixel.
 
@@ -71,6 +72,25 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The fault-injection shim (`tests/fixtures/faultfs.c`), built into `dir` with the C compiler
+/// that builds SQLite.
+fn build_shim(dir: &Path) -> std::path::PathBuf {
+    let shim = dir.join("libfaultfs.so");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let built = Command::new(&cc)
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&shim)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/faultfs.c"
+        ))
+        .arg("-ldl")
+        .status()
+        .expect("run the C compiler (SQLite is built with it too)");
+    assert!(built.success(), "the fault shim compiles");
+    shim
 }
 
 /// What became of a stroke.
@@ -393,14 +413,22 @@ async fn removed_or_replaced_database_file_loses_nothing() {
     assert_restored(&dir, &room, &ann, false).await;
 }
 
-/// The database (file, journal and directory) made read-only under the running server, then
-/// the server killed. Whether writes still succeed (an open file stays writable, and root
-/// ignores permissions) or fail, no acknowledged op is lost and nothing unacknowledged appears.
+/// The filesystem under the database turned read-only (writes to files fail with EROFS, as
+/// after a remount on errors; injected by the shim) and the files' permissions dropped: nothing
+/// is acknowledged meanwhile, the room is read-only and resumes once writes work; killed while
+/// it lasts, the restart has every acknowledged op.
 #[tokio::test]
-async fn read_only_database_loses_nothing() {
+async fn read_only_database_stops_commits_until_writable() {
     use std::os::unix::fs::PermissionsExt;
     let data = TempDir::new();
-    let server = Server::start(&data.0, &[]);
+    let tools = TempDir::new();
+    let shim = build_shim(&tools.0);
+    let flag = tools.0.join("read-only");
+    let server = Server::start_with_env(
+        &data.0,
+        &[],
+        &[("LD_PRELOAD", &shim), ("FAULT_ROFS_FLAG", &flag)],
+    );
     let http = server.http();
     let (room, key) = create_room(&http).await;
     let mut ann = Drawer::join(&http, &room, &key, 20).await;
@@ -414,31 +442,38 @@ async fn read_only_database_loses_nothing() {
     let set = |path: &Path, mode: u32| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod")
     };
-    for f in &files {
-        set(f, 0o444);
-    }
-    set(&data.0, 0o555);
-    let mut refused = false;
-    for _ in 0..5 {
-        if ann.draw().await == Outcome::Refused {
-            refused = true;
-            break;
+    let read_only = |on: bool| {
+        for f in &files {
+            set(f, if on { 0o444 } else { 0o644 });
         }
+        set(&data.0, if on { 0o555 } else { 0o755 });
+        if on {
+            std::fs::write(&flag, b"").expect("flag");
+        } else {
+            std::fs::remove_file(&flag).expect("flag");
+        }
+    };
+
+    read_only(true);
+    assert_eq!(ann.draw().await, Outcome::Refused);
+    ann.await_editing(false).await;
+    ann.assert_read_only().await;
+    assert_eq!(readiness(&server).await.0, 503);
+    read_only(false);
+    ann.await_editing(true).await;
+    for _ in 0..2 {
+        assert!(matches!(ann.draw().await, Outcome::Committed(_)));
     }
-    if refused {
-        ann.await_editing(false).await;
-        ann.assert_read_only().await;
-    }
+
+    read_only(true);
+    assert_eq!(ann.draw().await, Outcome::Refused);
     server.kill();
-    set(&data.0, 0o755);
-    for f in &files {
-        set(f, 0o644);
-    }
+    read_only(false);
     assert_restored(&data.0, &room, &ann, false).await;
 }
 
-/// fsync failing (as on a dying disk), through a preloaded shim that makes `fsync` and
-/// `fdatasync` return EIO while a flag file exists: nothing is acknowledged while syncs fail, the
+/// fsync failing (as on a dying disk), through the shim making `fsync` and `fdatasync` return
+/// EIO while a flag file exists: nothing is acknowledged while syncs fail, the
 /// room is read-only and resumes by itself once they work; killed while they fail, the restart
 /// has every acknowledged op (and at most the taken-back ones whose write reached the disk
 /// before its sync failed).
@@ -446,24 +481,12 @@ async fn read_only_database_loses_nothing() {
 async fn failing_fsync_stops_commits_until_syncs_work() {
     let data = TempDir::new();
     let tools = TempDir::new();
-    let shim = tools.0.join("libfailsync.so");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let built = Command::new(&cc)
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&shim)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/failsync.c"
-        ))
-        .arg("-ldl")
-        .status()
-        .expect("run the C compiler (SQLite is built with it too)");
-    assert!(built.success(), "the fsync shim compiles");
+    let shim = build_shim(&tools.0);
     let flag = tools.0.join("fail-syncs");
     let server = Server::start_with_env(
         &data.0,
         &[],
-        &[("LD_PRELOAD", &shim), ("FAILSYNC_FLAG", &flag)],
+        &[("LD_PRELOAD", &shim), ("FAULT_FSYNC_FLAG", &flag)],
     );
     let http = server.http();
     let (room, key) = create_room(&http).await;
