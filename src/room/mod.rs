@@ -33,3 +33,12 @@ pub use actor::{Delete, Input, Join, Room, Shutdown, Status, TakeSnapshot, Unloa
 pub use load::rebuild;
 pub use registry::{Registry, RoomHandle};
 pub use state::{Effect, Joining, RoomState, RoomStatus};
+
+/// Runs a blocking store read (or write that waits) on the blocking pool, off the I/O threads.
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, crate::store::StoreError> {
+    actix_web::web::block(f)
+        .await
+        .map_err(|_| crate::store::StoreError::Closed)?
+}

@@ -26,15 +26,6 @@ pub struct AdminRoom {
     pub live: Option<LiveFacts>,
 }
 
-/// Runs a blocking store read on the blocking pool.
-async fn read<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    actix_web::web::block(f)
-        .await
-        .map_err(|_| StoreError::Closed)?
-}
-
 impl Registry {
     /// Queues a change of facts and waits until it is durable.
     async fn write_facts(&self, update: FactUpdate) -> Result<(), StoreError> {
@@ -71,7 +62,7 @@ impl Registry {
         limit: usize,
     ) -> Result<Vec<AdminRoom>, StoreError> {
         let store = Arc::clone(self.store());
-        let facts = read(move || store.list_room_facts(after, limit)).await?;
+        let facts = super::on_blocking_pool(move || store.list_room_facts(after, limit)).await?;
         let rooms = facts.into_iter().map(|f| self.with_live(f));
         Ok(futures_util::future::join_all(rooms).await)
     }
@@ -79,7 +70,7 @@ impl Registry {
     /// One room, or `None` if it does not exist.
     pub async fn admin_room(&self, id: Uuid) -> Result<Option<AdminRoom>, StoreError> {
         let store = Arc::clone(self.store());
-        match read(move || store.room_facts(id)).await? {
+        match super::on_blocking_pool(move || store.room_facts(id)).await? {
             Some(facts) => Ok(Some(self.with_live(facts).await)),
             None => Ok(None),
         }

@@ -29,14 +29,6 @@ pub fn interval(shortest: Option<Duration>) -> Duration {
     shortest.map_or(MAX_INTERVAL, |r| (r / 4).clamp(MIN_INTERVAL, MAX_INTERVAL))
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    actix_web::web::block(f)
-        .await
-        .map_err(|_| StoreError::Closed)?
-}
-
 impl Registry {
     /// Records that every loaded room is in use now (one write for all, not waited for).
     fn touch_loaded(&self) {
@@ -58,7 +50,8 @@ impl Registry {
         let default = self.config().room_retention;
         let now = unix_now();
         let store = Arc::clone(self.store());
-        let found = blocking(move || store.expired_rooms(now, default, SWEEP_BATCH)).await?;
+        let found =
+            super::on_blocking_pool(move || store.expired_rooms(now, default, SWEEP_BATCH)).await?;
         if found.is_empty() {
             return Ok(0);
         }
@@ -70,7 +63,7 @@ impl Registry {
             .filter(|id| self.loaded(*id).is_none())
             .collect();
         let store = Arc::clone(self.store());
-        let expired = blocking(move || {
+        let expired = super::on_blocking_pool(move || {
             store.flush()?;
             store.expired_rooms(now, default, SWEEP_BATCH)
         })
@@ -98,7 +91,7 @@ pub async fn run(registry: Arc<Registry>) {
         }
         let default = registry.config().room_retention;
         let store = Arc::clone(registry.store());
-        let wait = match blocking(move || store.shortest_retention(default)).await {
+        let wait = match super::on_blocking_pool(move || store.shortest_retention(default)).await {
             Ok(shortest) => interval(shortest),
             Err(e) => {
                 tracing::error!("retention sweep: {e}");
