@@ -3,58 +3,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::{Client, TempDir};
+use common::{Client, ServerProcess, TempDir};
 use inkroom::canvas::{Canvas, Op, Stroke, Tool};
 use inkroom::protocol::ServerMsg;
 use serde_json::json;
 
-/// A server process that is killed when the test ends, however it ends.
-struct Server(Child);
-
-impl Server {
-    fn kill(&mut self) {
-        self.0.kill().expect("SIGKILL");
-        self.0.wait().expect("reaped");
-    }
-
-    /// Waits for the process to exit by itself.
-    fn wait(&mut self) -> std::process::ExitStatus {
-        self.0.wait().expect("wait")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The server binary on a free port; returns the process and its address.
-fn spawn(data: &std::path::Path) -> (Server, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_inkroom"))
-        .args(["--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("INKROOM_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start inkroom");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let addr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-    (Server(child), addr)
+fn spawn(data: &std::path::Path) -> (ServerProcess, std::net::SocketAddr) {
+    let server = ServerProcess::start(data, &[]);
+    let addr = server.addr;
+    (server, addr)
 }
 
 fn stroke_points(i: u32) -> Vec<[f32; 3]> {
@@ -79,7 +39,7 @@ fn color(i: u32) -> String {
 #[tokio::test]
 async fn sigkill_loses_no_acknowledged_op() {
     let data = TempDir::new();
-    let (mut child, addr) = spawn(&data.0);
+    let (child, addr) = spawn(&data.0);
     let server = common::TestServer::attach(addr);
     let room = server
         .create_room(json!({"width": 500, "height": 300}))
@@ -104,7 +64,7 @@ async fn sigkill_loses_no_acknowledged_op() {
     }
     child.kill();
 
-    let (mut child, addr) = spawn(&data.0);
+    let (child, addr) = spawn(&data.0);
     let server = common::TestServer::attach(addr);
     let info = common::http(addr, "GET", &format!("/api/rooms/{id}"), None, &[])
         .await
@@ -183,7 +143,7 @@ fn broken_data_dir_fails_clearly() {
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully() {
     let data = TempDir::new();
-    let (mut child, addr) = spawn(&data.0);
+    let (child, addr) = spawn(&data.0);
     let server = common::TestServer::attach(addr);
     let room = server
         .create_room(json!({"width": 200, "height": 200}))
@@ -197,7 +157,7 @@ async fn sigterm_shuts_down_gracefully() {
     ann.await_commit(4).await;
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
+        .args(["-TERM", &child.pid().to_string()])
         .status()
         .expect("send SIGTERM");
     assert!(status.success());

@@ -7,72 +7,16 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::{Client, TempDir, TestServer};
+use common::{Client, ServerProcess as Server, TempDir, TestServer};
 use inkroom::canvas::{Canvas, Op, Stroke, Tool};
 use inkroom::protocol::{ErrorCode, ServerMsg};
 use serde_json::json;
 
 const WIDTH: u32 = 500;
 const HEIGHT: u32 = 300;
-
-/// A server process, killed (SIGKILL) when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Server {
-        Server::start_with_env(data, extra, &[])
-    }
-
-    fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_inkroom"))
-            .args(["--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .args(extra)
-            .envs(env.iter().copied())
-            .env("INKROOM_LOG", "off")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start inkroom");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-        Server { child, addr }
-    }
-
-    fn http(&self) -> TestServer {
-        TestServer::attach(self.addr)
-    }
-
-    /// SIGKILL: nothing gets flushed or closed.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The fault-injection shim (`tests/fixtures/faultfs.c`), built into `dir` with the C compiler
 /// that builds SQLite.

@@ -605,3 +605,77 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The real `inkroom` binary in its own process on a free port (for crashes and signals); killed
+/// with SIGKILL when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the binary on `data` with more flags, and waits for its listening line.
+    pub fn start(data: &std::path::Path, flags: &[&str]) -> ServerProcess {
+        ServerProcess::start_with_env(data, flags, &[])
+    }
+
+    /// Like [`ServerProcess::start`], with more environment variables (its own log is off).
+    pub fn start_with_env(
+        data: &std::path::Path,
+        flags: &[&str],
+        env: &[(&str, &std::path::Path)],
+    ) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_inkroom"))
+            .args(["--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .args(flags)
+            .envs(env.iter().copied())
+            .env("INKROOM_LOG", "off")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start inkroom");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+        ServerProcess { child, addr }
+    }
+
+    /// A [`TestServer`] handle on it, for the HTTP and WebSocket helpers.
+    pub fn http(&self) -> TestServer {
+        TestServer::attach(self.addr)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: nothing gets flushed or closed.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
