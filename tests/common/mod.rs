@@ -61,12 +61,32 @@ impl TestServer {
         if let Some(d) = &data {
             config.data_dir = d.0.clone();
         }
+        TestServer::serve(data, move |listener| {
+            inkroom::server::run(listener, config, false)
+        })
+    }
+
+    /// Starts a server over a store the test holds too (to close it, say); the test keeps the
+    /// store's data directory alive.
+    pub fn with_store(config: Config, store: std::sync::Arc<inkroom::store::Store>) -> TestServer {
+        TestServer::serve(None, move |listener| {
+            inkroom::server::run_with_store(listener, config, store, false)
+        })
+    }
+
+    /// Runs `start` on a free port on its own thread and actix system.
+    fn serve(
+        data: Option<TempDir>,
+        start: impl FnOnce(std::net::TcpListener) -> std::io::Result<actix_web::dev::Server>
+            + Send
+            + 'static,
+    ) -> TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = inkroom::server::run(listener, config, false).expect("server starts");
+                let server = start(listener).expect("server starts");
                 tx.send(server.handle()).expect("test is waiting");
                 let _ = server.await;
             });
@@ -77,29 +97,6 @@ impl TestServer {
             handle: Some(handle),
             thread: Some(thread),
             _data: data,
-        }
-    }
-
-    /// Starts a server over a store the test holds too (to close it, say); the test keeps the
-    /// store's data directory alive.
-    pub fn with_store(config: Config, store: std::sync::Arc<inkroom::store::Store>) -> TestServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-        let addr = listener.local_addr().expect("local addr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = inkroom::server::run_with_store(listener, config, store, false)
-                    .expect("server starts");
-                tx.send(server.handle()).expect("test is waiting");
-                let _ = server.await;
-            });
-        });
-        let handle = rx.recv().expect("server handle");
-        TestServer {
-            addr,
-            handle: Some(handle),
-            thread: Some(thread),
-            _data: None,
         }
     }
 
