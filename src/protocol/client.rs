@@ -202,7 +202,7 @@ impl ClientMsg {
 impl ClientMsg {
     /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
     /// order.
-    pub const TYPES: [&'static str; 13] = [
+    pub const TYPES: [&'static str; 14] = [
         "hello",
         "stroke_begin",
         "stroke_points",
@@ -216,6 +216,7 @@ impl ClientMsg {
         "list_members",
         "undo",
         "redo",
+        "shape_preview",
     ];
 
     /// The position of this message's type in [`ClientMsg::TYPES`].
@@ -234,6 +235,7 @@ impl ClientMsg {
             ClientMsg::ListMembers { .. } => 10,
             ClientMsg::Undo => 11,
             ClientMsg::Redo => 12,
+            ClientMsg::ShapePreview { .. } => 13,
         }
     }
 
