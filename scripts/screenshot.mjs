@@ -1,5 +1,7 @@
 // Makes docs/screenshot.png for the README: two editors drawing on one board in headless
-// Chromium, seen from the first editor's page (a viewer watches). Run after `cargo build`:
+// Chromium, seen from the first editor's page (a viewer watches); and docs/phone-portrait.png and
+// docs/phone-landscape.png: the same board on a phone held upright and sideways. Run after
+// `cargo build`:
 //   node scripts/screenshot.mjs
 import { join } from 'node:path';
 import {
@@ -52,6 +54,16 @@ try {
   const out = join(ROOT, 'docs', 'screenshot.png');
   await ann.screenshot({ path: out });
   console.log(`wrote ${out}`);
+  // The same board on phones, while Bob is still drawing.
+  const phone = { hasTouch: true, isMobile: true };
+  for (const [file, viewport] of /** @type {const} */ ([['phone-portrait.png', { width: 390, height: 844 }], ['phone-landscape.png', { width: 844, height: 390 }]])) {
+    const page = await openBoard(browser, server.url + room.edit_url, 'Pat', viewport, phone);
+    await eventually(async () => (await pixel(page, 'live', 1100 - 120, 600))[3] > 0, 'live stroke on the phone');
+    await page.locator('.swatch[data-color="#1971c2"]').evaluate((b) => /** @type {HTMLElement} */ (b).click());
+    const path = join(ROOT, 'docs', file);
+    await page.screenshot({ path });
+    console.log(`wrote ${path}`);
+  }
 } finally {
   await browser.close();
   await server.stop();

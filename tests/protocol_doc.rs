@@ -70,6 +70,7 @@ fn client_examples_decode() {
         "cursor",
         "view",
         "shape",
+        "shape_preview",
         "fill",
         "clear",
         "undo",
@@ -121,6 +122,7 @@ fn server_examples_decode() {
         "batch",
         "editing",
         "stroke_dropped",
+        "shape_preview",
     ]
     .map(String::from)
     .into();

@@ -160,16 +160,19 @@ async fn export_options() {
         let addr = server.addr;
         async move { http(addr, "GET", &path, None, &[]).await }
     };
-    let half = image::load_from_memory(&get("?scale=0.5").await.body)
-        .expect("png")
-        .to_rgba8();
+    let res = get("?scale=0.5").await;
+    // The file name says what the file holds: the board, the size and the background.
+    let name = res.header("content-disposition").unwrap_or_default();
+    assert!(name.ends_with("-200x150-bg-336699.png\""), "{name}");
+    let half = image::load_from_memory(&res.body).expect("png").to_rgba8();
     assert_eq!(half.dimensions(), (200, 150));
     assert_eq!(half.get_pixel(10, 10).0, [0x33, 0x66, 0x99, 255]);
     let big = image::load_from_memory(&get("?scale=4").await.body).expect("png");
     assert_eq!((big.width(), big.height()), (1600, 1200));
-    let clear = image::load_from_memory(&get("?background=transparent").await.body)
-        .expect("png")
-        .to_rgba8();
+    let res = get("?background=transparent").await;
+    let name = res.header("content-disposition").unwrap_or_default();
+    assert!(name.ends_with("-400x300-transparent.png\""), "{name}");
+    let clear = image::load_from_memory(&res.body).expect("png").to_rgba8();
     assert_eq!(clear.get_pixel(10, 10).0[3], 0);
     for bad in [
         "?scale=0",

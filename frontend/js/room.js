@@ -3,12 +3,17 @@
 import { ReconnectingSocket } from './net/socket.js';
 import * as proto from './net/protocol.js';
 import { Board } from './render/board.js';
+import { Previews } from './render/previews.js';
 import { Pen } from './ui/pen.js';
 import { Toolbar } from './ui/toolbar.js';
 import { toast } from './ui/toast.js';
-import { dialogOpen, setupDialog } from './ui/dialogs.js';
+import { confirmDialog, dialogOpen, setupDialog } from './ui/dialogs.js';
+import { dismissOnOutsidePress } from './ui/dismiss.js';
 import { Follow } from './ui/follow.js';
 import { listenForGestures } from './ui/gestures.js';
+import { isPhone, onLayoutChange } from './ui/layout.js';
+import { listenForPan, takesText } from './ui/pan.js';
+import { fastTaps } from './ui/tap.js';
 import { setupExport, setupShare } from './ui/share.js';
 import { themeButton } from './ui/theme.js';
 import { People, memberColor } from './ui/people.js';
@@ -34,6 +39,9 @@ const state = {
   editing: { allowed: true },
 };
 
+/** Whether this page was ever in sync (a later disconnect is then a reconnect). */
+let everSynced = false;
+
 /** Whether this page may draw now: an editor in a room that takes drawing. */
 const canDraw = () => state.role === 'editor' && state.editing.allowed;
 
@@ -44,19 +52,32 @@ function completeSeq() {
 }
 
 const board = new Board($('.stage'));
+// Phones fit the board to the screen's width (and pan for the rest); desktops show all of it.
+board.fitMode = () => (isPhone() ? 'width' : 'contain');
+onLayoutChange(() => board.fit());
+const previews = new Previews(board);
+const clearDialog = /** @type {HTMLDialogElement} */ ($('#clear-dialog'));
+setupDialog(clearDialog, null);
 const toolbar = new Toolbar($('.toolbar'), {
   onUndo: () => canDraw() && socket.send(proto.undo()),
   onRedo: () => canDraw() && socket.send(proto.redo()),
-  onClear: () => {
+  onClear: async () => {
     if (!canDraw()) return;
-    if (window.confirm('Clear the whole board for everyone? You can undo it.')) {
-      const id = pen.nextId();
-      socket.send(proto.clear(id));
-    }
+    if (await confirmDialog(clearDialog, $('#clear')) && canDraw()) socket.send(proto.clear(pen.nextId()));
   },
 });
-board.onView = (/** @type {number} */ zoom, /** @type {boolean} */ byUser) => {
-  $('#zoom-fit').textContent = `${Math.round(zoom * 100)}%`;
+fastTaps($('.toolbar'));
+fastTaps($('.zoom'));
+dismissOnOutsidePress({
+  isOpen: () => toolbar.sheetOpen,
+  inside: () => [$('.toolbar')],
+  close: () => toolbar.openSheet(false),
+});
+// The percentage is of actual size: at 100% one canvas pixel is one CSS pixel.
+board.onView = (/** @type {number} */ scale, /** @type {boolean} */ byUser) => {
+  const level = `${Math.round(scale * 100)}%`;
+  $('#zoom-fit').textContent = level;
+  $('#zoom-fit').setAttribute('aria-label', `Zoom ${level}: fit to screen or actual size`);
   follow.viewChanged(byUser);
 };
 /** @param {number} factor */
@@ -66,21 +87,52 @@ const zoomCenter = (factor) => {
 };
 $('#zoom-in').addEventListener('click', () => zoomCenter(1.25));
 $('#zoom-out').addEventListener('click', () => zoomCenter(0.8));
-$('#zoom-fit').addEventListener('click', () => board.resetView());
+const zoomMenu = $('#zoom-menu');
+/** @param {boolean} open */
+const openZoomMenu = (open) => {
+  zoomMenu.hidden = !open;
+  $('#zoom-fit').setAttribute('aria-expanded', String(open));
+  if (open) /** @type {HTMLElement} */ (zoomMenu.querySelector('[role=menuitem]')).focus();
+};
+$('#zoom-fit').addEventListener('click', () => openZoomMenu(zoomMenu.hidden));
+dismissOnOutsidePress({ isOpen: () => !zoomMenu.hidden, inside: () => [zoomMenu, $('#zoom-fit')], close: () => openZoomMenu(false) });
+$('#zoom-to-fit').addEventListener('click', () => {
+  openZoomMenu(false);
+  board.resetView();
+});
+$('#zoom-actual').addEventListener('click', () => {
+  openZoomMenu(false);
+  board.zoomTo(1);
+});
+zoomMenu.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape') return;
+  e.stopPropagation();
+  openZoomMenu(false);
+  $('#zoom-fit').focus();
+});
 const openHelp = setupDialog(/** @type {HTMLDialogElement} */ ($('#help-dialog')), $('#help'));
 window.addEventListener('keydown', (e) => {
-  if (e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey || e.altKey || dialogOpen()) return;
+  if (takesText(e.target) || e.ctrlKey || e.metaKey || e.altKey || dialogOpen()) return;
   if (e.key === '0') board.resetView();
+  if (e.key === '1') board.zoomTo(1);
   if (e.key === '+' || e.key === '=') zoomCenter(1.25);
   if (e.key === '-') zoomCenter(0.8);
   if (e.key === '?') openHelp();
   if (e.key === 'Escape') {
     follow.stop();
     people.open(false);
+    toolbar.openSheet(false);
+    openZoomMenu(false);
   }
 });
 themeButton(/** @type {HTMLButtonElement} */ ($('#theme')));
 $('#people-toggle').addEventListener('click', () => people.open(!document.body.classList.contains('people-open')));
+// On a phone the people panel is a drawer over the board: a press outside closes it.
+dismissOnOutsidePress({
+  isOpen: () => document.body.classList.contains('people-open') && getComputedStyle($('.people')).position !== 'static',
+  inside: () => [$('.people'), $('#people-toggle')],
+  close: () => people.open(false),
+});
 const user = userId();
 const nameInput = /** @type {HTMLInputElement} */ ($('#my-name'));
 nameInput.value = displayName();
@@ -103,6 +155,15 @@ const follow = new Follow(board, (msg) => socket.send(msg), (/** @type {number} 
 const people = new People($('.people'), follow, (msg) => socket.send(msg));
 follow.onChange = () => people.changed();
 
+/**
+ * The width to draw with, in canvas pixels. On a phone the width chosen is the width on screen,
+ * at any zoom; on a desktop it is in canvas pixels (what 100% shows one to one).
+ */
+function penWidth() {
+  if (!isPhone()) return toolbar.width;
+  return Math.min(256, Math.max(0.5, Math.round((toolbar.width / board.scale) * 100) / 100));
+}
+
 let lastCursor = 0;
 const pen = new Pen({
   board,
@@ -111,7 +172,7 @@ const pen = new Pen({
   me: () => state.me,
   canDraw,
   online: () => state.synced,
-  style: () => ({ tool: toolbar.tool, color: toolbar.color, width: toolbar.width, fillShapes: toolbar.fillShapes }),
+  style: () => ({ tool: toolbar.tool, color: toolbar.color, width: penWidth(), fillShapes: toolbar.fillShapes }),
   onCursor: (x, y) => {
     const now = performance.now();
     if (now - lastCursor < 33 || !state.synced) return;
@@ -121,14 +182,16 @@ const pen = new Pen({
   onRefused: () => {
     if (state.role === 'viewer') toast(proto.ERROR_TEXT.read_only, 'error');
     else if (!state.editing.allowed) toast(state.editing.message ?? proto.ERROR_TEXT.room_locked, 'error');
+    else if (everSynced) toast('Reconnecting to the server; try again in a moment.', 'error');
     else toast('Not connected yet; try again in a moment.', 'error');
   },
 });
+const pan = listenForPan($('.stage'), board);
 listenForGestures($('.stage'), board, {
   ignore: () => pen.penDown,
   onStart: () => {
     pen.cancelTouch();
-    board.cancelDrag();
+    pan.cancelDrag();
   },
 });
 
@@ -150,6 +213,7 @@ socket.addEventListener('close', (e) => {
   const { code } = /** @type {CustomEvent} */ (e).detail;
   state.synced = false;
   follow.setOnline(false);
+  people.setOnline(false);
   pen.connectionLost();
   if (code === 4001) showFatal('This edit link is not valid for this board.');
   if (code === 4009) showFatal('This board is full. Try again later.');
@@ -170,6 +234,7 @@ async function handle(data) {
     if (frame) {
       await board.putTile(frame);
       state.tileSeq = frame.seq;
+      previews.tile(frame.seq);
     }
     return;
   }
@@ -178,6 +243,7 @@ async function handle(data) {
     const covered = state.tileSeq;
     state.gaps = state.gaps.filter((g) => g > covered);
     state.tileSeq = null;
+    previews.tilesUpTo(covered);
   }
   const msg = JSON.parse(data);
   if (msg.type !== 'batch') return handleMessage(msg);
@@ -206,7 +272,9 @@ function handleMessage(msg) {
       // A read-only room says so right after the canvas.
       state.editing = { allowed: true };
       state.room = msg.room;
+      previews.dropAll();
       people.welcome(msg);
+      people.setOnline(true);
       if (follow.leader !== null && !people.members.has(follow.leader)) follow.stop();
       toolbar.setHistory(false, false);
       // Strokes the pen still holds (drawn offline, or cut off) survive either way.
@@ -220,6 +288,7 @@ function handleMessage(msg) {
       state.syncedSeq = msg.seq;
       state.lastSeq = msg.seq;
       state.gaps = [];
+      everSynced = true;
       pen.resend();
       follow.setOnline(true);
       document.body.dataset.synced = String(msg.seq);
@@ -238,8 +307,13 @@ function handleMessage(msg) {
       board.drop(`${msg.author}:${msg.stroke}`);
       if (msg.author === state.me) pen.dropped(msg.stroke);
       break;
+    case 'shape_preview':
+      if (msg.author !== state.me) previews.received(msg);
+      break;
     case 'editing':
       state.editing = { allowed: Boolean(msg.allowed), reason: msg.reason, message: msg.message };
+      // No shape being dragged will be committed now.
+      if (!state.editing.allowed) previews.dropAll();
       showRoom();
       break;
     case 'commit':
@@ -270,6 +344,7 @@ function handleMessage(msg) {
       break;
     case 'member_left':
       follow.left(msg.id);
+      previews.drop(msg.id);
       people.left(msg.id);
       board.dropAuthor(msg.id);
       board.removeCursor(msg.id);
@@ -314,6 +389,8 @@ function applyCommit(msg) {
       break;
     case 'shape':
       if (msg.author === state.me) drawn = board.commit(`${msg.author}:${msg.id}`, msg.seq);
+      // Others' shapes come as tiles; their previews stay until the tiles are on screen.
+      else previews.committed(msg.author, msg.seq);
       break;
     case 'clear':
       board.apply({ kind: 'clear' }, msg.seq);

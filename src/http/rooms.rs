@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ApiError;
+use crate::canvas::Rgba;
 use crate::meta::NewRoom;
 use crate::room::{Registry, Status, TakeSnapshot};
 use crate::session;
@@ -149,6 +150,7 @@ pub async fn canvas_png(
         )));
     }
     let background = (!transparent).then_some(meta.background);
+    let file_name = export_file_name(&meta.name, (w, h), background.map(Rgba::to_hex).as_deref());
     let png = web::block(move || snapshot.export_png(background, scale))
         .await
         .map_err(|_| ApiError::internal("encoding the canvas failed"))?
@@ -159,9 +161,22 @@ pub async fn canvas_png(
         .insert_header(("X-Inkroom-Seq", seq.to_string()))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("inline; filename=\"{}.png\"", file_stem(&meta.name)),
+            format!("inline; filename=\"{file_name}\""),
         ))
         .body(png))
+}
+
+/// An export's file name: the room's name, the image's size and its background, so that exports
+/// of one board at several sizes or backgrounds do not overwrite each other
+/// (`Team-sketch-3200x2000-transparent.png`, `Team-sketch-1600x1000-white.png`).
+fn export_file_name(name: &str, (w, h): (u32, u32), background: Option<&str>) -> String {
+    let background = match background.map(str::to_ascii_lowercase).as_deref() {
+        None => "transparent".to_owned(),
+        Some("#ffffff") => "white".to_owned(),
+        Some("#000000") => "black".to_owned(),
+        Some(color) => format!("bg-{}", color.trim_start_matches('#')),
+    };
+    format!("{}-{w}x{h}-{background}.png", file_stem(name))
 }
 
 /// A safe file name from a room name.

@@ -104,6 +104,40 @@ pub enum ClientMsg {
         #[serde(default)]
         fill: bool,
     },
+    /// The line, rectangle or ellipse the sender is dragging, shown live to others and never
+    /// stored; or, with `cancel`, the end of a drag that will not be committed. A drag that is
+    /// committed ends with the sender's `shape`.
+    ShapePreview {
+        /// The sender's id for this shape (the `id` its `shape` will carry).
+        id: u32,
+        /// `line`, `rect` or `ellipse`; required unless `cancel`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shape: Option<ShapeKind>,
+        /// First corner or line start; required unless `cancel`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        x0: Option<f32>,
+        /// First corner or line start; required unless `cancel`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        y0: Option<f32>,
+        /// Second corner or line end; required unless `cancel`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        x1: Option<f32>,
+        /// Second corner or line end; required unless `cancel`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        y1: Option<f32>,
+        /// Color as `#rrggbb` or `#rrggbbaa`; required unless `cancel`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        color: Option<String>,
+        /// Outline width (default 4, as for `shape`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        width: Option<f32>,
+        /// Filled instead of outlined (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fill: Option<bool>,
+        /// The drag ended without a shape: others drop the preview.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cancel: bool,
+    },
     /// A flood fill from a pixel.
     Fill {
         /// Optional client id, echoed in the commit.
@@ -168,7 +202,7 @@ impl ClientMsg {
 impl ClientMsg {
     /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
     /// order.
-    pub const TYPES: [&'static str; 13] = [
+    pub const TYPES: [&'static str; 14] = [
         "hello",
         "stroke_begin",
         "stroke_points",
@@ -182,6 +216,7 @@ impl ClientMsg {
         "list_members",
         "undo",
         "redo",
+        "shape_preview",
     ];
 
     /// The position of this message's type in [`ClientMsg::TYPES`].
@@ -200,6 +235,7 @@ impl ClientMsg {
             ClientMsg::ListMembers { .. } => 10,
             ClientMsg::Undo => 11,
             ClientMsg::Redo => 12,
+            ClientMsg::ShapePreview { .. } => 13,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::client::StrokeId;
 use super::server::MemberId;
-use crate::canvas::{Fill, Rgba, Shape, Tool};
+use crate::canvas::{Fill, Rgba, Shape, ShapeKind, Tool};
 
 /// A checked `hello`.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,28 @@ pub struct Hello {
     pub since: Option<u64>,
     /// The client reads `batch` frames.
     pub batch: bool,
+}
+
+/// A checked shape preview: the values of a `shape`, with the color as the client sent it (it is
+/// relayed verbatim, never drawn by the server).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewShape {
+    /// Line, rectangle or ellipse.
+    pub kind: ShapeKind,
+    /// First corner or line start.
+    pub x0: f32,
+    /// First corner or line start.
+    pub y0: f32,
+    /// Second corner or line end.
+    pub x1: f32,
+    /// Second corner or line end.
+    pub y1: f32,
+    /// A valid `#rrggbb` or `#rrggbbaa`, as sent.
+    pub color: String,
+    /// Outline width, within the configured range.
+    pub width: f32,
+    /// Filled instead of outlined.
+    pub fill: bool,
 }
 
 /// A checked message for the room, from a member already joined.
@@ -56,6 +78,14 @@ pub enum Command {
         id: Option<u32>,
         /// The shape, ready to commit.
         shape: Shape,
+    },
+    /// The shape the sender is dragging (`Some`), or the end of a drag that will not be
+    /// committed (`None`). Relayed to others, never stored.
+    ShapePreview {
+        /// The sender's id for the shape.
+        id: u32,
+        /// The shape as it is now; `None` cancels the preview.
+        shape: Option<PreviewShape>,
     },
     /// A flood fill.
     Fill {

@@ -14,7 +14,7 @@ pub mod server;
 pub mod validate;
 
 pub use client::{decode_client, ClientMsg, StrokeId};
-pub use command::{Command, Hello, Valid};
+pub use command::{Command, Hello, PreviewShape, Valid};
 pub use error::{close, ErrorCode, ProtoError};
 pub use server::{
     decode_server, encode, encode_batch, is_batch, CursorPos, MemberId, MemberInfo, OpKind, Role,

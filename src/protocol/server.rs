@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::StrokeId;
 use super::error::ErrorCode;
-use crate::canvas::Tool;
+use crate::canvas::{ShapeKind, Tool};
 
 /// A member's id, unique within a room for the room's lifetime in memory.
 pub type MemberId = u64;
@@ -161,6 +161,43 @@ pub enum ServerMsg<'a> {
         author: MemberId,
         /// The author's stroke id.
         stroke: StrokeId,
+    },
+    /// The line, rectangle or ellipse another member is dragging (the latest of the tick), or
+    /// with `cancel` the end of a drag that was not committed. Never stored. A drag that is
+    /// committed ends with the author's `commit` of `op` `shape` instead, and every preview of
+    /// a member ends when it leaves or when the room stops taking drawing (`editing`).
+    ShapePreview {
+        /// Who drags.
+        author: MemberId,
+        /// The author's id for the shape (its commit carries the same `id`).
+        id: u32,
+        /// `line`, `rect` or `ellipse`; absent on a cancel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shape: Option<ShapeKind>,
+        /// First corner or line start; absent on a cancel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        x0: Option<f32>,
+        /// First corner or line start; absent on a cancel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        y0: Option<f32>,
+        /// Second corner or line end; absent on a cancel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        x1: Option<f32>,
+        /// Second corner or line end; absent on a cancel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        y1: Option<f32>,
+        /// Color, as the author sent it; absent on a cancel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        color: Option<Cow<'a, str>>,
+        /// Outline width; absent on a cancel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        width: Option<f32>,
+        /// Filled instead of outlined; absent on a cancel.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fill: Option<bool>,
+        /// The drag ended without a shape: drop the preview.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cancel: bool,
     },
     /// An op is now part of the canvas at `seq`; sent to everyone, the author included.
     Commit {

@@ -3,7 +3,7 @@
 //! state (open strokes, roles, budgets): the room checks those.
 
 use super::client::ClientMsg;
-use super::command::{Command, Hello, Valid};
+use super::command::{Command, Hello, PreviewShape, Valid};
 use super::error::{ErrorCode, ProtoError};
 use crate::canvas::{Fill, Rgba, Shape};
 use crate::config::Config;
@@ -223,6 +223,49 @@ pub fn validate(
                 },
             }
         }
+        ClientMsg::ShapePreview {
+            id,
+            shape,
+            x0,
+            y0,
+            x1,
+            y1,
+            color,
+            width: shape_width,
+            fill,
+            cancel,
+        } => {
+            if cancel {
+                Command::ShapePreview { id, shape: None }
+            } else {
+                let (Some(kind), Some(x0), Some(y0), Some(x1), Some(y1), Some(color)) =
+                    (shape, x0, y0, x1, y1, color)
+                else {
+                    return Err(ProtoError::new(
+                        ErrorCode::BadMessage,
+                        "shape_preview needs shape, x0, y0, x1, y1 and color, or cancel",
+                    ));
+                };
+                let shape_width = shape_width.unwrap_or(4.0);
+                validate_width(shape_width, config)?;
+                validate_color(&color)?;
+                validate_cursor(x0, y0, width, height)?;
+                validate_cursor(x1, y1, width, height)?;
+                Command::ShapePreview {
+                    id,
+                    shape: Some(PreviewShape {
+                        kind,
+                        x0,
+                        y0,
+                        x1,
+                        y1,
+                        color,
+                        width: shape_width,
+                        fill: fill.unwrap_or(false),
+                    }),
+                }
+            }
+        }
         ClientMsg::Fill {
             id,
             x,
@@ -337,6 +380,44 @@ mod tests {
             validate_points(&many, 100, 100, &c).map_err(|e| e.code),
             Err(ErrorCode::TooLarge)
         );
+    }
+
+    #[test]
+    fn shape_previews_are_checked() {
+        let c = Config::default();
+        let check = |text: &str| {
+            decode_client(text)
+                .and_then(|m| validate(m, 100, 100, &c))
+                .map_err(|e| e.code)
+        };
+        let ok = check(
+            r##"{"type":"shape_preview","id":1,"shape":"rect","x0":1,"y0":2,"x1":30,"y1":40,"color":"#ff0000"}"##,
+        );
+        let Ok(Valid::Command(Command::ShapePreview {
+            id: 1,
+            shape: Some(shape),
+        })) = ok
+        else {
+            panic!("a valid preview: {ok:?}");
+        };
+        assert_eq!(
+            (shape.width, shape.fill, shape.color.as_str()),
+            (4.0, false, "#ff0000")
+        );
+        assert_eq!(
+            check(r#"{"type":"shape_preview","id":1,"cancel":true}"#),
+            Ok(Valid::Command(Command::ShapePreview { id: 1, shape: None }))
+        );
+        for bad in [
+            r##"{"type":"shape_preview","id":1}"##,
+            r##"{"type":"shape_preview","id":1,"shape":"rect","x0":1,"y0":2,"x1":30,"color":"#ff0000"}"##,
+            r##"{"type":"shape_preview","id":1,"shape":"rect","x0":1,"y0":2,"x1":30,"y1":40,"color":"red"}"##,
+            r##"{"type":"shape_preview","id":1,"shape":"rect","x0":1,"y0":2,"x1":1e9,"y1":40,"color":"#ff0000"}"##,
+            r##"{"type":"shape_preview","id":1,"shape":"rect","x0":1,"y0":2,"x1":3,"y1":4,"color":"#ff0000","width":0}"##,
+            r##"{"type":"shape_preview","id":1,"shape":"star","x0":1,"y0":2,"x1":3,"y1":4,"color":"#ff0000"}"##,
+        ] {
+            assert_eq!(check(bad).err(), Some(ErrorCode::BadMessage), "{bad}");
+        }
     }
 
     #[test]

@@ -38,7 +38,8 @@ test('the export button downloads the PNG at 1x, 2x and 0.5x, with or without ba
   await eventually(async () => (await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json()).seq === 1, 'commit');
 
   const one = await exportPng(ann, '1', false);
-  assert.equal(one.name, 'Export-me.png');
+  // The file says what it holds: the board, the image's size and its background.
+  assert.equal(one.name, 'Export-me-1000x600-white.png');
   assert.equal(one.png.width, 1000);
   assert.equal(one.png.height, 600);
   assert.ok(red(one.png.at(500, 300)), `red stroke: ${one.png.at(500, 300)}`);
@@ -47,7 +48,7 @@ test('the export button downloads the PNG at 1x, 2x and 0.5x, with or without ba
 
   const two = await exportPng(ann, '2', true);
   assert.match(two.url, /scale=2&background=transparent$/);
-  assert.match(two.name, /^Export-me.*\.png$/);
+  assert.equal(two.name, 'Export-me-2000x1200-transparent.png');
   assert.equal(two.png.width, 2000);
   assert.equal(two.png.height, 1200);
   assert.ok(red(two.png.at(1000, 600)), `red at 2x: ${two.png.at(1000, 600)}`);
@@ -58,6 +59,7 @@ test('the export button downloads the PNG at 1x, 2x and 0.5x, with or without ba
   const half = await exportPng(vic, '0.5', false);
   assert.equal(half.png.width, 500);
   assert.equal(half.png.height, 300);
+  assert.equal(half.name, 'Export-me-500x300-white.png');
   assert.ok(red(half.png.at(250, 150)), `red at 0.5x: ${half.png.at(250, 150)}`);
 
   await ann.getByRole('button', { name: /Export/ }).click();

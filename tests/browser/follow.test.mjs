@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
-import { artifacts, createRoom, drawWithMouse, eventually, openBoard, useServerAndBrowser, viewOf } from './harness.mjs';
+import {
+  artifacts, createRoom, ctrlWheel, drawWithMouse, eventually, openBoard, useServerAndBrowser, viewOf,
+} from './harness.mjs';
 
 const ctx = useServerAndBrowser(before, after);
 
@@ -31,8 +33,7 @@ test('Bob follows Ann\'s view until he pans by hand', async () => {
   assert.match((await bob.locator('.follow-banner').textContent()) ?? '', /Following\s+Ann/);
 
   // Ann zooms in at a point and pans: Bob's view follows.
-  await ann.mouse.move(800, 300);
-  for (let i = 0; i < 4; i++) await ann.mouse.wheel(0, -250);
+  await ctrlWheel(ann, 800, 300, -250, 6);
   await ann.keyboard.down('Space');
   await ann.mouse.move(600, 400);
   await ann.mouse.down();
@@ -84,8 +85,7 @@ test('Bob follows Ann\'s view until he pans by hand', async () => {
 test('a late joiner can follow at once: it gets everyone\'s view after syncing', async () => {
   const room = await createRoom(ctx.server.url, { name: 'Late', width: 1600, height: 1000 });
   const ann = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Ann', { width: 1100, height: 700 });
-  await ann.mouse.move(300, 300);
-  for (let i = 0; i < 3; i++) await ann.mouse.wheel(0, -250);
+  await ctrlWheel(ann, 300, 300, -250, 3);
   const target = await viewOf(ann);
   await new Promise((r) => setTimeout(r, 200));
   const cat = await openBoard(ctx.browser, ctx.server.url + room.view_url, 'Cat', { width: 1100, height: 700 });

@@ -306,3 +306,49 @@ export async function viewOf(page) {
     };
   });
 }
+
+/**
+ * Zooms with Ctrl + wheel (a mouse wheel's notches, or a trackpad pinch) at a page point.
+ * @param {import('playwright-core').Page} page
+ * @param {number} x
+ * @param {number} y
+ * @param {number} deltaY per event: -100 is one notch in (negative zooms in)
+ * @param {number} [times]
+ */
+export async function ctrlWheel(page, x, y, deltaY, times = 1) {
+  await page.mouse.move(x, y);
+  await page.keyboard.down('Control');
+  for (let i = 0; i < times; i++) await page.mouse.wheel(0, deltaY);
+  await page.keyboard.up('Control');
+}
+
+/**
+ * The room's seq as the server reports it.
+ * @param {string} base server URL
+ * @param {string} id room id
+ * @returns {Promise<number>}
+ */
+export async function roomSeq(base, id) {
+  return (await (await fetch(`${base}/api/rooms/${id}`)).json()).seq;
+}
+
+/**
+ * The zoom level the page shows, in percent of actual size.
+ * @param {import('playwright-core').Page} page
+ */
+export async function zoomLevel(page) {
+  return Number.parseInt((await page.locator('#zoom-fit').textContent()) ?? '0', 10);
+}
+
+/**
+ * Whether anything is drawn on the board's live layer (strokes and shapes in progress).
+ * @param {import('playwright-core').Page} page
+ */
+export async function liveInk(page) {
+  return page.evaluate(() => {
+    const c = /** @type {HTMLCanvasElement} */ (document.querySelector('canvas.board-live'));
+    const d = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d')).getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true;
+    return false;
+  });
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import {
-  artifacts, createRoom, drawWithMouse, eventually, openBoard, pixel, startServer, useServerAndBrowser,
+  artifacts, createRoom, drawWithMouse, eventually, openBoard, pixel, startServer, toPage, useServerAndBrowser,
 } from './harness.mjs';
 
 const ctx = useServerAndBrowser(before, after);
@@ -43,4 +43,34 @@ test('a page survives a server restart with its drawing intact', async () => {
   const info = await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json();
   assert.equal(info.seq, 3);
   await page.screenshot({ path: join(artifacts(), 'restart.png') });
+});
+
+test('while the server is away the people list is greyed and says so, and a refused shape says it is reconnecting', async () => {
+  const room = await createRoom(ctx.server.url, { name: 'Away', width: 900, height: 600 });
+  const ann = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Ann');
+  await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Bob');
+  await eventually(async () => (await ann.locator('.members li').count()) === 2, 'two members');
+  assert.equal(await ann.locator('.people-offline').isVisible(), false);
+
+  const addr = new URL(ctx.server.url).host;
+  const { dataDir } = ctx.server;
+  await ctx.server.stop();
+  const offline = ann.locator('.people-offline');
+  await offline.waitFor();
+  assert.match((await offline.textContent()) ?? '', /Reconnecting/);
+  const opacity = await ann.locator('.members').evaluate((el) => Number(getComputedStyle(el).opacity));
+  assert.ok(opacity < 0.6, `the list is greyed: ${opacity}`);
+  // Shapes need the server: the page says it is reconnecting, not that it never connected.
+  await ann.keyboard.press('r');
+  const a = await toPage(ann, 100, 100);
+  await ann.mouse.click(a.x, a.y);
+  const toast = ann.locator('.toast-error');
+  await toast.waitFor();
+  assert.match((await toast.textContent()) ?? '', /Reconnecting/);
+  assert.doesNotMatch((await toast.textContent()) ?? '', /Not connected yet/);
+  await ann.screenshot({ path: join(artifacts(), 'people-offline.png') });
+
+  ctx.server = await startServer({ dataDir, addr });
+  await offline.waitFor({ state: 'hidden', timeout: 15000 });
+  await eventually(async () => (await ann.locator('.members').evaluate((el) => getComputedStyle(el).opacity)) === '1', 'the list back to normal');
 });

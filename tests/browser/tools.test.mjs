@@ -69,3 +69,34 @@ test('undo, redo, fill, shapes and eraser reach the other editor', async () => {
   await ann.screenshot({ path: join(dir, 'tools-ann.png') });
   await bob.screenshot({ path: join(dir, 'tools-bob.png') });
 });
+
+test("Clear asks in the page's own dialog, and Cancel clears nothing", async () => {
+  const room = await createRoom(ctx.server.url, { name: 'Clear', width: 1000, height: 700 });
+  const ann = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Ann');
+  /** Native dialogs (confirm, alert) the page opened. @type {string[]} */
+  const native = [];
+  ann.on('dialog', (d) => {
+    native.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  await ann.locator('.swatch[data-color="#e03131"]').click();
+  await drawWithMouse(ann, [[100, 300], [900, 300]]);
+  await eventually(async () => red(await pixel(ann, 'base', 500, 300)), 'the stroke');
+
+  await ann.locator('#clear').click();
+  const dialog = ann.locator('#clear-dialog');
+  await dialog.waitFor();
+  assert.deepEqual(native, [], 'no native confirm');
+  assert.match((await dialog.textContent()) ?? '', /Clear the board\?.*for everyone.*undo/s);
+  await ann.screenshot({ path: join(artifacts(), 'clear-dialog.png') });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await dialog.isVisible(), false);
+  assert.equal(await ann.evaluate(() => document.activeElement?.id), 'clear', 'the focus goes back to Clear');
+
+  await ann.locator('#clear').click();
+  await dialog.getByRole('button', { name: 'Clear board' }).click();
+  await eventually(async () => empty(await pixel(ann, 'base', 500, 300)), 'cleared');
+  // The clear is the second op: Cancel committed nothing.
+  assert.equal((await (await fetch(`${ctx.server.url}/api/rooms/${room.id}`)).json()).seq, 2);
+  assert.deepEqual(native, []);
+});

@@ -116,3 +116,27 @@ test('at phone width nothing overflows, the people drawer opens and the viewer t
   assert.equal(await ann.locator('.people').isVisible(), false, 'Escape closes the drawer');
   await ann.screenshot({ path: join(artifacts(), 'phone.png') });
 });
+
+test('long names are shown whole in the people list, on a desktop and in the phone drawer', async () => {
+  const room = await createRoom(ctx.server.url, { name: 'Names' });
+  const long = 'Guest 123 from the back row of the hall';
+  const ann = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Ann', { width: 1280, height: 800 });
+  const phone = await openBoard(ctx.browser, ctx.server.url + room.edit_url, 'Pat', { width: 390, height: 844 }, { hasTouch: true, isMobile: true });
+  await openBoard(ctx.browser, ctx.server.url + room.view_url, long);
+  await phone.locator('#people-toggle').tap();
+  for (const page of [ann, phone]) {
+    const row = page.locator('.members li', { hasText: long });
+    await row.waitFor();
+    const name = row.locator('.member-name');
+    assert.equal(await name.textContent(), long);
+    const clipped = await name.evaluate((el) => el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight
+      || getComputedStyle(el).textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth);
+    assert.equal(clipped, false, 'the whole name shows');
+    const panel = await page.locator('.people').boundingBox();
+    for (const part of [name, row.locator('.member-tag'), row.getByRole('button', { name: /Follow/ })]) {
+      const b = await part.boundingBox();
+      assert.ok(b && panel && b.x >= panel.x && b.x + b.width <= panel.x + panel.width + 0.5, 'inside the panel');
+    }
+  }
+  await ann.screenshot({ path: join(artifacts(), 'long-names.png') });
+});

@@ -60,6 +60,22 @@ export const shape = (id, shape, x0, y0, x1, y1, color, width, fill) => ({
   type: 'shape', id, shape, x0, y0, x1, y1, color, width, fill,
 });
 
+/**
+ * The shape being dragged, for others to see live (never stored); its `shape` ends it.
+ * @param {number} id the id its `shape` will carry
+ * @param {'line' | 'rect' | 'ellipse'} shape
+ * @param {number} x0 @param {number} y0 @param {number} x1 @param {number} y1
+ * @param {string} color
+ * @param {number} width
+ * @param {boolean} fill
+ */
+export const shapePreview = (id, shape, x0, y0, x1, y1, color, width, fill) => ({
+  type: 'shape_preview', id, shape, x0, y0, x1, y1, color, width, fill,
+});
+
+/** A dragged shape that will not be committed: others drop its preview. @param {number} id */
+export const shapePreviewCancel = (id) => ({ type: 'shape_preview', id, cancel: true });
+
 /** @param {number} id @param {number} x @param {number} y @param {string} color @param {number} tolerance */
 export const fill = (id, x, y, color, tolerance) => ({ type: 'fill', id, x, y, color, tolerance });
 

@@ -1,7 +1,9 @@
 // The board on screen: a base canvas holding the committed picture (authoritative tiles plus
 // the ops committed after them, in seq order), a live canvas for strokes and shapes being drawn
-// right now, and a layer of other members' cursors. Sized to the room in canvas pixels and
-// scaled by CSS to fit.
+// right now, and a layer of other members' cursors. The board element has the canvas's size in
+// CSS pixels and is placed in its stage by a transform: `scale` is CSS pixels per canvas pixel
+// (1 = 100%, one canvas pixel per CSS pixel), and the translation is the board's top-left in
+// the stage. Input that moves the view lives in ui/pan.js and ui/gestures.js.
 
 import { drawItem } from './stroke.js';
 
@@ -10,6 +12,10 @@ import { drawItem } from './stroke.js';
 
 /** Committed ops kept for replay over older tiles. */
 const MAX_LOG = 5000;
+/** Room around the fitted board, in CSS pixels (none when fitting to the width). */
+const FIT_PAD = 24;
+/** The most a view may magnify: 8 CSS pixels per canvas pixel (800%), or 4 times the fit. */
+const MAX_SCALE = 8;
 
 export class Board {
   /** @type {HTMLElement} */ #stage;
@@ -27,12 +33,18 @@ export class Board {
   #dirty = false;
   width = 0;
   height = 0;
-  /** View: zoom factor and pan offset (CSS px) applied on top of the fitted size. */
-  #zoom = 1;
-  #panX = 0;
-  #panY = 0;
-  /** A drag of the view in progress. @type {{id: number, x: number, y: number} | null} */
-  #drag = null;
+  /** View: CSS pixels per canvas pixel, and the board's top-left in the stage (CSS px). */
+  #scale = 1;
+  #x = 0;
+  #y = 0;
+  /** The view is the fitted one, and fits again when the stage changes size. */
+  #fitted = true;
+  /**
+   * How the board fits: `contain` shows all of it with some room around (desktop); `width`
+   * fills the stage's width edge to edge, top first, the rest reached by panning (phones).
+   * @type {() => 'contain' | 'width'}
+   */
+  fitMode = () => 'contain';
   /** Whether a plain drag (mouse or one finger) pans, as on view-only pages. */
   dragPans = false;
   /** True while the view is being dragged (the pen must not draw). */
@@ -40,7 +52,7 @@ export class Board {
   /**
    * Called when the view changes; `byUser` is false when the program moved it (fit to a resized
    * window, follow mode).
-   * @type {(zoom: number, byUser: boolean) => void}
+   * @type {(scale: number, byUser: boolean) => void}
    */
   onView = () => {};
 
@@ -63,12 +75,31 @@ export class Board {
     this.#baseCtx = base;
     this.#liveCtx = live;
     new ResizeObserver(() => this.fit()).observe(stage);
-    this.#listenForView(stage);
   }
 
-  /** The current zoom factor (1 = fitted to the screen). */
-  get zoom() {
-    return this.#zoom;
+  /** CSS pixels per canvas pixel: 1 is 100%, whatever the screen or the board's size. */
+  get scale() {
+    return this.#scale;
+  }
+
+  /** Whether the view is the fitted one. */
+  get fitted() {
+    return this.#fitted;
+  }
+
+  /** The scale that fits the board into the stage (see `fitMode`). */
+  fitScale() {
+    if (!this.width) return 1;
+    const w = this.#stage.clientWidth;
+    const h = this.#stage.clientHeight;
+    if (this.fitMode() === 'width') return Math.max(0.01, w / this.width);
+    return Math.max(0.01, Math.min((w - FIT_PAD * 2) / this.width, (h - FIT_PAD * 2) / this.height));
+  }
+
+  /** @param {number} scale */
+  #clamp(scale) {
+    const fit = this.fitScale();
+    return Math.min(Math.max(MAX_SCALE, fit * 4), Math.max(Math.min(fit, 1) / 4, scale));
   }
 
   /**
@@ -78,37 +109,57 @@ export class Board {
    * @param {number} clientY
    */
   zoomAt(factor, clientX, clientY) {
-    const zoom = Math.min(8, Math.max(0.25, this.#zoom * factor));
-    const rect = this.element.getBoundingClientRect();
-    // Layout position of the board's top-left, without the current transform.
-    const left = rect.left - this.#panX;
-    const top = rect.top - this.#panY;
-    const cx = (clientX - rect.left) / this.#zoom;
-    const cy = (clientY - rect.top) / this.#zoom;
-    this.#panX = clientX - left - zoom * cx;
-    this.#panY = clientY - top - zoom * cy;
-    this.#zoom = zoom;
+    this.#zoomTo(this.#scale * factor, clientX, clientY);
     this.#applyView(true);
+  }
+
+  /**
+   * Sets the scale (1 = 100%) keeping the middle of the stage in place.
+   * @param {number} scale
+   */
+  zoomTo(scale) {
+    const s = this.#stage.getBoundingClientRect();
+    this.#zoomTo(scale, s.left + s.width / 2, s.top + s.height / 2);
+    this.#applyView(true);
+  }
+
+  /** @param {number} scale @param {number} clientX @param {number} clientY */
+  #zoomTo(scale, clientX, clientY) {
+    const next = this.#clamp(scale);
+    const s = this.#stage.getBoundingClientRect();
+    const px = clientX - s.left;
+    const py = clientY - s.top;
+    // The canvas point under the pointer stays under it.
+    this.#x = px - ((px - this.#x) * next) / this.#scale;
+    this.#y = py - ((py - this.#y) * next) / this.#scale;
+    this.#scale = next;
+    this.#fitted = false;
   }
 
   /** Moves the view by (dx, dy) CSS pixels. @param {number} dx @param {number} dy */
   panBy(dx, dy) {
-    this.#panX += dx;
-    this.#panY += dy;
+    this.#x += dx;
+    this.#y += dy;
+    this.#fitted = false;
     this.#applyView(true);
   }
 
-  /** Ends a drag of the view without ending `panning` (a two-finger gesture takes over). */
-  cancelDrag() {
-    this.#drag = null;
-  }
-
-  /** Back to the whole board fitted to the screen. */
+  /** Back to the fitted view. */
   resetView() {
-    this.#zoom = 1;
-    this.#panX = 0;
-    this.#panY = 0;
+    this.#fitted = true;
+    this.#fitView();
     this.#applyView(true);
+  }
+
+  /** Places the board as the fitted view shows it. */
+  #fitView() {
+    const scale = this.fitScale();
+    const w = this.#stage.clientWidth;
+    const h = this.#stage.clientHeight;
+    this.#scale = scale;
+    this.#x = (w - this.width * scale) / 2;
+    const tall = this.height * scale > h;
+    this.#y = this.fitMode() === 'width' && tall ? 0 : (h - this.height * scale) / 2;
   }
 
   /**
@@ -117,10 +168,8 @@ export class Board {
    * @returns {{x: number, y: number, width: number, height: number}}
    */
   visibleRect() {
-    const s = this.#stage.getBoundingClientRect();
-    const [x0, y0] = this.toCanvas(s.left, s.top);
-    const [x1, y1] = this.toCanvas(s.right, s.bottom);
-    return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    const k = this.#scale;
+    return { x: -this.#x / k, y: -this.#y / k, width: this.#stage.clientWidth / k, height: this.#stage.clientHeight / k };
   }
 
   /**
@@ -128,81 +177,23 @@ export class Board {
    * @param {{x: number, y: number, width: number, height: number}} r
    */
   showRect(r) {
-    const fitted = this.element.offsetWidth;
-    if (!this.width || !fitted || !(r.width > 0) || !(r.height > 0)) return;
-    const s = this.#stage.getBoundingClientRect();
-    const b = this.element.getBoundingClientRect();
-    // Layout position of the board's top-left, without the current transform.
-    const left = b.left - this.#panX;
-    const top = b.top - this.#panY;
-    const perPixel = fitted / this.width; // CSS px per canvas px at zoom 1
-    const zoom = Math.min(8, Math.max(0.25, Math.min(s.width / r.width, s.height / r.height) / perPixel));
-    const k = zoom * perPixel;
-    this.#panX = s.left + s.width / 2 - left - k * (r.x + r.width / 2);
-    this.#panY = s.top + s.height / 2 - top - k * (r.y + r.height / 2);
-    this.#zoom = zoom;
+    const w = this.#stage.clientWidth;
+    const h = this.#stage.clientHeight;
+    if (!this.width || !w || !(r.width > 0) || !(r.height > 0)) return;
+    const k = this.#clamp(Math.min(w / r.width, h / r.height));
+    this.#x = w / 2 - k * (r.x + r.width / 2);
+    this.#y = h / 2 - k * (r.y + r.height / 2);
+    this.#scale = k;
+    this.#fitted = false;
     this.#applyView(false);
   }
 
   /** @param {boolean} byUser */
   #applyView(byUser) {
-    this.element.style.transform = `translate(${this.#panX}px, ${this.#panY}px) scale(${this.#zoom})`;
-    // Cursors keep their size at any zoom.
-    this.element.style.setProperty('--view-zoom', String(this.#zoom));
-    this.onView(this.#zoom, byUser);
-  }
-
-  /**
-   * Wheel and pinch (ctrl+wheel) zoom; drag with the middle button, or with space held (or any
-   * drag when `dragPans`), to pan.
-   * @param {HTMLElement} stage
-   */
-  #listenForView(stage) {
-    stage.addEventListener('wheel', (e) => {
-      e.preventDefault();
-      this.zoomAt(Math.exp(-e.deltaY * (e.ctrlKey ? 0.01 : 0.0015)), e.clientX, e.clientY);
-    }, { passive: false });
-    let space = false;
-    window.addEventListener('keydown', (e) => {
-      // Space on a focused control activates it; elsewhere it is held to pan.
-      const control = e.target instanceof Element && e.target.closest('input, button, select, textarea, a, dialog');
-      if (e.code === 'Space' && !control) {
-        space = true;
-        stage.classList.add('can-pan');
-        e.preventDefault();
-      }
-    });
-    window.addEventListener('keyup', (e) => {
-      if (e.code === 'Space') {
-        space = false;
-        stage.classList.remove('can-pan');
-      }
-    });
-    stage.addEventListener('pointerdown', (e) => {
-      if (this.#drag || !(e.button === 1 || (e.button === 0 && (space || this.dragPans)))) return;
-      e.preventDefault();
-      e.stopPropagation();
-      this.#drag = { id: e.pointerId, x: e.clientX, y: e.clientY };
-      this.panning = true;
-      stage.setPointerCapture(e.pointerId);
-    }, { capture: true });
-    stage.addEventListener('pointermove', (e) => {
-      const drag = this.#drag;
-      if (!drag || e.pointerId !== drag.id) return;
-      const dx = e.clientX - drag.x;
-      const dy = e.clientY - drag.y;
-      drag.x = e.clientX;
-      drag.y = e.clientY;
-      this.panBy(dx, dy);
-    });
-    const end = (/** @type {PointerEvent} */ e) => {
-      if (this.#drag && e.pointerId === this.#drag.id) {
-        this.#drag = null;
-        this.panning = false;
-      }
-    };
-    stage.addEventListener('pointerup', end);
-    stage.addEventListener('pointercancel', end);
+    this.element.style.transform = `translate(${this.#x}px, ${this.#y}px) scale(${this.#scale})`;
+    // Cursors and the board's shadow keep their size at any zoom.
+    this.element.style.setProperty('--view-zoom', String(this.#scale));
+    this.onView(this.#scale, byUser);
   }
 
   /**
@@ -210,12 +201,16 @@ export class Board {
    * @param {{width: number, height: number, background: string}} room
    */
   reset(room) {
+    // Another size (another board): start from the fitted view; the same board keeps its view.
+    if (room.width !== this.width || room.height !== this.height) this.#fitted = true;
     this.width = room.width;
     this.height = room.height;
     for (const c of [this.base, this.#live]) {
       c.width = room.width;
       c.height = room.height;
     }
+    this.element.style.width = `${room.width}px`;
+    this.element.style.height = `${room.height}px`;
     this.element.style.backgroundColor = room.background;
     this.#baseCtx.clearRect(0, 0, room.width, room.height);
     this.#live_items.clear();
@@ -230,16 +225,14 @@ export class Board {
     this.#touch();
   }
 
-  /** Scales the board to fit its stage, keeping the aspect ratio. */
+  /**
+   * The stage changed size (or the room did): the fitted view fits again; any other view keeps
+   * its scale and position.
+   */
   fit() {
     if (!this.width) return;
-    const pad = 24;
-    const w = Math.max(50, this.#stage.clientWidth - pad * 2);
-    const h = Math.max(50, this.#stage.clientHeight - pad * 2);
-    const scale = Math.min(w / this.width, h / this.height);
-    this.element.style.width = `${Math.round(this.width * scale)}px`;
-    this.element.style.height = `${Math.round(this.height * scale)}px`;
-    this.onView(this.#zoom, false);
+    if (this.#fitted) this.#fitView();
+    this.#applyView(false);
   }
 
   /**

@@ -30,3 +30,22 @@ export function setupDialog(dialog, opener, onOpen) {
 export function dialogOpen() {
   return document.querySelector('dialog[open]') !== null;
 }
+
+/**
+ * Asks a yes/no question in the page's own dialog: resolves true when its `[value=ok]` button
+ * is pressed, false when it is closed any other way (Cancel, ×, Escape, the backdrop).
+ * @param {HTMLDialogElement} dialog a `<dialog>` with a `form[method=dialog]` and an ok button
+ * @param {HTMLElement | null} opener where the focus returns
+ * @returns {Promise<boolean>}
+ */
+export function confirmDialog(dialog, opener) {
+  if (dialog.open) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    dialog.returnValue = '';
+    dialog.addEventListener('close', () => {
+      resolve(dialog.returnValue === 'ok');
+      opener?.focus();
+    }, { once: true });
+    dialog.showModal();
+  });
+}

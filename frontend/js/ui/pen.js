@@ -5,6 +5,11 @@
 // Touch: a pen in use (down, hovering, or used in the last moments) makes touches not draw (palm
 // rejection). A one-finger stroke is held back briefly before it is sent, so that a second finger
 // landing right after it (a pinch or two-finger pan, see gestures.js) cancels it without a trace.
+//
+// Mouse and stylus: a press is sent once it moves; a click (a dot) waits out the double-click
+// time, and the second click of a double-click takes the dot back and draws nothing.
+//
+// A line, rectangle or ellipse being dragged is streamed to the others as `shape_preview`.
 
 import * as proto from '../net/protocol.js';
 
@@ -16,6 +21,14 @@ const FLUSH_AT = 256;
 const TOUCH_HOLD_MS = 150;
 /** Touches do not draw for this long after the last pen (stylus) event. */
 const PALM_MS = 1500;
+/** A mouse or stylus press is sent once it has moved this far (CSS px); before, it may be a click. */
+const MOVE_SLOP = 3;
+/** A click's dot waits this long for a second click (a double-click draws nothing). */
+const DOUBLE_CLICK_MS = 400;
+/** How near the first click the second one must be (CSS px). */
+const DOUBLE_CLICK_SLOP = 6;
+/** At most one shape preview per this many milliseconds (the room relays one a tick). */
+const PREVIEW_MS = 33;
 
 /**
  * @typedef {{
@@ -30,17 +43,30 @@ const PALM_MS = 1500;
  * }} PenOptions
  */
 
+/**
+ * A line, rectangle or ellipse being dragged. `previewed`: others were sent a preview of it;
+ * `sentAt`, `timer`: when the last preview went, and the one waiting to go.
+ * @typedef {{id: number, pointer: number, touch: boolean, item: import('../render/stroke.js').ShapeItem,
+ *   previewed: boolean, sentAt: number, timer: ReturnType<typeof setTimeout> | undefined}} ShapeDrag
+ */
+
 export class Pen {
   /** @type {PenOptions} */ #o;
   #nextId = 1;
   /**
    * The stroke being drawn. `held`: a touch stroke not sent yet (see TOUCH_HOLD_MS).
+   * `x`, `y`: where it started (client px).
    * @type {{id: number, pointer: number, pending: number[], count: number, tool: string, color: string,
-   *   width: number, held: boolean, touch: boolean} | null}
+   *   width: number, held: boolean, touch: boolean, x: number, y: number} | null}
    */
   #active = null;
-  /** @type {{id: number, pointer: number, touch: boolean, item: import('../render/stroke.js').ShapeItem} | null} */
+  /** The shape being dragged. @type {ShapeDrag | null} */
   #shape = null;
+  /** A clicked dot waiting out the double-click time before it is sent (client px). */
+  /** @type {{id: number, x: number, y: number, timer: ReturnType<typeof setTimeout>} | null} */
+  #dot = null;
+  /** The pointer of a double-click's second press, which draws nothing. @type {number | null} */
+  #ignored = null;
   /** A fill tapped with a finger, sent when the finger lifts unless a gesture started. */
   /** @type {{pointer: number, x: number, y: number, color: string} | null} */
   #tapFill = null;
@@ -107,6 +133,17 @@ export class Pen {
     const me = this.#o.me();
     if (me === null) return;
     e.preventDefault();
+    const dot = this.#dot;
+    if (dot) {
+      if (!touch && Math.hypot(e.clientX - dot.x, e.clientY - dot.y) <= DOUBLE_CLICK_SLOP) {
+        // A double-click: neither click draws.
+        this.#dropDot();
+        this.#ignored = e.pointerId;
+        return;
+      }
+      // A press elsewhere: the dot goes first.
+      this.#sendDot();
+    }
     const { tool, color, width, fillShapes } = this.#o.style();
     const [x, y] = this.#point(e);
     const freehand = tool === 'pen' || tool === 'highlighter' || tool === 'eraser';
@@ -126,12 +163,61 @@ export class Pen {
       const item = /** @type {import('../render/stroke.js').ShapeItem} */ ({
         kind: 'shape', shape: tool, x0: x, y0: y, x1: x, y1: y, color, width, fill: fillShapes && tool !== 'line',
       });
-      this.#shape = { id, pointer: e.pointerId, touch, item };
+      this.#shape = { id, pointer: e.pointerId, touch, item, previewed: false, sentAt: -Infinity, timer: undefined };
       this.#o.board.begin(`${me}:${id}`, item);
       return;
     }
-    this.#start(e.pointerId, tool, color, width, this.#point(e), touch, touch);
+    // Held back: a touch until a second finger can no longer turn it into a gesture, a mouse or
+    // stylus press until it moves (a click may be half of a double-click).
+    this.#start(e.pointerId, tool, color, width, this.#point(e), touch, true, e.clientX, e.clientY);
     if (touch) this.#holdTimer = setTimeout(() => this.#release(), TOUCH_HOLD_MS);
+  }
+
+  /** The clicked dot's wait is over: send it. */
+  #sendDot() {
+    const dot = this.#dot;
+    if (!dot) return;
+    clearTimeout(dot.timer);
+    this.#dot = null;
+    const record = this.#unacked.get(dot.id);
+    if (record && !record.sent && this.#o.online()) this.#sendRecord(dot.id, record);
+  }
+
+  /** The dot was the first click of a double-click: it is taken back, unsent. */
+  #dropDot() {
+    const dot = this.#dot;
+    if (!dot) return;
+    clearTimeout(dot.timer);
+    this.#dot = null;
+    const record = this.#unacked.get(dot.id);
+    this.#o.board.drop(record?.key ?? `${this.#o.me()}:${dot.id}`);
+    this.#unacked.delete(dot.id);
+  }
+
+  /** Sends the dragged shape's preview now, or once PREVIEW_MS has passed since the last one. */
+  #preview() {
+    const sh = this.#shape;
+    if (!sh || sh.timer !== undefined) return;
+    const wait = sh.sentAt + PREVIEW_MS - performance.now();
+    const send = () => {
+      sh.timer = undefined;
+      if (this.#shape !== sh) return;
+      sh.sentAt = performance.now();
+      const { shape, x0, y0, x1, y1, color, width, fill } = sh.item;
+      if (this.#o.send(proto.shapePreview(sh.id, shape, x0, y0, x1, y1, color, width, fill))) sh.previewed = true;
+    };
+    if (wait <= 0) send();
+    else sh.timer = setTimeout(send, wait);
+  }
+
+  /**
+   * The dragged shape will not be committed: it goes from the screen, and from others' screens.
+   * @param {ShapeDrag} sh
+   */
+  #cancelShape(sh) {
+    clearTimeout(sh.timer);
+    this.#o.board.drop(`${this.#o.me()}:${sh.id}`);
+    if (sh.previewed) this.#o.send(proto.shapePreviewCancel(sh.id));
   }
 
   /** @param {number} x @param {number} y @param {string} color */
@@ -150,7 +236,7 @@ export class Pen {
     const sh = this.#shape;
     if (sh && sh.touch) {
       this.#shape = null;
-      this.#o.board.drop(`${this.#o.me()}:${sh.id}`);
+      this.#cancelShape(sh);
     }
     const s = this.#active;
     if (!s || !s.touch) return;
@@ -183,11 +269,13 @@ export class Pen {
    * @param {number} width
    * @param {number[]} first
    * @param {boolean} touch drawn with a finger
-   * @param {boolean} hold held back at first (TOUCH_HOLD_MS), not sent yet
+   * @param {boolean} hold held back at first, not sent yet
+   * @param {number} x where the press started (client px)
+   * @param {number} y
    */
-  #start(pointer, tool, color, width, first, touch, hold) {
+  #start(pointer, tool, color, width, first, touch, hold, x, y) {
     const id = this.#nextId++;
-    this.#active = { id, pointer, pending: [], count: 1, tool, color, width, held: hold, touch };
+    this.#active = { id, pointer, pending: [], count: 1, tool, color, width, held: hold, touch, x, y };
     const key = `${this.#o.me()}:${id}`;
     this.#o.board.begin(key, { kind: 'stroke', tool, color, width, points: first });
     const sent = !hold && this.#o.send(proto.strokeBegin(id, tool, color, width, first));
@@ -202,6 +290,7 @@ export class Pen {
     if (sh && e.pointerId === sh.pointer) {
       sh.item = { ...sh.item, x1: round(cx), y1: round(cy) };
       this.#o.board.update(`${this.#o.me()}:${sh.id}`, sh.item);
+      this.#preview();
       return;
     }
     const s = this.#active;
@@ -214,12 +303,14 @@ export class Pen {
     record?.points.push(...batch);
     s.pending.push(...batch);
     s.count += batch.length / 3;
+    // A mouse or stylus press that moves is a stroke, not a click: send it.
+    if (s.held && !s.touch && Math.hypot(e.clientX - s.x, e.clientY - s.y) > MOVE_SLOP) this.#release();
     if (s.count >= SPLIT_AT) {
       // Continue seamlessly in a new stroke that starts at the last point.
       const last = batch.slice(-3);
       this.#release();
       this.#finish();
-      this.#start(s.pointer, s.tool, s.color, s.width, last, s.touch, false);
+      this.#start(s.pointer, s.tool, s.color, s.width, last, s.touch, false, e.clientX, e.clientY);
       return;
     }
     if (s.pending.length / 3 >= FLUSH_AT) this.#flush();
@@ -228,6 +319,10 @@ export class Pen {
 
   /** @param {PointerEvent} e */
   #up(e) {
+    if (e.pointerId === this.#ignored) {
+      this.#ignored = null;
+      return;
+    }
     const tap = this.#tapFill;
     if (tap && e.pointerId === tap.pointer) {
       this.#tapFill = null;
@@ -239,15 +334,25 @@ export class Pen {
       this.#shape = null;
       const key = `${this.#o.me()}:${sh.id}`;
       const { shape, x0, y0, x1, y1, color, width, fill } = sh.item;
-      if (x0 === x1 && y0 === y1 && shape !== 'line') {
-        this.#o.board.drop(key);
+      if ((x0 === x1 && y0 === y1) || e.type !== 'pointerup') {
+        // A click (or a lost pointer) makes no shape.
+        this.#cancelShape(sh);
         return;
       }
+      clearTimeout(sh.timer);
       this.#o.board.end(key);
+      // Its commit ends the preview others see.
       this.#o.send(proto.shape(sh.id, shape, x0, y0, x1, y1, color, width, fill));
       return;
     }
-    if (!this.#active || e.pointerId !== this.#active.pointer) return;
+    const s = this.#active;
+    if (!s || e.pointerId !== s.pointer) return;
+    if (!s.touch && s.held && e.type === 'pointerup') {
+      // A click: its dot waits for a possible second click.
+      this.#finish();
+      this.#dot = { id: s.id, x: s.x, y: s.y, timer: setTimeout(() => this.#sendDot(), DOUBLE_CLICK_MS) };
+      return;
+    }
     // A quick tap with a finger is a dot: send it now.
     this.#release();
     this.#finish();
@@ -300,6 +405,10 @@ export class Pen {
    * @param {number} id
    */
   dropped(id) {
+    if (this.#dot?.id === id) {
+      clearTimeout(this.#dot.timer);
+      this.#dot = null;
+    }
     this.#unacked.delete(id);
     if (this.#active?.id === id) this.#active = null;
   }
@@ -320,7 +429,7 @@ export class Pen {
   resend() {
     const me = this.#o.me();
     for (const [id, record] of this.#unacked) {
-      if (record.sent || (this.#active?.id === id && this.#active.held)) continue;
+      if (record.sent || (this.#active?.id === id && this.#active.held) || this.#dot?.id === id) continue;
       const { tool, color, width, points } = record;
       record.key = `${me}:${id}`;
       this.#o.board.begin(record.key, { kind: 'stroke', tool, color, width, points });
@@ -350,6 +459,10 @@ export class Pen {
   /** Forgets everything (a fresh canvas: another board, or the server's state replaced ours). */
   reset() {
     clearTimeout(this.#holdTimer);
+    if (this.#dot) clearTimeout(this.#dot.timer);
+    if (this.#shape) clearTimeout(this.#shape.timer);
+    this.#dot = null;
+    this.#ignored = null;
     this.#tapFill = null;
     this.#active = null;
     this.#shape = null;

@@ -55,6 +55,17 @@ export class People {
     this.#el('.everyone-restart').addEventListener('click', () => this.#restart());
   }
 
+  /**
+   * Connected (true) or not (false): while the server is away the list is greyed out and says
+   * it is reconnecting, since who is here may change meanwhile.
+   * @param {boolean} online
+   */
+  setOnline(online) {
+    this.#root.classList.toggle('offline', !online);
+    this.#el('.people-offline').hidden = online;
+    this.#root.setAttribute('aria-busy', String(!online));
+  }
+
   /** Opens or closes the panel (a drawer on narrow screens). @param {boolean} open */
   open(open) {
     document.body.classList.toggle('people-open', open);

@@ -50,8 +50,24 @@ async function copy(text, input, done) {
 }
 
 /**
+ * The file name of an export: the board's name, the image's size and its background, so that
+ * exports of one board at several sizes or backgrounds do not overwrite each other
+ * ("Team-sketch-3200x2000-transparent.png").
+ * @param {{name: string, width: number, height: number, background?: string}} room
+ * @param {number} scale
+ * @param {boolean} transparent
+ */
+export function exportName(room, scale, transparent) {
+  const base = room.name.replace(/[^\w-]+/g, '-').replace(/^-+|-+$/g, '') || 'inkroom';
+  const size = `${Math.round(room.width * scale)}x${Math.round(room.height * scale)}`;
+  const bg = (room.background ?? '').toLowerCase();
+  const background = transparent ? 'transparent' : bg === '#ffffff' ? 'white' : bg === '#000000' ? 'black' : `bg-${bg.replace(/^#/, '') || 'none'}`;
+  return `${base}-${size}-${background}.png`;
+}
+
+/**
  * @param {string} roomId
- * @param {() => {name: string, width: number, height: number} | null} room the room, once known
+ * @param {() => {name: string, width: number, height: number, background: string} | null} room the room, once known
  */
 export function setupExport(roomId, room) {
   const dialog = /** @type {HTMLDialogElement} */ ($('#export-dialog'));
@@ -79,8 +95,7 @@ export function setupExport(roomId, room) {
     const params = new URLSearchParams({ scale });
     if (transparent.checked) params.set('background', 'transparent');
     link.href = `/api/rooms/${roomId}/canvas.png?${params}`;
-    const base = r.name.replace(/[^\w-]+/g, '-').replace(/^-+|-+$/g, '') || 'inkroom';
-    link.download = `${base}${scale === '1' ? '' : `@${scale}x`}.png`;
+    link.download = exportName(r, Number(scale), transparent.checked);
   };
   for (const radio of radios) radio.addEventListener('change', update);
   transparent.addEventListener('change', update);

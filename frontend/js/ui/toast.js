@@ -7,6 +7,7 @@ let host = null;
  * Shows a message for a few seconds.
  * @param {string} text
  * @param {'info' | 'error'} [kind]
+ * @returns {HTMLElement} the message (its text may be changed while it shows)
  */
 export function toast(text, kind = 'info') {
   if (!host) {
@@ -24,4 +25,5 @@ export function toast(text, kind = 'info') {
   el.textContent = text;
   host.append(el);
   setTimeout(() => el.remove(), 4000);
+  return el;
 }

@@ -1,7 +1,11 @@
 // The drawing toolbar: tools, color swatches, recent colors and a custom color, width and
-// opacity with a live preview, undo, redo and clear, with keyboard shortcuts.
+// opacity with a live preview, undo, redo and clear, with keyboard shortcuts. On a phone it is a
+// dock (tools; color, width, undo, redo) with the rest in a sheet that slides up (`openSheet`).
+// A single-key shortcut shows that it fired: the tool's button flashes, and the first one on the
+// page explains itself in a toast.
 
 import { dialogOpen } from './dialogs.js';
+import { toast } from './toast.js';
 import { HIGHLIGHTER_ALPHA } from '../render/stroke.js';
 
 const RECENT_KEY = 'inkroom.recentColors';
@@ -13,6 +17,24 @@ const PALETTE = ['#1f1f1f', '#e03131', '#f08c00', '#2f9e44', '#1971c2', '#7048e8
 export const TOOLS = /** @type {const} */ ({
   pen: 'b', highlighter: 'h', eraser: 'e', line: 'l', rect: 'r', ellipse: 'o', fill: 'f',
 });
+
+/** Tool names as the shortcut toast says them. */
+const TOOL_NAMES = /** @type {const} */ ({
+  pen: 'Pen', highlighter: 'Highlighter', eraser: 'Eraser', line: 'Line', rect: 'Rectangle', ellipse: 'Ellipse', fill: 'Fill',
+});
+
+/** The widths `[` and `]` step through: even steps to the eye, and back where they started. */
+export const WIDTH_STEPS = [1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64];
+
+/**
+ * The next width up (`dir` 1) or down (-1) from `width` among WIDTH_STEPS.
+ * @param {number} width
+ * @param {1 | -1} dir
+ */
+export function stepWidth(width, dir) {
+  const next = dir > 0 ? WIDTH_STEPS.find((w) => w > width) : [...WIDTH_STEPS].reverse().find((w) => w < width);
+  return next ?? width;
+}
 
 /**
  * @typedef {{onUndo: () => void, onRedo: () => void, onClear: () => void}} ToolbarActions
@@ -32,6 +54,11 @@ export class Toolbar {
   /** @type {HTMLInputElement} */ #width;
   /** @type {HTMLInputElement} */ #opacity;
   /** @type {HTMLElement} */ #recent;
+  /** @type {HTMLElement} */ #colorNow;
+  /** A shortcut has fired on this page (the first one shows a toast). */
+  #shortcutSeen = false;
+  /** That toast, kept up to date while it shows. @type {HTMLElement | null} */
+  #shortcutToast = null;
 
   /**
    * @param {HTMLElement} root the toolbar element
@@ -65,7 +92,14 @@ export class Toolbar {
     fill.addEventListener('change', () => { this.fillShapes = fill.checked; });
     root.querySelector('#undo')?.addEventListener('click', actions.onUndo);
     root.querySelector('#redo')?.addEventListener('click', actions.onRedo);
-    root.querySelector('#clear')?.addEventListener('click', actions.onClear);
+    root.querySelector('#clear')?.addEventListener('click', () => {
+      this.openSheet(false);
+      actions.onClear();
+    });
+    this.#colorNow = /** @type {HTMLElement} */ (root.querySelector('#color-now'));
+    for (const b of root.querySelectorAll('#more, #color-now')) {
+      b.addEventListener('click', () => this.openSheet(!this.sheetOpen));
+    }
     window.addEventListener('keydown', (e) => this.#key(e, actions));
     this.width = Number(this.#width.value);
     this.#update();
@@ -75,6 +109,41 @@ export class Toolbar {
   setTool(tool) {
     this.tool = tool;
     this.#update();
+  }
+
+  /** Whether the sheet (the phone's "more" panel) is open. */
+  get sheetOpen() {
+    return this.#root.classList.contains('sheet-open');
+  }
+
+  /** Opens or closes the sheet. @param {boolean} open */
+  openSheet(open) {
+    this.#root.classList.toggle('sheet-open', open);
+    for (const b of this.#root.querySelectorAll('#more, #color-now')) b.setAttribute('aria-expanded', String(open));
+  }
+
+  /**
+   * A shortcut chose a tool: its button flashes, and the first shortcut of the page says what
+   * happened and how to see the others.
+   * @param {string} tool
+   * @param {string} key
+   */
+  #shortcutFired(tool, key) {
+    const button = this.#root.querySelector(`.tool[data-tool="${tool}"]`);
+    if (button) {
+      button.classList.remove('flash');
+      // Restart the animation when the same button flashes again.
+      void (/** @type {HTMLElement} */ (button).offsetWidth);
+      button.classList.add('flash');
+      button.addEventListener('animationend', () => button.classList.remove('flash'), { once: true });
+    }
+    const name = TOOL_NAMES[/** @type {keyof typeof TOOL_NAMES} */ (tool)] ?? tool;
+    const text = `${name} (${key.toUpperCase()}): single keys switch tools. Press ? to see them all.`;
+    // While the first shortcut's toast shows, it names the tool chosen last.
+    if (this.#shortcutToast?.isConnected) this.#shortcutToast.textContent = text;
+    if (this.#shortcutSeen) return;
+    this.#shortcutSeen = true;
+    this.#shortcutToast = toast(text);
   }
 
   /** The color to draw with: `#rrggbb`, or `#rrggbbaa` when translucent. */
@@ -148,7 +217,8 @@ export class Toolbar {
    */
   #key(e, actions) {
     const target = /** @type {HTMLElement} */ (e.target);
-    if (dialogOpen()) return;
+    // No tools on this page now (a viewer, or a room that takes no drawing): no shortcuts.
+    if (dialogOpen() || !this.#root.checkVisibility()) return;
     if (target.matches('input, textarea, select') && !target.matches('[type=range], [type=color]')) return;
     const mod = e.ctrlKey || e.metaKey;
     const k = e.key.toLowerCase();
@@ -165,14 +235,16 @@ export class Toolbar {
     }
     if (mod || e.altKey) return;
     if (e.key === '[' || e.key === ']') {
-      const step = Math.max(1, Math.round(this.width * 0.2));
-      this.width = Math.min(64, Math.max(1, this.width + (e.key === ']' ? step : -step)));
+      this.width = stepWidth(this.width, e.key === ']' ? 1 : -1);
       this.#width.value = String(this.width);
       this.#update();
       return;
     }
     const tool = Object.entries(TOOLS).find(([, key]) => key === k);
-    if (tool) this.setTool(tool[0]);
+    if (tool) {
+      this.setTool(tool[0]);
+      this.#shortcutFired(tool[0], k);
+    }
   }
 
   #update() {
@@ -188,6 +260,8 @@ export class Toolbar {
     const alpha = this.tool === 'highlighter' ? this.opacity * HIGHLIGHTER_ALPHA : this.opacity;
     this.#preview.style.setProperty('--alpha', String(this.tool === 'eraser' ? 1 : alpha));
     this.#preview.classList.toggle('erasing', this.tool === 'eraser');
+    this.#colorNow?.style.setProperty('--swatch', this.baseColor);
+    this.#colorNow?.style.setProperty('--alpha', String(this.opacity));
     const label = this.#root.querySelector('.width-value');
     if (label) label.textContent = `${this.width}px`;
     const opacity = this.#root.querySelector('.opacity-value');

@@ -17,7 +17,12 @@ impl RoomState {
     /// Handles a validated command from a member. A refusal is queued to the member as `error`
     /// (and returned, for tests and logs).
     pub fn handle(&mut self, id: MemberId, cmd: Command, now: Instant) -> Result<(), ProtoError> {
+        let shape = matches!(cmd, Command::Shape { .. });
         let result = self.apply(id, cmd, now);
+        if shape {
+            // The drag is over either way: committed, or never to be.
+            self.end_preview(id, result.is_ok());
+        }
         if let Err(e) = &result {
             if self.members.contains_key(&id) {
                 self.metrics.error_sent(e.code);
@@ -89,6 +94,13 @@ impl RoomState {
                     height,
                 });
                 member.view_changed = true;
+                Ok(())
+            }
+            Command::ShapePreview {
+                id: shape_id,
+                shape,
+            } => {
+                self.set_preview(id, shape_id, shape);
                 Ok(())
             }
             Command::Rename { name } => {

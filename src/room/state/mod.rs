@@ -20,6 +20,7 @@ mod admin;
 mod editing;
 mod fault;
 mod input;
+mod preview;
 mod rounds;
 mod sync;
 #[cfg(test)]
@@ -147,6 +148,8 @@ pub struct RoomState {
     /// Counts last announced with `presence`, and when.
     presence_sent: (usize, usize),
     last_presence: Option<Instant>,
+    /// Shapes being dragged, by author, relayed once a tick and never stored.
+    previews: BTreeMap<MemberId, preview::Preview>,
     /// What members are told this tick.
     log: TickLog,
     /// When cursors, views and presence last went out.
@@ -227,6 +230,7 @@ impl RoomState {
             listed: BTreeSet::new(),
             presence_sent: (0, 0),
             last_presence: None,
+            previews: BTreeMap::new(),
             log: TickLog::default(),
             last_cursors: None,
             last_delivery: None,
@@ -393,6 +397,8 @@ impl RoomState {
 
     /// Counts a member out and tells the others.
     fn forget(&mut self, m: &Member) {
+        // Others drop its preview on `member_left`.
+        self.previews.remove(&m.info.id);
         match m.info.role {
             Role::Editor => self.editors -= 1,
             Role::Viewer => self.viewers -= 1,
@@ -491,6 +497,7 @@ impl RoomState {
         if cursors_due {
             self.last_cursors = Some(now);
             self.queue_cursors(now);
+            self.queue_previews();
         }
         self.resync_drained();
         self.start_round(now);

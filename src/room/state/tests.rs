@@ -632,3 +632,153 @@ fn store_failure_takes_back_ops_and_recovers() {
         }
     )));
 }
+
+fn preview(id: u32, x1: f32) -> Command {
+    Command::ShapePreview {
+        id,
+        shape: Some(crate::protocol::PreviewShape {
+            kind: crate::canvas::ShapeKind::Rect,
+            x0: 10.0,
+            y0: 10.0,
+            x1,
+            y1: 50.0,
+            color: "#e03131".into(),
+            width: 6.0,
+            fill: false,
+        }),
+    }
+}
+
+/// The x1 of every shape preview in a member's messages (`None` for a cancel).
+fn previews_seen(msgs: &[ServerMsg<'static>]) -> Vec<(MemberId, u32, Option<f32>)> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ServerMsg::ShapePreview {
+                author,
+                id,
+                x1,
+                cancel,
+                ..
+            } => Some((*author, *id, if *cancel { None } else { *x1 })),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A dragged shape reaches the others once a tick (the latest position only), never its author,
+/// and nothing of it is stored; a cancel reaches them too, a commit needs no cancel.
+#[test]
+fn shape_previews_are_relayed_once_a_tick_and_never_stored() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let bob = h.join("Bob", Role::Editor, true);
+    let vic = h.join("Vic", Role::Viewer, true);
+    h.tick();
+    for id in [ann, bob, vic] {
+        h.frames(id);
+    }
+    for x in [100.0, 120.0, 140.0] {
+        h.send(ann, preview(7, x));
+    }
+    assert!(h.room.take_effects().is_empty(), "nothing to store");
+    h.tick();
+    for id in [bob, vic] {
+        assert_eq!(previews_seen(&h.messages(id)), [(ann, 7, Some(140.0))]);
+    }
+    assert!(previews_seen(&h.messages(ann)).is_empty(), "no echo");
+
+    // Cancelled: the others drop it.
+    h.send(ann, Command::ShapePreview { id: 7, shape: None });
+    h.tick();
+    assert_eq!(previews_seen(&h.messages(bob)), [(ann, 7, None)]);
+
+    // Dragged again and committed: the commit ends it, and a position not relayed yet never is.
+    h.send(ann, preview(8, 200.0));
+    h.tick();
+    h.send(ann, preview(8, 210.0));
+    h.send(
+        ann,
+        Command::Shape {
+            id: Some(8),
+            shape: crate::canvas::Shape {
+                kind: crate::canvas::ShapeKind::Rect,
+                x0: 10.0,
+                y0: 10.0,
+                x1: 210.0,
+                y1: 50.0,
+                color: Rgba {
+                    r: 224,
+                    g: 49,
+                    b: 49,
+                    a: 255,
+                },
+                width: 6.0,
+                filled: false,
+            },
+        },
+    );
+    h.tick();
+    h.tick();
+    let msgs = h.messages(bob);
+    assert_eq!(previews_seen(&msgs), [(ann, 8, Some(200.0))]);
+    assert!(msgs.iter().any(|m| matches!(
+        m,
+        ServerMsg::Commit { author, id: Some(8), .. } if *author == ann
+    )));
+}
+
+/// Viewers cannot preview; a preview whose shape is refused is cancelled for the others.
+#[test]
+fn shape_previews_need_an_editor_and_end_when_refused() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let vic = h.join("Vic", Role::Viewer, true);
+    h.tick();
+    h.frames(ann);
+    h.frames(vic);
+    assert_eq!(
+        h.room
+            .handle(vic, preview(1, 90.0), h.now)
+            .map_err(|e| e.code),
+        Err(ErrorCode::ReadOnly)
+    );
+    h.tick();
+    assert!(previews_seen(&h.messages(ann)).is_empty());
+
+    h.send(ann, preview(3, 90.0));
+    h.tick();
+    assert_eq!(previews_seen(&h.messages(vic)), [(ann, 3, Some(90.0))]);
+    h.room.set_locked(true, h.now);
+    let refused = h.room.handle(
+        ann,
+        Command::Shape {
+            id: Some(3),
+            shape: crate::canvas::Shape {
+                kind: crate::canvas::ShapeKind::Rect,
+                x0: 10.0,
+                y0: 10.0,
+                x1: 90.0,
+                y1: 50.0,
+                color: Rgba {
+                    r: 0,
+                    g: 0,
+                    b: 0,
+                    a: 255,
+                },
+                width: 6.0,
+                filled: false,
+            },
+        },
+        h.now,
+    );
+    assert_eq!(refused.map_err(|e| e.code), Err(ErrorCode::RoomLocked));
+    h.tick();
+    assert_eq!(previews_seen(&h.messages(vic)), [(ann, 3, None)]);
+
+    // Leaving ends a preview without a word (member_left says it).
+    h.room.set_locked(false, h.now);
+    h.send(ann, preview(4, 95.0));
+    h.room.leave(ann, h.now);
+    h.tick();
+    assert!(previews_seen(&h.messages(vic)).is_empty());
+}
