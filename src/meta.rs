@@ -23,6 +23,10 @@ pub struct RoomMeta {
     pub background: Rgba,
     /// Secret that makes a member an editor; 128 random bits as 32 hex digits. Never logged.
     pub edit_key: String,
+    /// Secret that makes a member the room's owner (moderation, see `docs/protocol.md`); same
+    /// form as the edit key. `None` for rooms created before owners existed. Never logged,
+    /// never in `GET /api/rooms/{id}`.
+    pub owner_key: Option<String>,
 }
 
 impl RoomMeta {
@@ -40,6 +44,21 @@ impl RoomMeta {
     /// Whether `key` is the edit key, compared in constant time.
     pub fn is_edit_key(&self, key: &str) -> bool {
         constant_time_eq(key.as_bytes(), self.edit_key.as_bytes())
+    }
+
+    /// Whether `key` is the owner key, compared in constant time (false when there is none).
+    pub fn is_owner_key(&self, key: &str) -> bool {
+        self.owner_key
+            .as_ref()
+            .is_some_and(|owner| constant_time_eq(key.as_bytes(), owner.as_bytes()))
+    }
+
+    /// The same room with a fresh edit key (the owner replaced it).
+    pub fn with_new_edit_key(&self) -> RoomMeta {
+        RoomMeta {
+            edit_key: new_key(),
+            ..self.clone()
+        }
     }
 }
 
@@ -109,6 +128,7 @@ pub fn validate(req: NewRoom, c: &Config) -> Result<RoomMeta, ProtoError> {
         height,
         background,
         edit_key: new_key(),
+        owner_key: Some(new_key()),
     })
 }
 

@@ -97,6 +97,10 @@ pub fn run_with_store(
                     .route("/{id}", web::get().to(rooms::info))
                     .route("/{id}", web::delete().to(rooms::delete))
                     .route("/{id}/canvas.png", web::get().to(rooms::canvas_png))
+                    .route(
+                        "/{id}/edit_key",
+                        web::post().to(crate::http::moderation::edit_key),
+                    )
                     .route("/{id}/ws", web::get().to(rooms::websocket)),
             )
             .configure(admin::routes)

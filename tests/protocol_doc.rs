@@ -77,6 +77,8 @@ fn client_examples_decode() {
         "redo",
         "rename",
         "list_members",
+        "lock",
+        "kick",
     ]
     .map(String::from)
     .into();

@@ -93,6 +93,7 @@ impl From<ProtoError> for ApiError {
     fn from(e: ProtoError) -> ApiError {
         let status = match e.code {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::ServerBusy | ErrorCode::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,

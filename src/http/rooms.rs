@@ -13,11 +13,14 @@ use crate::meta::NewRoom;
 use crate::room::{Registry, Status, TakeSnapshot};
 use crate::session;
 
-/// The `201` body of `POST /api/rooms`: the only response that carries the edit key.
-#[derive(Debug, Serialize)]
+/// The `201` body of `POST /api/rooms`: the only response that carries the edit key and the
+/// owner key.
+#[derive(Serialize)]
 struct Created {
     id: String,
     edit_key: String,
+    owner_key: Option<String>,
+    owner_url: Option<String>,
     name: String,
     width: u32,
     height: u32,
@@ -60,6 +63,11 @@ pub async fn create(
             edit_url: format!("/r/{id}#key={}", meta.edit_key),
             view_url: format!("/r/{id}"),
             edit_key: meta.edit_key.clone(),
+            owner_url: meta
+                .owner_key
+                .as_ref()
+                .map(|k| format!("/r/{id}#owner={k}")),
+            owner_key: meta.owner_key.clone(),
             name: meta.name.clone(),
             width: meta.width,
             height: meta.height,

@@ -175,6 +175,16 @@ pub enum ClientMsg {
     Undo,
     /// Redoes the sender's latest undone op.
     Redo,
+    /// The owner locks or unlocks the room: while locked nobody may draw (`locked`).
+    Lock {
+        /// Lock (true) or unlock (false).
+        locked: bool,
+    },
+    /// The owner removes a member: its connection closes with 4003.
+    Kick {
+        /// The member to remove.
+        member: MemberId,
+    },
 }
 
 fn black() -> String {
@@ -195,14 +205,21 @@ impl ClientMsg {
                 | ClientMsg::View { .. }
                 | ClientMsg::Rename { .. }
                 | ClientMsg::ListMembers { .. }
+                | ClientMsg::Lock { .. }
+                | ClientMsg::Kick { .. }
         )
+    }
+
+    /// Whether the message is one only the room's owner may send.
+    pub fn is_moderation(&self) -> bool {
+        matches!(self, ClientMsg::Lock { .. } | ClientMsg::Kick { .. })
     }
 }
 
 impl ClientMsg {
     /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
     /// order.
-    pub const TYPES: [&'static str; 14] = [
+    pub const TYPES: [&'static str; 16] = [
         "hello",
         "stroke_begin",
         "stroke_points",
@@ -217,6 +234,8 @@ impl ClientMsg {
         "undo",
         "redo",
         "shape_preview",
+        "lock",
+        "kick",
     ];
 
     /// The position of this message's type in [`ClientMsg::TYPES`].
@@ -236,6 +255,8 @@ impl ClientMsg {
             ClientMsg::Undo => 11,
             ClientMsg::Redo => 12,
             ClientMsg::ShapePreview { .. } => 13,
+            ClientMsg::Lock { .. } => 14,
+            ClientMsg::Kick { .. } => 15,
         }
     }
 

@@ -131,6 +131,16 @@ pub enum Command {
         /// Last id of the previous page.
         after: Option<MemberId>,
     },
+    /// The owner locks or unlocks the room.
+    Lock {
+        /// Lock or unlock.
+        locked: bool,
+    },
+    /// The owner removes a member.
+    Kick {
+        /// Who.
+        member: MemberId,
+    },
 }
 
 impl Command {
@@ -142,7 +152,14 @@ impl Command {
                 | Command::View { .. }
                 | Command::Rename { .. }
                 | Command::ListMembers { .. }
+                | Command::Lock { .. }
+                | Command::Kick { .. }
         )
+    }
+
+    /// Whether only the room's owner may send the command.
+    pub fn is_moderation(&self) -> bool {
+        matches!(self, Command::Lock { .. } | Command::Kick { .. })
     }
 
     /// Whether the command starts painting something new, and so is refused while the member is

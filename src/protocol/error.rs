@@ -49,11 +49,18 @@ pub enum ErrorCode {
     RoomLocked,
     /// The admin API was called without the right token (HTTP 401), or is off (HTTP 404).
     Unauthorized,
+    /// The room's owner locked it: nobody may draw until the owner unlocks it.
+    Locked,
+    /// A moderation message (`lock`, `kick`, `revert`) or request from someone who is not the
+    /// room's owner (HTTP 403 for `POST /api/rooms/{id}/edit_key`).
+    Forbidden,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 21] = [
+        ErrorCode::Locked,
+        ErrorCode::Forbidden,
         ErrorCode::StoreUnavailable,
         ErrorCode::RoomLocked,
         ErrorCode::Unauthorized,
@@ -97,6 +104,8 @@ impl ErrorCode {
             ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::RoomLocked => "room_locked",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Locked => "locked",
+            ErrorCode::Forbidden => "forbidden",
         }
     }
 }
@@ -152,6 +161,6 @@ pub mod close {
     pub const TIMEOUT: u16 = 4014;
     /// The client kept sending faster than its rate limits.
     pub const RATE_LIMITED: u16 = 4029;
-    /// An operator removed the member from the room (admin API).
+    /// An operator (admin API) or the room's owner (`kick`) removed the member from the room.
     pub const KICKED: u16 = 4003;
 }

@@ -37,6 +37,16 @@ pub enum Role {
     Editor,
     /// Joined without a key: follows the canvas, may not change it.
     Viewer,
+    /// Joined with the owner key: an editor who may also lock the room, remove members,
+    /// revert a member's ops and replace the edit key.
+    Owner,
+}
+
+impl Role {
+    /// Whether the role may draw (editors and the owner).
+    pub fn can_draw(self) -> bool {
+        matches!(self, Role::Editor | Role::Owner)
+    }
 }
 
 /// A member as others see it.
@@ -261,7 +271,8 @@ pub enum ServerMsg<'a> {
         /// The new member.
         member: MemberInfo,
     },
-    /// Someone changed their display name.
+    /// Someone changed their display name, or their role changed (an editor whose edit key
+    /// the owner replaced becomes a viewer; a member seeing itself so learns its own new role).
     MemberUpdated {
         /// The member as it is now.
         member: MemberInfo,
@@ -277,8 +288,9 @@ pub enum ServerMsg<'a> {
     Editing {
         /// Drawing is possible.
         allowed: bool,
-        /// Why not: `store_unavailable` (the server cannot save; it retries by itself) or
-        /// `room_locked` (an operator locked the room). Absent when allowed.
+        /// Why not: `store_unavailable` (the server cannot save; it retries by itself),
+        /// `room_locked` (an operator locked the room) or `locked` (the room's owner locked
+        /// it). Absent when allowed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<ErrorCode>,
         /// A sentence for the page. Absent when allowed.

@@ -194,6 +194,8 @@ pub fn validate(
             name: clean_name(Some(&name), config.max_member_name_chars),
         },
         ClientMsg::ListMembers { after } => Command::ListMembers { after },
+        ClientMsg::Lock { locked } => Command::Lock { locked },
+        ClientMsg::Kick { member } => Command::Kick { member },
         ClientMsg::Shape {
             id,
             shape,

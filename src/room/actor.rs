@@ -173,6 +173,17 @@ impl Room {
                         room.run_effects(ctx);
                     }));
                 }
+                Effect::Facts(update) => {
+                    let room = self.state.meta().id;
+                    self.store.update_facts(
+                        update,
+                        Box::new(move |result| {
+                            if let Err(e) = result {
+                                tracing::warn!(%room, "could not store the owner's lock: {e}");
+                            }
+                        }),
+                    );
+                }
                 Effect::Probe { after, durable } => {
                     ctx.run_later(after, move |room, ctx| {
                         let addr = ctx.address();

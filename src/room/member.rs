@@ -6,7 +6,7 @@ use bytestring::ByteString;
 
 use super::outbox::{OutboxTx, Outgoing};
 use crate::canvas::{Rgba, Tool};
-use crate::protocol::{MemberInfo, Role, StrokeId, ViewRect};
+use crate::protocol::{MemberInfo, StrokeId, ViewRect};
 use crate::rate::Bucket;
 
 /// A stroke that has begun and not yet ended.
@@ -65,7 +65,7 @@ pub struct Member {
 impl Member {
     /// Whether the member may draw.
     pub fn is_editor(&self) -> bool {
-        self.info.role == Role::Editor
+        self.info.role.can_draw()
     }
 
     /// Queues an item unless the member is lagging; an overflow makes it lagging. Returns

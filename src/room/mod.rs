@@ -13,6 +13,7 @@
 //! - [`load`]: rebuilding a stored room.
 //! - [`registry`]: room ids to running rooms, loading and unloading.
 //! - [`admin`]: the actor's messages for operators (lock, kick, live facts) and its touches.
+//! - [`moderation`]: the owner's replacement of the edit key, through the registry.
 //! - [`operator`]: operators' actions through the registry (the admin API).
 //! - [`sweeper`]: deleting rooms whose retention ran out.
 
@@ -22,6 +23,7 @@ pub mod batch;
 pub mod cost;
 pub mod load;
 pub mod member;
+pub mod moderation;
 pub mod operator;
 pub mod outbox;
 pub mod registry;

@@ -28,7 +28,7 @@ pub struct AdminRoom {
 
 impl Registry {
     /// Queues a change of facts and waits until it is durable.
-    async fn write_facts(&self, update: FactUpdate) -> Result<(), StoreError> {
+    pub(super) async fn write_facts(&self, update: FactUpdate) -> Result<(), StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.store().update_facts(
             update,

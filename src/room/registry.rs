@@ -130,6 +130,17 @@ impl Registry {
         Ok(meta.map(Arc::new))
     }
 
+    /// Replaces the cached facts of a room (a new edit key) and returns its actor if it runs.
+    pub(super) fn set_meta(&self, meta: Arc<RoomMeta>) -> Option<RoomHandle> {
+        let mut rooms = self.lock();
+        let slot = rooms.entry(meta.id).or_insert_with(|| Slot {
+            meta: Arc::clone(&meta),
+            addr: None,
+        });
+        slot.meta = meta;
+        slot.addr.clone().filter(RoomHandle::connected)
+    }
+
     /// The actor of a room if it is running now (does not load it).
     pub fn loaded(&self, id: Uuid) -> Option<RoomHandle> {
         self.lock()
@@ -214,15 +225,16 @@ impl Registry {
                 return Ok(None);
             };
             let locked = store.room_facts(id)?.is_some_and(|f| f.locked);
+            let owner_locked = store.owner_locked(id)?;
             let started = std::time::Instant::now();
             let ops = stored.ops.len();
             let (meta, doc) = super::load::rebuild(stored, &config)?;
             tracing::info!(room = %id, ops, ms = started.elapsed().as_millis() as u64, "room loaded");
-            Ok(Some((meta, doc, locked)))
+            Ok(Some((meta, doc, locked, owner_locked)))
         })
         .await
         .map_err(|_| StoreError::Closed)??;
-        let Some((meta, doc, locked)) = loaded else {
+        let Some((meta, doc, locked, owner_locked)) = loaded else {
             return Ok(None);
         };
         let meta = Arc::new(meta);
@@ -235,6 +247,9 @@ impl Registry {
         );
         // An operator's lock outlives the room's time in memory.
         room.state.set_locked(locked, std::time::Instant::now());
+        // So does the owner's (already stored: not stored again).
+        room.state
+            .set_owner_locked(owner_locked, false, std::time::Instant::now());
         let handle = RoomHandle {
             addr: room.start(),
             input,

@@ -26,6 +26,7 @@ pub(super) fn role_name(role: Role) -> &'static str {
     match role {
         Role::Editor => "editor",
         Role::Viewer => "viewer",
+        Role::Owner => "owner",
     }
 }
 

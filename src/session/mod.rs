@@ -215,6 +215,7 @@ async fn hello(
             Ok(Valid::Hello(hello)) => {
                 let role = match hello.key.as_deref() {
                     None | Some("") => Role::Viewer,
+                    Some(k) if meta.is_owner_key(k) => Role::Owner,
                     Some(k) if meta.is_edit_key(k) => Role::Editor,
                     Some(_) => {
                         let e = ProtoError::new(
@@ -361,7 +362,14 @@ impl Conn<'_> {
                 return None;
             }
         };
-        if msg.is_drawing() && self.role != Role::Editor {
+        if msg.is_moderation() && self.role != Role::Owner {
+            self.tell(&ProtoError::new(
+                ErrorCode::Forbidden,
+                "only the board's owner may lock it or remove people",
+            ));
+            return None;
+        }
+        if msg.is_drawing() && !self.role.can_draw() {
             self.tell(&ProtoError::new(
                 ErrorCode::ReadOnly,
                 "this is a view-only link: you cannot draw",

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{Done, Job, Store, StoreError};
 
 /// A change to a room's operator facts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum FactUpdate {
     /// The room was loaded or unloaded at `at` (unix seconds): its retention starts again.
     Touch {
@@ -33,6 +33,39 @@ pub enum FactUpdate {
         /// Locked or not.
         locked: bool,
     },
+    /// The owner's lock (moderation): while set, nobody may draw; apart from the operator's.
+    OwnerLocked {
+        /// The room.
+        room: Uuid,
+        /// Locked or not.
+        locked: bool,
+    },
+    /// The owner replaced the edit key.
+    EditKey {
+        /// The room.
+        room: Uuid,
+        /// The new key (never logged: see the `Debug` impl).
+        key: String,
+    },
+}
+
+impl std::fmt::Debug for FactUpdate {
+    /// Like a derived `Debug`, without the edit key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FactUpdate::Touch { room, at } => write!(f, "Touch {{ room: {room}, at: {at} }}"),
+            FactUpdate::Retention { room, secs } => {
+                write!(f, "Retention {{ room: {room}, secs: {secs:?} }}")
+            }
+            FactUpdate::Locked { room, locked } => {
+                write!(f, "Locked {{ room: {room}, locked: {locked} }}")
+            }
+            FactUpdate::OwnerLocked { room, locked } => {
+                write!(f, "OwnerLocked {{ room: {room}, locked: {locked} }}")
+            }
+            FactUpdate::EditKey { room, .. } => write!(f, "EditKey {{ room: {room} }}"),
+        }
+    }
 }
 
 /// A stored room as operators see it.
@@ -89,6 +122,20 @@ fn with_id((id, facts): (String, RoomFacts)) -> Result<RoomFacts, StoreError> {
 }
 
 impl Store {
+    /// Whether the room's owner locked it (false for a room that does not exist). Blocking:
+    /// call from the blocking pool.
+    pub fn owner_locked(&self, id: Uuid) -> Result<bool, StoreError> {
+        let locked = self
+            .reader()
+            .query_row(
+                "SELECT owner_locked FROM rooms WHERE id = ?1",
+                params![id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(locked.unwrap_or(false))
+    }
+
     /// Queues a change to a room's facts; `done` runs once it is durable. A room that does not
     /// exist (any more) is left alone.
     pub fn update_facts(&self, update: FactUpdate, done: Done) {
@@ -128,7 +175,7 @@ impl Store {
 
 /// Writes one change inside the writer's transaction.
 pub(super) fn write(tx: &Transaction<'_>, update: &FactUpdate) -> Result<(), StoreError> {
-    match *update {
+    match update {
         FactUpdate::Touch { room, at } => tx
             .prepare_cached("UPDATE rooms SET touched_at = ?2 WHERE id = ?1")?
             .execute(params![room.to_string(), at])?,
@@ -138,6 +185,12 @@ pub(super) fn write(tx: &Transaction<'_>, update: &FactUpdate) -> Result<(), Sto
         FactUpdate::Locked { room, locked } => tx
             .prepare_cached("UPDATE rooms SET locked = ?2 WHERE id = ?1")?
             .execute(params![room.to_string(), locked])?,
+        FactUpdate::OwnerLocked { room, locked } => tx
+            .prepare_cached("UPDATE rooms SET owner_locked = ?2 WHERE id = ?1")?
+            .execute(params![room.to_string(), locked])?,
+        FactUpdate::EditKey { room, key } => tx
+            .prepare_cached("UPDATE rooms SET edit_key = ?2 WHERE id = ?1")?
+            .execute(params![room.to_string(), key])?,
     };
     Ok(())
 }

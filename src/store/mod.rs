@@ -307,7 +307,8 @@ impl Store {
         let conn = self.reader();
         let row = conn
             .query_row(
-                "SELECT name, width, height, background, edit_key FROM rooms WHERE id = ?1",
+                "SELECT name, width, height, background, edit_key, owner_key FROM rooms \
+                 WHERE id = ?1",
                 params![id.to_string()],
                 |r| {
                     Ok((
@@ -316,11 +317,12 @@ impl Store {
                         r.get::<_, u32>(2)?,
                         r.get::<_, String>(3)?,
                         r.get::<_, String>(4)?,
+                        r.get::<_, Option<String>>(5)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((name, width, height, background, edit_key)) = row else {
+        let Some((name, width, height, background, edit_key, owner_key)) = row else {
             return Ok(None);
         };
         let background: Rgba = parse_background(&background).ok_or_else(|| {
@@ -333,6 +335,7 @@ impl Store {
             height,
             background,
             edit_key,
+            owner_key,
         }))
     }
 

@@ -42,6 +42,10 @@ const MIGRATIONS: &[&str] = &[
     UPDATE rooms SET touched_at = created_at;
     ALTER TABLE rooms ADD COLUMN retention_secs INTEGER;
     ALTER TABLE rooms ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;",
+    // 4: moderation: the owner's key (NULL for rooms created before owners existed) and the
+    // owner's lock, apart from the operator's.
+    "ALTER TABLE rooms ADD COLUMN owner_key TEXT;
+    ALTER TABLE rooms ADD COLUMN owner_locked INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this binary writes.

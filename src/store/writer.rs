@@ -297,15 +297,16 @@ fn write_job(tx: &rusqlite::Transaction<'_>, job: &Job) -> Result<(), StoreError
     match job {
         Job::CreateRoom(meta, _) => {
             tx.execute(
-                "INSERT INTO rooms (id, name, width, height, background, edit_key, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s','now'))",
+                "INSERT INTO rooms (id, name, width, height, background, edit_key, owner_key, \
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%s','now'))",
                 params![
                     meta.id.to_string(),
                     meta.name,
                     meta.width,
                     meta.height,
                     meta.background.to_hex(),
-                    meta.edit_key
+                    meta.edit_key,
+                    meta.owner_key
                 ],
             )?;
         }

@@ -1,5 +1,5 @@
-//! Whether the room takes drawing: an operator may lock it, and a failing store turns it
-//! read-only until writes succeed again. Members learn of both through `editing`.
+//! Whether the room takes drawing: an operator or the room's owner may lock it, and a failing
+//! store turns it read-only until writes succeed again. Members learn of all through `editing`.
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -8,6 +8,8 @@ use super::{Audience, RoomState};
 use crate::protocol::{encode, ErrorCode, ProtoError, ServerMsg};
 
 const LOCKED: &str = "An operator locked this board: you can look but not draw.";
+const OWNER_LOCKED: &str =
+    "The board's owner locked it: you can look but not draw until they unlock it.";
 const STORE_DOWN: &str =
     "The server cannot save drawing right now; this board is read-only until it can. \
      Nothing saved is lost, and drawing comes back by itself.";
@@ -19,6 +21,8 @@ impl RoomState {
             Some(ProtoError::new(ErrorCode::StoreUnavailable, STORE_DOWN))
         } else if self.locked {
             Some(ProtoError::new(ErrorCode::RoomLocked, LOCKED))
+        } else if self.owner_locked {
+            Some(ProtoError::new(ErrorCode::Locked, OWNER_LOCKED))
         } else {
             None
         }

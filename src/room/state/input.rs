@@ -47,6 +47,14 @@ impl RoomState {
         cmd: Command,
         now: Instant,
     ) -> Result<(), ProtoError> {
+        if cmd.is_moderation() {
+            return match cmd {
+                Command::Lock { locked } => self.moderate(id, Some(locked), None, now),
+                Command::Kick { member } => self.moderate(id, None, Some(member), now),
+                // `is_moderation` is true of these two alone.
+                _ => Ok(()),
+            };
+        }
         let Some(member) = self.members.get_mut(&id) else {
             // Left while the command was in flight; nothing to answer.
             return Ok(());
@@ -129,6 +137,8 @@ impl RoomState {
                     .push(&ServerMsg::MemberList { members, next }, Audience::Only(id));
                 Ok(())
             }
+            // Handled before the member is looked up (see `moderation.rs`).
+            Command::Lock { .. } | Command::Kick { .. } => Ok(()),
             Command::StrokeBegin {
                 stroke,
                 tool,

@@ -20,6 +20,7 @@ mod admin;
 mod editing;
 mod fault;
 mod input;
+mod moderation;
 mod preview;
 mod rounds;
 mod sync;
@@ -83,6 +84,8 @@ pub enum Effect {
         /// Send them to members (a tile round) or only keep them for joiners (cache warm-up).
         send: bool,
     },
+    /// Store a change of the room's facts (the owner's lock); a failure is only logged.
+    Facts(crate::store::FactUpdate),
 }
 
 /// A commit waiting for the store.
@@ -181,6 +184,8 @@ pub struct RoomState {
     reaching_back: Vec<(u64, u64)>,
     /// An operator locked the room: nobody may draw.
     locked: bool,
+    /// The room's owner locked it: nobody may draw (apart from the operator's lock).
+    owner_locked: bool,
     /// The store failed: the room is read-only until a retry succeeds.
     store_down: bool,
     /// Tiles to send again once the document is back at what is stored (after a failure).
@@ -245,6 +250,7 @@ impl RoomState {
             saved_base,
             reaching_back: Vec::new(),
             locked: false,
+            owner_locked: false,
             store_down: false,
             rollback_tiles: None,
             retry_delay,
@@ -305,7 +311,9 @@ impl RoomState {
     /// they are announced.
     pub fn join(&mut self, j: Joining) -> Result<MemberId, ProtoError> {
         let (count, max, what) = match j.role {
-            Role::Editor => (self.editors, self.config.max_editors_per_room, "editors"),
+            Role::Editor | Role::Owner => {
+                (self.editors, self.config.max_editors_per_room, "editors")
+            }
             Role::Viewer => (self.viewers, self.config.max_viewers_per_room, "viewers"),
         };
         if count >= max {
@@ -322,7 +330,7 @@ impl RoomState {
             role: j.role,
         };
         let listed_viewers = self.listed.len() - self.editors;
-        let listed = j.role == Role::Editor || listed_viewers < self.config.listed_viewers;
+        let listed = j.role.can_draw() || listed_viewers < self.config.listed_viewers;
         let author_key = match j.user {
             Some(user) => format!("u:{user}"),
             None => format!("m:{id}"),
@@ -343,7 +351,7 @@ impl RoomState {
             );
         }
         match j.role {
-            Role::Editor => self.editors += 1,
+            Role::Editor | Role::Owner => self.editors += 1,
             Role::Viewer => self.viewers += 1,
         }
         if listed {
@@ -400,7 +408,7 @@ impl RoomState {
         // Others drop its preview on `member_left`.
         self.previews.remove(&m.info.id);
         match m.info.role {
-            Role::Editor => self.editors -= 1,
+            Role::Editor | Role::Owner => self.editors -= 1,
             Role::Viewer => self.viewers -= 1,
         }
         if self.listed.remove(&m.info.id) {
