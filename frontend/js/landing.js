@@ -29,7 +29,10 @@ form.addEventListener('submit', async (e) => {
     const json = await res.json();
     if (!res.ok) throw new Error(json.error?.message ?? `HTTP ${res.status}`);
     remember({ id: json.id, name: json.name, url: json.edit_url });
-    location.assign(json.edit_url);
+    // The creator owns the board: the page keeps the owner key from the fragment (never sent
+    // in a URL) and shows the owner link in its Share dialog.
+    const owner = json.owner_key ? `&owner=${encodeURIComponent(json.owner_key)}` : '';
+    location.assign(`${json.edit_url}${owner}`);
   } catch (err) {
     errorBox.textContent = `Could not create the board: ${err instanceof Error ? err.message : err}`;
     errorBox.hidden = false;

@@ -17,8 +17,11 @@ import { fastTaps } from './ui/tap.js';
 import { setupExport, setupShare } from './ui/share.js';
 import { themeButton } from './ui/theme.js';
 import { People, memberColor } from './ui/people.js';
+import { Moderation, forgetOwnerKey, ownerKey } from './ui/moderation.js';
 
 const roomId = location.pathname.split('/').filter(Boolean)[1] ?? '';
+// Read (and taken out of the address bar) before anything else looks at the fragment.
+let owner = ownerKey(roomId);
 const key = new URLSearchParams(location.hash.slice(1)).get('key');
 
 /** @param {string} sel */
@@ -43,7 +46,7 @@ const state = {
 let everSynced = false;
 
 /** Whether this page may draw now: an editor in a room that takes drawing. */
-const canDraw = () => state.role === 'editor' && state.editing.allowed;
+const canDraw = () => (state.role === 'editor' || state.role === 'owner') && state.editing.allowed;
 
 /** The seq the local canvas is complete at, or null before the first sync. */
 function completeSeq() {
@@ -154,6 +157,13 @@ const follow = new Follow(board, (msg) => socket.send(msg), (/** @type {number} 
 /** @type {People} */
 const people = new People($('.people'), follow, (msg) => socket.send(msg));
 follow.onChange = () => people.changed();
+const moderation = new Moderation({
+  roomId,
+  key: owner,
+  send: (msg) => socket.send(msg),
+  onEditKey: (next) => share.setEditKey(next),
+});
+people.rowActions = (m) => moderation.rowActions(m, state.me);
 
 /**
  * The width to draw with, in canvas pixels. On a phone the width chosen is the width on screen,
@@ -206,7 +216,7 @@ socket.addEventListener('open', () => {
   state.synced = false;
   follow.setOnline(false);
   delete document.body.dataset.synced;
-  socket.send(proto.hello(displayName(), key, user, completeSeq()));
+  socket.send(proto.hello(displayName(), owner ?? key, user, completeSeq()));
 });
 socket.addEventListener('state', (e) => showState(/** @type {CustomEvent} */ (e).detail));
 socket.addEventListener('close', (e) => {
@@ -215,12 +225,21 @@ socket.addEventListener('close', (e) => {
   follow.setOnline(false);
   people.setOnline(false);
   pen.connectionLost();
+  if (code === 4001 && owner) {
+    // An owner key this board does not know: forget it and join with the edit link, if any.
+    forgetOwnerKey(roomId);
+    owner = null;
+    socket.start();
+    return;
+  }
   if (code === 4001) showFatal('This edit link is not valid for this board.');
+  if (code === 4003) showFatal('You were removed from this board.');
   if (code === 4009) showFatal('This board is full. Try again later.');
   if (code === 4004) showFatal('This board was deleted.');
 });
 socket.start();
-setupShare(roomId, key);
+const share = setupShare(roomId, key);
+moderation.fillOwnerLink();
 setupExport(roomId, () => state.room);
 
 /**
@@ -338,6 +357,12 @@ function handleMessage(msg) {
       break;
     case 'member_updated':
       people.updated(msg.member);
+      if (msg.member.id === state.me && msg.member.role !== state.role) {
+        // The owner made a new edit link: this page's edit link no longer lets it draw.
+        state.role = msg.member.role;
+        showRoom();
+        if (state.role === 'viewer') toast('The owner made a new edit link: you can watch, not draw. Ask for the new link.', 'error');
+      }
       if (msg.member.id === state.me) nameInput.value = msg.member.name;
       board.relabelCursor(msg.member.id, msg.member.name);
       follow.renamed(msg.member.id);
@@ -412,7 +437,9 @@ function showRoom() {
   const room = state.room;
   document.title = `${room.name} · inkroom`;
   $('.room-name').textContent = room.name;
-  const editor = state.role === 'editor';
+  const editor = state.role === 'editor' || state.role === 'owner';
+  moderation.update(state.role, state.editing.allowed ? undefined : state.editing.reason);
+  people.changed();
   // Viewers, and everyone in a room that takes no drawing now, cannot draw: a plain drag moves
   // the view.
   const viewer = !canDraw();

@@ -151,4 +151,6 @@ export const ERROR_TEXT = {
   server_busy: 'The server is busy right now; try again in a minute.',
   store_unavailable: 'The server could not save that, so it was not added to the board.',
   room_locked: 'This board is locked: you can look but not draw.',
+  locked: "The board's owner locked it: you can look but not draw.",
+  forbidden: "Only the board's owner can do that.",
 };

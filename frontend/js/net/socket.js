@@ -3,7 +3,7 @@
 // "offline", "closed").
 
 /** Close codes after which reconnecting cannot help. */
-const FINAL_CODES = new Set([4001, 4004, 4009]);
+const FINAL_CODES = new Set([4001, 4003, 4004, 4009]);
 
 export class ReconnectingSocket extends EventTarget {
   /** @type {string} */ #url;

@@ -39,6 +39,8 @@ export class People {
   #next = null;
   /** A `list_members` is on its way. */
   #loading = false;
+  /** Extra buttons on a listed person's row (the owner's Remove). @type {(m: Member) => HTMLElement[]} */
+  rowActions = () => [];
 
   /**
    * @param {HTMLElement} root the `.people` panel
@@ -131,7 +133,7 @@ export class People {
 
   #listedCounts() {
     let editors = 0;
-    for (const m of this.members.values()) if (m.role === 'editor') editors += 1;
+    for (const m of this.members.values()) if (m.role !== 'viewer') editors += 1;
     return { editors, viewers: this.members.size - editors };
   }
 
@@ -166,7 +168,7 @@ export class People {
 
   /** The listed members: you first, then editors, then viewers, each in joining order. */
   #renderList() {
-    const rank = (/** @type {Member} */ m) => (m.id === this.me ? 0 : m.role === 'editor' ? 1 : 2);
+    const rank = (/** @type {Member} */ m) => (m.id === this.me ? 0 : m.role !== 'viewer' ? 1 : 2);
     const sorted = [...this.members.values()].sort((a, b) => rank(a) - rank(b) || a.id - b.id);
     this.#el('.members').replaceChildren(...sorted.map((m) => this.#row(m, true)));
   }
@@ -183,12 +185,12 @@ export class People {
     const name = document.createElement('span');
     name.className = 'member-name';
     name.textContent = m.id === this.me ? `${m.name} (you)` : m.name;
-    name.title = `${m.name}: ${m.role === 'editor' ? 'can draw' : 'view only'}`;
+    name.title = `${m.name}: ${m.role === 'owner' ? 'owner' : m.role === 'editor' ? 'can draw' : 'view only'}`;
     li.append(name);
     if (m.role !== 'editor') {
       const tag = document.createElement('span');
       tag.className = 'member-tag';
-      tag.textContent = 'viewer';
+      tag.textContent = m.role === 'owner' ? 'owner' : 'viewer';
       li.append(tag);
     }
     if (followable && m.id !== this.me) {
@@ -208,6 +210,7 @@ export class People {
       });
       li.append(b);
     }
+    if (followable) li.append(...this.rowActions(m));
     return li;
   }
 

@@ -19,7 +19,7 @@ const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
  */
 export function setupShare(roomId, key) {
   const viewUrl = `${location.origin}/r/${roomId}`;
-  const editUrl = key ? `${viewUrl}#key=${encodeURIComponent(key)}` : null;
+  let editUrl = key ? `${viewUrl}#key=${encodeURIComponent(key)}` : null;
   const dialog = /** @type {HTMLDialogElement} */ ($('#share-dialog'));
   const editInput = /** @type {HTMLInputElement} */ ($('#share-edit-url'));
   const viewInput = /** @type {HTMLInputElement} */ ($('#share-view-url'));
@@ -31,6 +31,14 @@ export function setupShare(roomId, key) {
   $('#copy-edit').addEventListener('click', () => editUrl && copy(editUrl, editInput, 'Edit link copied: anyone with it can draw.'));
   $('#copy-view').addEventListener('click', () => copy(viewUrl, viewInput, 'View link copied: it lets people watch, not draw.'));
   setupDialog(dialog, $('#share'));
+  return {
+    /** The owner made a new edit key: the dialog shows its link. @param {string} next */
+    setEditKey(next) {
+      editUrl = `${viewUrl}#key=${encodeURIComponent(next)}`;
+      editInput.value = editUrl;
+      $('.share-edit').hidden = false;
+    },
+  };
 }
 
 /**
