@@ -24,7 +24,9 @@
 //!   back in `state/fault.rs`); the [`Room`](room::Room) actor that runs
 //!   its effects; the tick log that sends each member one frame a tick; the bounded per-member
 //!   [`outbox`](room::outbox); the [`Registry`](room::Registry) of rooms; operators' actions
-//!   ([`room::operator`]) and the retention [`sweeper`](room::sweeper).
+//!   ([`room::operator`]), the room owner's moderation (lock and kick in
+//!   `state/moderation.rs`, a new edit key in [`room::moderation`]) and the retention
+//!   [`sweeper`](room::sweeper).
 //! - [`canvas`]: the tiled raster canvas rendered with tiny-skia, stroke geometry, snapshots and
 //!   PNG encoding. Synchronous, no actix.
 //! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases, operator

@@ -113,3 +113,107 @@ impl RoomState {
         tracing::info!(room = %self.meta.id, "edit key replaced; editors are viewers now");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use crate::canvas::{Canvas, Document};
+    use crate::config::Config;
+    use crate::meta::{validate, NewRoom};
+    use crate::metrics::{Metrics, StoreMetrics};
+    use crate::protocol::{Command, ErrorCode, Role};
+    use crate::room::outbox::{outbox, OutboxRx};
+    use crate::room::{Joining, RoomState};
+
+    fn room() -> RoomState {
+        let config = Arc::new(Config::default());
+        let meta = validate(NewRoom::default(), &config).expect("valid room");
+        let canvas = Canvas::new(meta.width, meta.height).expect("canvas");
+        let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every);
+        let metrics = Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
+        RoomState::new(
+            Arc::new(meta),
+            config,
+            doc,
+            Instant::now(),
+            Arc::new(metrics),
+        )
+    }
+
+    fn join(room: &mut RoomState, role: Role) -> (u64, OutboxRx) {
+        let (tx, rx) = outbox(64, 1 << 20);
+        let id = room
+            .join(Joining {
+                name: "someone".into(),
+                role,
+                outbox: tx,
+                user: None,
+                since: None,
+                batch: false,
+            })
+            .expect("joins");
+        (id, rx)
+    }
+
+    fn refusal(room: &RoomState) -> Option<ErrorCode> {
+        room.editing_refusal().map(|e| e.code)
+    }
+
+    /// The owner's lock and the operator's are apart: both may be on, drawing is refused while
+    /// either is, and the operator's reason is told first.
+    #[test]
+    fn owner_and_operator_locks_are_told_apart() {
+        let mut room = room();
+        let now = Instant::now();
+        let (owner, _rx) = join(&mut room, Role::Owner);
+        room.handle(owner, Command::Lock { locked: true }, now)
+            .expect("the owner may lock");
+        assert_eq!(refusal(&room), Some(ErrorCode::Locked));
+        room.set_locked(true, now);
+        assert_eq!(refusal(&room), Some(ErrorCode::RoomLocked));
+        room.set_locked(false, now);
+        assert_eq!(refusal(&room), Some(ErrorCode::Locked));
+        assert!(room.owner_locked());
+        room.handle(owner, Command::Lock { locked: false }, now)
+            .expect("the owner may unlock");
+        assert_eq!(refusal(&room), None);
+        // Locking and unlocking are stored.
+        let stored = room
+            .take_effects()
+            .into_iter()
+            .filter(|e| matches!(e, super::Effect::Facts(_)))
+            .count();
+        assert_eq!(stored, 2);
+    }
+
+    /// Editors and viewers may not moderate, even if a command reaches the room.
+    #[test]
+    fn only_the_owner_moderates() {
+        let mut room = room();
+        let now = Instant::now();
+        let (editor, _e) = join(&mut room, Role::Editor);
+        let (viewer, _v) = join(&mut room, Role::Viewer);
+        for who in [editor, viewer] {
+            let locked = room.handle(who, Command::Lock { locked: true }, now);
+            assert_eq!(locked.map_err(|e| e.code), Err(ErrorCode::Forbidden));
+            let kicked = room.handle(who, Command::Kick { member: editor }, now);
+            assert_eq!(kicked.map_err(|e| e.code), Err(ErrorCode::Forbidden));
+        }
+        assert!(!room.owner_locked());
+        assert_eq!(room.status().editors, 1);
+    }
+
+    /// A new edit key makes every editor a viewer; the owner stays.
+    #[test]
+    fn a_new_edit_key_demotes_editors_only() {
+        let mut room = room();
+        let (_owner, _o) = join(&mut room, Role::Owner);
+        let (_editor, _e) = join(&mut room, Role::Editor);
+        let meta = Arc::new(room.meta().with_new_edit_key());
+        room.replace_edit_key(Arc::clone(&meta));
+        assert_eq!(room.meta().edit_key, meta.edit_key);
+        assert_eq!((room.status().editors, room.status().viewers), (1, 1));
+    }
+}
