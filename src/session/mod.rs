@@ -81,7 +81,9 @@ pub async fn run(
     };
     let (out_tx, out_rx) = outbox(config.outbox_frames, config.outbox_bytes);
     let own = out_tx.downgrade();
+    let edit_key = (role == Role::Editor).then(|| hello.key.clone()).flatten();
     let joining = Joining {
+        edit_key,
         name: hello.name,
         role,
         outbox: out_tx,
@@ -92,10 +94,10 @@ pub async fn run(
     let member = match room.addr.send(Join(joining)).await {
         Ok(Ok(member)) => member,
         Ok(Err(e)) => {
-            let code = if e.code == ErrorCode::RoomFull {
-                close::ROOM_FULL
-            } else {
-                close::LAGGING
+            let code = match e.code {
+                ErrorCode::RoomFull => close::ROOM_FULL,
+                ErrorCode::BadKey => close::BAD_KEY,
+                _ => close::LAGGING,
             };
             let end = End::Close(code, e.message.clone(), Some(e));
             log_closed(&meta, None, Some(role), opened, &end);

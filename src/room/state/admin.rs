@@ -46,6 +46,7 @@ mod tests {
                 user: None,
                 since: None,
                 batch: false,
+                edit_key: Some(room.meta().edit_key.clone()),
             })
             .expect("joins");
         (id, rx)

@@ -117,7 +117,6 @@ pub struct RoomStatus {
 }
 
 /// What a new member brings: who it is, where its traffic goes, and how it reads.
-#[derive(Debug)]
 pub struct Joining {
     /// Display name, already cleaned.
     pub name: String,
@@ -131,6 +130,22 @@ pub struct Joining {
     pub since: Option<u64>,
     /// The client reads `batch` frames.
     pub batch: bool,
+    /// For an editor: the edit key its `hello` was found right against. The room refuses the
+    /// join (`bad_key`) when the owner has replaced the key since. Never logged.
+    pub edit_key: Option<String>,
+}
+
+impl std::fmt::Debug for Joining {
+    /// Every field but the edit key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Joining")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("user", &self.user)
+            .field("since", &self.since)
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One room's rules and state.
@@ -316,6 +331,18 @@ impl RoomState {
             }
             Role::Viewer => (self.viewers, self.config.max_viewers_per_room, "viewers"),
         };
+        if j.role == Role::Editor
+            && !j
+                .edit_key
+                .as_deref()
+                .is_some_and(|k| self.meta.is_edit_key(k))
+        {
+            // The owner replaced the edit key between the session's check and this join.
+            return Err(ProtoError::new(
+                ErrorCode::BadKey,
+                "this edit link's key is not valid for this board",
+            ));
+        }
         if count >= max {
             return Err(ProtoError::new(
                 ErrorCode::RoomFull,

@@ -152,6 +152,7 @@ mod tests {
                 user: None,
                 since: None,
                 batch: false,
+                edit_key: Some(room.meta().edit_key.clone()),
             })
             .expect("joins");
         (id, rx)
@@ -215,5 +216,26 @@ mod tests {
         room.replace_edit_key(Arc::clone(&meta));
         assert_eq!(room.meta().edit_key, meta.edit_key);
         assert_eq!((room.status().editors, room.status().viewers), (1, 1));
+    }
+
+    /// A session that checked the old key just before it was replaced cannot join as an
+    /// editor with it: `bad_key`.
+    #[test]
+    fn a_join_with_a_replaced_key_is_refused() {
+        let mut room = room();
+        let old = room.meta().edit_key.clone();
+        room.replace_edit_key(Arc::new(room.meta().with_new_edit_key()));
+        let (tx, _rx) = outbox(64, 1 << 20);
+        let joined = room.join(Joining {
+            name: "late".into(),
+            role: Role::Editor,
+            outbox: tx,
+            user: None,
+            since: None,
+            batch: false,
+            edit_key: Some(old),
+        });
+        assert_eq!(joined.map_err(|e| e.code), Err(ErrorCode::BadKey));
+        assert_eq!(room.status().editors, 0);
     }
 }

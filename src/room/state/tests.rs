@@ -59,6 +59,7 @@ impl Harness {
                 user: None,
                 since: None,
                 batch,
+                edit_key: Some(self.room.meta().edit_key.clone()),
             })
             .expect("joins");
         self.rx.insert(id, rx);
