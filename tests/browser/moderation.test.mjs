@@ -79,3 +79,36 @@ test('the owner locks and removes an editor while the editor watches', async () 
   assert.ok(urls.some((u) => u.includes('/ws')), 'the WebSocket was recorded');
   for (const url of urls) assert.ok(!url.includes(room.owner_key), `owner key in a request URL: ${url}`);
 });
+
+test('the creator owns the board from the landing page and makes a new edit link', async () => {
+  const context = await ctx.browser.newContext({ viewport: { width: 1100, height: 700 } });
+  await context.addInitScript(() => localStorage.setItem('inkroom.name', 'Cora'));
+  const cora = await context.newPage();
+  await cora.goto(`${ctx.server.url}/`);
+  await cora.locator('input[name=name]').fill('Mine');
+  await cora.locator('#create').click();
+  await cora.waitForSelector('body[data-synced]');
+  const id = new URL(cora.url()).pathname.split('/')[2];
+  assert.ok(!cora.url().includes('owner='), 'the owner key left the address bar');
+  assert.equal(await cora.locator('.members .member-tag').textContent(), 'owner');
+  await cora.locator('#share').click();
+  const ownerUrl = await cora.locator('#share-owner-url').inputValue();
+  assert.match(ownerUrl, new RegExp(`/r/${id}#owner=[0-9a-f]{32}$`));
+  const oldEditUrl = await cora.locator('#share-edit-url').inputValue();
+
+  // An editor joins with the edit link; the owner replaces it, after a confirmation.
+  const eve = await openBoard(ctx.browser, oldEditUrl, 'Eve');
+  assert.equal(await eve.locator('.role-badge').textContent(), 'Editing');
+  await cora.locator('#new-edit-link').click();
+  assert.equal(await cora.locator('#moderation-title').textContent(), 'Make a new edit link?');
+  await cora.locator('#moderation-ok').click();
+  await eventually(async () => (await cora.locator('#share-edit-url').inputValue()) !== oldEditUrl, 'the new edit link');
+  const newEditUrl = await cora.locator('#share-edit-url').inputValue();
+  assert.match(newEditUrl, new RegExp(`/r/${id}#key=[0-9a-f]{32}$`));
+
+  // The editor who joined with the old link can only watch now; the new link makes editors.
+  await eventually(async () => (await eve.locator('.role-badge').textContent()) === 'View only', 'the editor turned viewer');
+  const fay = await openBoard(ctx.browser, newEditUrl, 'Fay');
+  assert.equal(await fay.locator('.role-badge').textContent(), 'Editing');
+  assert.equal(await cora.locator('.role-badge').textContent(), 'Editing', 'the owner still draws');
+});
