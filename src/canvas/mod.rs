@@ -6,6 +6,7 @@
 
 mod document;
 mod fill;
+mod lift;
 mod op;
 mod snapshot;
 mod stroke;
@@ -16,6 +17,7 @@ use tiny_skia::Pixmap;
 
 pub use document::{Applied, Document};
 pub use fill::Region;
+pub use lift::{Lifted, Move, Selection, MAX_SCALE, MIN_SCALE};
 pub use op::{Fill, Op, Painter, Shape, ShapeKind, Stroke, Tool, HIGHLIGHTER_ALPHA};
 pub use snapshot::{encode_png, encode_tile, Snapshot};
 pub use stroke::{stroke_geometry, stroke_path, stroke_radius, Geometry};
@@ -160,12 +162,12 @@ impl Canvas {
         self.paint_with(&op.painter(), tiles);
     }
 
-    /// A fill's region, computed once and kept in the op.
+    /// A fill's region, or a move's lifted pixels, computed once and kept in the op.
     fn compute_region(&self, op: &mut Op) {
-        if let Op::Fill(f) = op {
-            if f.region.is_none() {
-                f.region = self.flood(f.x, f.y, f.tolerance);
-            }
+        match op {
+            Op::Fill(f) if f.region.is_none() => f.region = self.flood(f.x, f.y, f.tolerance),
+            Op::Move(m) if m.lifted.is_none() => m.lifted = self.lift(&m.selection),
+            _ => {}
         }
     }
 
@@ -173,6 +175,7 @@ impl Canvas {
         match painter.op() {
             Op::Fill(f) => f.region.as_ref().map(Region::tile_ids).unwrap_or_default(),
             Op::Clear => self.all_tiles(),
+            Op::Move(m) => m.tiles(self),
             Op::Stroke(_) | Op::Shape(_) => match painter.bounds() {
                 Some((l, t, r, b)) => self.tiles_in(l - 1.0, t - 1.0, r + 1.0, b + 1.0),
                 None => Vec::new(),

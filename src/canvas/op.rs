@@ -8,6 +8,7 @@ use tiny_skia::{
 };
 
 use super::fill::Region;
+use super::lift::Move;
 use super::stroke::{stroke_geometry, Geometry};
 use super::{Rgba, TileId, TILE_SIZE};
 
@@ -99,6 +100,8 @@ pub enum Op {
     Fill(Fill),
     /// Clears the whole canvas to transparent.
     Clear,
+    /// Moves (or erases) the pixels of a selection.
+    Move(Move),
 }
 
 impl Op {
@@ -139,7 +142,7 @@ impl Op {
                     s.y0.max(s.y1) + pad,
                 ))
             }
-            Op::Fill(_) | Op::Clear => None,
+            Op::Fill(_) | Op::Clear | Op::Move(_) => None,
         }
     }
 }
@@ -194,6 +197,7 @@ impl Painter<'_> {
                 }
             }
             (Op::Clear, _) => tile.fill(tiny_skia::Color::TRANSPARENT),
+            (Op::Move(m), _) => m.render_tile(id, tile),
             (Op::Stroke(_), None) => {}
         }
     }

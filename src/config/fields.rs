@@ -264,6 +264,8 @@ pub static FIELDS: &[Field] = &[
         "Most points in one stroke, over all its messages."),
     field!(Input, max_open_strokes, Positive<usize>,
         "Most strokes one member may have begun and not ended."),
+    field!(Input, max_lasso_points, Positive<usize>,
+        "Most corners in one lasso selection of a move."),
     field!(Input, max_stroke_width, Number<f32>,
         "Thickest stroke a client may ask for, in pixels."),
     field!(Input, messages_per_second, Number<f64>,

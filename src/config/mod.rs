@@ -63,6 +63,8 @@ pub struct Config {
     pub max_points_per_stroke: usize,
     /// Most strokes one member may have open (begun, not ended) at once. Default 8.
     pub max_open_strokes: usize,
+    /// Most corners in one lasso selection of a `move`. Default 2,000.
+    pub max_lasso_points: usize,
     /// Thickest stroke a client may ask for, in pixels. Default 256.
     pub max_stroke_width: f32,
     /// Messages one connection may send per second, sustained. Default 300 (a stylus at 240
@@ -215,6 +217,7 @@ impl Default for Config {
             max_points_per_message: 1024,
             max_points_per_stroke: 20_000,
             max_open_strokes: 8,
+            max_lasso_points: 2000,
             max_stroke_width: 256.0,
             messages_per_second: 300.0,
             message_burst: 600.0,

@@ -185,6 +185,29 @@ pub enum ClientMsg {
         /// The member to remove.
         member: MemberId,
     },
+    /// Moves the pixels of a rectangle or lasso by (dx, dy), optionally scaled about the
+    /// selection's top-left; or, with `delete`, erases them. Committed as op `move`.
+    Move {
+        /// Optional client id, echoed in the commit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// The selected rectangle `[x, y, w, h]` in canvas pixels (or give `lasso`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rect: Option<[f32; 4]>,
+        /// The selected polygon `[x0, y0, x1, y1, ...]` in canvas pixels (or give `rect`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lasso: Option<Vec<f32>>,
+        /// Horizontal offset of the destination.
+        dx: f32,
+        /// Vertical offset of the destination.
+        dy: f32,
+        /// Scale about the selection's top-left, 0.1 to 10 (default 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scale: Option<f32>,
+        /// Erase the selection and place nothing (the Delete key).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        delete: bool,
+    },
 }
 
 fn black() -> String {
@@ -219,7 +242,7 @@ impl ClientMsg {
 impl ClientMsg {
     /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
     /// order.
-    pub const TYPES: [&'static str; 16] = [
+    pub const TYPES: [&'static str; 17] = [
         "hello",
         "stroke_begin",
         "stroke_points",
@@ -236,6 +259,7 @@ impl ClientMsg {
         "shape_preview",
         "lock",
         "kick",
+        "move",
     ];
 
     /// The position of this message's type in [`ClientMsg::TYPES`].
@@ -257,6 +281,7 @@ impl ClientMsg {
             ClientMsg::ShapePreview { .. } => 13,
             ClientMsg::Lock { .. } => 14,
             ClientMsg::Kick { .. } => 15,
+            ClientMsg::Move { .. } => 16,
         }
     }
 
@@ -273,6 +298,7 @@ impl ClientMsg {
                 | ClientMsg::Shape { .. }
                 | ClientMsg::Fill { .. }
                 | ClientMsg::Clear { .. }
+                | ClientMsg::Move { .. }
                 | ClientMsg::Undo
                 | ClientMsg::Redo
         )

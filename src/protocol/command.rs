@@ -3,7 +3,7 @@
 
 use super::client::StrokeId;
 use super::server::MemberId;
-use crate::canvas::{Fill, Rgba, Shape, ShapeKind, Tool};
+use crate::canvas::{Fill, Move, Rgba, Shape, ShapeKind, Tool};
 
 /// A checked `hello`.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +94,13 @@ pub enum Command {
         /// The fill, its seed inside the canvas.
         fill: Fill,
     },
+    /// Moves or deletes a selection's pixels.
+    Move {
+        /// The client's id, echoed in the commit.
+        id: Option<u32>,
+        /// The move, its selection, offset and scale checked (pixels not lifted yet).
+        mv: Move,
+    },
     /// Clears the canvas.
     Clear {
         /// The client's id, echoed in the commit.
@@ -170,6 +177,7 @@ impl Command {
             Command::StrokeBegin { .. }
                 | Command::Shape { .. }
                 | Command::Fill { .. }
+                | Command::Move { .. }
                 | Command::Undo
                 | Command::Redo
         )

@@ -12,6 +12,7 @@ pub mod error;
 pub mod frame;
 pub mod server;
 pub mod validate;
+pub mod validate_move;
 
 pub use client::{decode_client, ClientMsg, StrokeId};
 pub use command::{Command, Hello, PreviewShape, Valid};

@@ -27,6 +27,8 @@ pub enum OpKind {
     Undo,
     /// A redo of the op at `target`.
     Redo,
+    /// A move (or delete) of a selection's pixels.
+    Move,
 }
 
 /// Whether a member may draw.

@@ -188,6 +188,30 @@ pub fn validate(
         }
         ClientMsg::StrokeEnd { stroke } => Command::StrokeEnd { stroke },
         ClientMsg::Clear { id } => Command::Clear { id },
+        ClientMsg::Move {
+            id,
+            rect,
+            lasso,
+            dx,
+            dy,
+            scale,
+            delete,
+        } => Command::Move {
+            id,
+            mv: super::validate_move::validate_move(
+                super::validate_move::MoveRequest {
+                    rect,
+                    lasso,
+                    dx,
+                    dy,
+                    scale,
+                    delete,
+                },
+                width,
+                height,
+                config,
+            )?,
+        },
         ClientMsg::Undo => Command::Undo,
         ClientMsg::Redo => Command::Redo,
         ClientMsg::Rename { name } => Command::Rename {

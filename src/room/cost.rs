@@ -1,6 +1,6 @@
 //! What painting costs against a member's pixel budget (see `Config::paint_pixels_per_second`).
 
-use crate::canvas::{Shape, TILE_SIZE};
+use crate::canvas::{Move, Shape, TILE_SIZE};
 
 /// Pixels a stroke's new points paint: each segment's length times the widest the pen gets on
 /// it (`last` is the stroke's previous point, if any).
@@ -32,6 +32,12 @@ pub fn shape(s: &Shape) -> f64 {
     }
 }
 
+/// Pixels a move repaints: the selection's box where it is erased, and the box scaled where
+/// it is placed (nothing for a delete), on a `width` x `height` canvas.
+pub fn moved(m: &Move, width: u32, height: u32) -> f64 {
+    m.pixel_area(width, height)
+}
+
 /// Pixels repainted over whole tiles (fills, undos and redos).
 pub fn tiles(count: usize) -> f64 {
     count as f64 * f64::from(TILE_SIZE * TILE_SIZE)
@@ -50,5 +56,22 @@ mod tests {
         let c = stroke(4.0, Some(&[0.0, 0.0, 0.5]), &[0.0, 5.0, 0.5]);
         assert!((c - 20.0).abs() < 1e-6, "{c}");
         assert_eq!(tiles(2), 2.0 * 65536.0);
+    }
+
+    #[test]
+    fn moves_cost_the_source_and_the_scaled_destination() {
+        use crate::canvas::Selection;
+        let mut m = Move {
+            selection: Selection::Rect([-10.0, 0.0, 30.0, 10.0]),
+            dx: 5.0,
+            dy: 5.0,
+            scale: 2.0,
+            delete: false,
+            lifted: None,
+        };
+        // 20x10 on the canvas, placed at twice the size.
+        assert_eq!(moved(&m, 100, 100), 200.0 + 800.0);
+        m.delete = true;
+        assert_eq!(moved(&m, 100, 100), 200.0);
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::canvas::{Fill, Op, Rgba, Shape, ShapeKind, Stroke, Tool};
+use crate::canvas::{Fill, Move, Op, Rgba, Selection, Shape, ShapeKind, Stroke, Tool};
 
 /// One entry of a room's op log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +52,24 @@ pub enum Record {
     },
     /// A clear.
     Clear,
+    /// A move (or delete) of a selection: the request; the pixels are lifted again on replay.
+    Move {
+        /// `[x, y, w, h]` for a rectangle selection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rect: Option<[f32; 4]>,
+        /// `[x0, y0, ...]` for a lasso selection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lasso: Option<Vec<f32>>,
+        /// Offset.
+        dx: f32,
+        /// Offset.
+        dy: f32,
+        /// Scale about the selection's top-left.
+        scale: f32,
+        /// Erased only, nothing placed.
+        #[serde(default)]
+        delete: bool,
+    },
     /// The author undid their latest op.
     Undo,
     /// The author redid their latest undone op.
@@ -85,6 +103,20 @@ impl Record {
                 tolerance: f.tolerance,
             },
             Op::Clear => Record::Clear,
+            Op::Move(m) => {
+                let (rect, lasso) = match &m.selection {
+                    Selection::Rect(r) => (Some(*r), None),
+                    Selection::Lasso(p) => (None, Some(p.clone())),
+                };
+                Record::Move {
+                    rect,
+                    lasso,
+                    dx: m.dx,
+                    dy: m.dy,
+                    scale: m.scale,
+                    delete: m.delete,
+                }
+            }
         }
     }
 
@@ -135,6 +167,25 @@ impl Record {
                 region: None,
             }),
             Record::Clear => Op::Clear,
+            Record::Move {
+                rect,
+                lasso,
+                dx,
+                dy,
+                scale,
+                delete,
+            } => Op::Move(Move {
+                selection: match (rect, lasso) {
+                    (Some(r), None) => Selection::Rect(*r),
+                    (None, Some(p)) => Selection::Lasso(p.clone()),
+                    _ => return None,
+                },
+                dx: *dx,
+                dy: *dy,
+                scale: *scale,
+                delete: *delete,
+                lifted: None,
+            }),
             Record::Undo | Record::Redo => return None,
         })
     }

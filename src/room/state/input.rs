@@ -250,6 +250,12 @@ impl RoomState {
                 self.commit(id, Op::Fill(fill), OpKind::Fill, None, client_id, now);
                 Ok(())
             }
+            Command::Move { id: client_id, mv } => {
+                let (w, h) = (self.doc.canvas().width(), self.doc.canvas().height());
+                member.paint.charge(now, cost::moved(&mv, w, h));
+                self.commit(id, Op::Move(mv), OpKind::Move, None, client_id, now);
+                Ok(())
+            }
             Command::Clear { id: client_id } => {
                 self.commit(id, Op::Clear, OpKind::Clear, None, client_id, now);
                 Ok(())
