@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use inkroom::canvas::{Canvas, Document, Fill, Op, Rgba, Shape, ShapeKind, Stroke, Tool};
+use inkroom::canvas::{
+    Canvas, Document, Fill, Move, Op, Rgba, Selection, Shape, ShapeKind, Stroke, Tool,
+};
 
 const WHITE: Rgba = Rgba {
     r: 255,
@@ -319,4 +321,105 @@ fn clear_and_undo() {
     check("clear", "clear", &doc_png(&doc));
     doc.undo("bob");
     check("undo", "undo_clear", &doc_png(&doc));
+}
+
+fn moved(selection: Selection, dx: f32, dy: f32, scale: f32, delete: bool) -> Op {
+    Op::Move(Move {
+        selection,
+        dx,
+        dy,
+        scale,
+        delete,
+        lifted: None,
+    })
+}
+
+/// A scene to move: a filled square, a ring and a stroke across both tile columns.
+fn scene() -> Vec<Op> {
+    vec![
+        shape(
+            ShapeKind::Rect,
+            (20.0, 20.0, 120.0, 120.0),
+            0x4dabf7ff,
+            0.0,
+            true,
+        ),
+        shape(
+            ShapeKind::Ellipse,
+            (40.0, 40.0, 100.0, 100.0),
+            0xe03131ff,
+            6.0,
+            false,
+        ),
+        stroke(
+            Tool::Pen,
+            0x1f1f1fff,
+            8.0,
+            &wave(20.0, 180.0, 280.0, 20.0, 60, |_| 0.5),
+        ),
+    ]
+}
+
+#[test]
+fn moves() {
+    let rect = Selection::Rect([10.0, 10.0, 120.0, 120.0]);
+    let lasso = Selection::Lasso(vec![10.0, 10.0, 130.0, 10.0, 70.0, 140.0, 10.0, 130.0]);
+    let with = |op: Op| {
+        let mut ops = scene();
+        ops.push(op);
+        render(ops)
+    };
+    check(
+        "move",
+        "rect",
+        &with(moved(rect.clone(), 170.0, 30.0, 1.0, false)),
+    );
+    check(
+        "move",
+        "rect_scaled",
+        &with(moved(rect.clone(), 150.0, 0.0, 1.4, false)),
+    );
+    check(
+        "move",
+        "lasso",
+        &with(moved(lasso.clone(), 170.0, 30.0, 1.0, false)),
+    );
+    check(
+        "move",
+        "lasso_scaled",
+        &with(moved(lasso.clone(), 160.0, 10.0, 0.6, false)),
+    );
+    // Overlapping source and destination: the lifted pixels land over the emptied source.
+    check(
+        "move",
+        "overlapping",
+        &with(moved(rect.clone(), 40.0, 40.0, 1.0, false)),
+    );
+    check("move", "delete", &with(moved(lasso, 0.0, 0.0, 1.0, true)));
+}
+
+#[test]
+fn move_undo_and_redo() {
+    let doc_png = |doc: &Document| doc.canvas().snapshot().to_png(WHITE);
+    let mut doc = Document::new(Canvas::new(320, 240).expect("valid size"), 0, 50, 2);
+    for op in scene() {
+        doc.commit("ann", op);
+    }
+    let before = doc_png(&doc);
+    let rect = Selection::Rect([10.0, 10.0, 120.0, 120.0]);
+    let applied = doc.commit("bob", moved(rect.clone(), 170.0, 30.0, 1.0, false));
+    assert!(
+        applied.tiles.len() == 2,
+        "source and destination tiles: {:?}",
+        applied.tiles
+    );
+    // The same pixels as the move drawn straight into a canvas.
+    let mut ops = scene();
+    ops.push(moved(rect, 170.0, 30.0, 1.0, false));
+    assert_eq!(doc_png(&doc), render(ops));
+    check("move", "rect", &doc_png(&doc));
+    doc.undo("bob");
+    assert_eq!(doc_png(&doc), before, "undoing the move restores the scene");
+    doc.redo("bob");
+    check("move", "rect", &doc_png(&doc));
 }
