@@ -79,6 +79,7 @@ fn client_examples_decode() {
         "list_members",
         "lock",
         "kick",
+        "move",
     ]
     .map(String::from)
     .into();
