@@ -5,6 +5,7 @@ import * as proto from './net/protocol.js';
 import { Board } from './render/board.js';
 import { Previews } from './render/previews.js';
 import { Pen } from './ui/pen.js';
+import { Select } from './ui/select.js';
 import { Toolbar } from './ui/toolbar.js';
 import { toast } from './ui/toast.js';
 import { confirmDialog, dialogOpen, setupDialog } from './ui/dialogs.js';
@@ -196,6 +197,15 @@ const pen = new Pen({
     else toast('Not connected yet; try again in a moment.', 'error');
   },
 });
+const select = new Select({
+  board,
+  send: (msg) => state.synced && socket.send(msg),
+  tool: () => toolbar.tool,
+  canDraw: () => canDraw() && state.synced,
+  nextId: () => pen.nextId(),
+  onRefused: () => toast(state.role === 'viewer' ? proto.ERROR_TEXT.read_only : 'Not connected; try again in a moment.', 'error'),
+}, document.querySelector('.select-modes'));
+toolbar.onTool = () => select.toolChanged();
 const pan = listenForPan($('.stage'), board);
 listenForGestures($('.stage'), board, {
   ignore: () => pen.penDown,
@@ -298,7 +308,10 @@ function handleMessage(msg) {
       toolbar.setHistory(false, false);
       // Strokes the pen still holds (drawn offline, or cut off) survive either way.
       if (msg.resumed) board.resume();
-      else board.reset(msg.room);
+      else {
+        board.reset(msg.room);
+        select.clear();
+      }
       document.body.dataset.resumed = String(Boolean(msg.resumed));
       showRoom();
       break;

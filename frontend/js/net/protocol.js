@@ -82,6 +82,17 @@ export const fill = (id, x, y, color, tolerance) => ({ type: 'fill', id, x, y, c
 /** @param {number} id */
 export const clear = (id) => ({ type: 'clear', id });
 
+/**
+ * Moves the pixels of a selection by (dx, dy), scaled about its top-left; with `del`, erases
+ * them instead (the Delete key).
+ * @param {number} id
+ * @param {{rect: number[]} | {lasso: number[]}} selection
+ * @param {number} dx @param {number} dy @param {number} scale @param {boolean} del
+ */
+export const move = (id, selection, dx, dy, scale, del) => ({
+  type: 'move', id, ...selection, dx, dy, ...(scale !== 1 ? { scale } : {}), ...(del ? { delete: true } : {}),
+});
+
 /** @param {string} name */
 export const rename = (name) => ({ type: 'rename', name });
 

@@ -123,6 +123,8 @@ export class Pen {
 
   /** @param {PointerEvent} e */
   #down(e) {
+    // The Select tool (select.js) takes its own presses.
+    if (this.#o.style().tool === 'select') return;
     if (e.button !== 0 || this.#active || this.#shape || this.#tapFill || this.#o.board.panning) return;
     const touch = e.pointerType === 'touch';
     if (touch && this.palmRejecting()) return;

@@ -16,11 +16,13 @@ const PALETTE = ['#1f1f1f', '#e03131', '#f08c00', '#2f9e44', '#1971c2', '#7048e8
 /** Tool ids with their shortcut keys. */
 export const TOOLS = /** @type {const} */ ({
   pen: 'b', highlighter: 'h', eraser: 'e', line: 'l', rect: 'r', ellipse: 'o', fill: 'f',
+  select: 'v',
 });
 
 /** Tool names as the shortcut toast says them. */
 const TOOL_NAMES = /** @type {const} */ ({
   pen: 'Pen', highlighter: 'Highlighter', eraser: 'Eraser', line: 'Line', rect: 'Rectangle', ellipse: 'Ellipse', fill: 'Fill',
+  select: 'Select',
 });
 
 /** The widths `[` and `]` step through: even steps to the eye, and back where they started. */
@@ -48,6 +50,8 @@ export class Toolbar {
   opacity = 1;
   width = 6;
   fillShapes = false;
+  /** Called after the tool changes (the Select tool lets go of its selection). */
+  onTool = () => {};
   /** @type {HTMLElement} */ #root;
   /** @type {HTMLElement} */ #preview;
   /** @type {HTMLInputElement} */ #custom;
@@ -109,6 +113,7 @@ export class Toolbar {
   setTool(tool) {
     this.tool = tool;
     this.#update();
+    this.onTool();
   }
 
   /** Whether the sheet (the phone's "more" panel) is open. */
