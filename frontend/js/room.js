@@ -6,6 +6,7 @@ import { Board } from './render/board.js';
 import { Previews } from './render/previews.js';
 import { Pen } from './ui/pen.js';
 import { Select } from './ui/select.js';
+import { bindSteadySelect } from './ui/steady.js';
 import { Toolbar } from './ui/toolbar.js';
 import { toast } from './ui/toast.js';
 import { confirmDialog, dialogOpen, setupDialog } from './ui/dialogs.js';
@@ -206,6 +207,7 @@ const select = new Select({
   onRefused: () => toast(state.role === 'viewer' ? proto.ERROR_TEXT.read_only : 'Not connected; try again in a moment.', 'error'),
 }, document.querySelector('.select-modes'));
 toolbar.onTool = () => select.toolChanged();
+bindSteadySelect(document.querySelector('#steady'));
 const pan = listenForPan($('.stage'), board);
 listenForGestures($('.stage'), board, {
   ignore: () => pen.penDown,

@@ -12,6 +12,7 @@
 // A line, rectangle or ellipse being dragged is streamed to the others as `shape_preview`.
 
 import * as proto from '../net/protocol.js';
+import { Steady, steadyLevel } from './steady.js';
 
 /** Points per stroke before the pen starts a new stroke seamlessly (server limit: 20,000). */
 const SPLIT_AT = 10000;
@@ -57,7 +58,7 @@ export class Pen {
    * The stroke being drawn. `held`: a touch stroke not sent yet (see TOUCH_HOLD_MS).
    * `x`, `y`: where it started (client px).
    * @type {{id: number, pointer: number, pending: number[], count: number, tool: string, color: string,
-   *   width: number, held: boolean, touch: boolean, x: number, y: number} | null}
+   *   width: number, held: boolean, touch: boolean, x: number, y: number, steady: Steady} | null}
    */
   #active = null;
   /** The shape being dragged. @type {ShapeDrag | null} */
@@ -277,7 +278,8 @@ export class Pen {
    */
   #start(pointer, tool, color, width, first, touch, hold, x, y) {
     const id = this.#nextId++;
-    this.#active = { id, pointer, pending: [], count: 1, tool, color, width, held: hold, touch, x, y };
+    const steady = new Steady(steadyLevel(), first);
+    this.#active = { id, pointer, pending: [], count: 1, tool, color, width, held: hold, touch, x, y, steady };
     const key = `${this.#o.me()}:${id}`;
     this.#o.board.begin(key, { kind: 'stroke', tool, color, width, points: first });
     const sent = !hold && this.#o.send(proto.strokeBegin(id, tool, color, width, first));
@@ -298,8 +300,14 @@ export class Pen {
     const s = this.#active;
     if (!s || e.pointerId !== s.pointer) return;
     const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
-    const batch = [];
-    for (const ev of events.length ? events : [e]) batch.push(...this.#point(ev));
+    const raw = [];
+    for (const ev of events.length ? events : [e]) raw.push(...this.#point(ev));
+    // Steady hand: the points drawn and sent are the smoothed ones.
+    const batch = s.steady.push(raw);
+    if (batch.length === 0) {
+      if (s.held && !s.touch && Math.hypot(e.clientX - s.x, e.clientY - s.y) > MOVE_SLOP) this.#release();
+      return;
+    }
     const record = this.#unacked.get(s.id);
     this.#o.board.addPoints(record?.key ?? `${this.#o.me()}:${s.id}`, batch);
     record?.points.push(...batch);
@@ -368,8 +376,15 @@ export class Pen {
   #finish() {
     const s = this.#active;
     if (!s) return;
-    this.#flush();
     const record = this.#unacked.get(s.id);
+    // A smoothed stroke catches up with the pointer: it ends where the pen lifted.
+    const tail = s.steady.end();
+    if (tail.length) {
+      this.#o.board.addPoints(record?.key ?? `${this.#o.me()}:${s.id}`, tail);
+      record?.points.push(...tail);
+      if (!s.held) s.pending.push(...tail);
+    }
+    this.#flush();
     this.#o.board.end(record?.key ?? `${this.#o.me()}:${s.id}`);
     if (record) {
       record.ended = true;
