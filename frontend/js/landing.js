@@ -1,6 +1,7 @@
-// Entry point of the landing page: creates a board and lists boards opened before.
+// Entry point of the landing page: creates a board and lists boards opened before (ui/boards.js).
 
 import { themeButton } from './ui/theme.js';
+import { rememberBoard, showBoards } from './ui/boards.js';
 
 /** @param {string} sel */
 const $ = (sel) => /** @type {HTMLElement} */ (document.querySelector(sel));
@@ -40,36 +41,9 @@ form.addEventListener('submit', async (e) => {
   }
 });
 
-/** @typedef {{id: string, name: string, url: string}} Recent */
-
-/** @param {Recent} board */
+/** @param {{id: string, name: string, url: string}} board */
 function remember(board) {
-  const list = recent().filter((b) => b.id !== board.id);
-  list.unshift(board);
-  localStorage.setItem('inkroom.recent', JSON.stringify(list.slice(0, 20)));
+  rememberBoard(board.id, board.name, new URLSearchParams(board.url.split('#')[1] ?? '').get('key'));
 }
 
-/** @returns {Recent[]} */
-function recent() {
-  try {
-    const list = JSON.parse(localStorage.getItem('inkroom.recent') ?? '[]');
-    return Array.isArray(list) ? list : [];
-  } catch {
-    return [];
-  }
-}
-
-const boards = recent();
-if (boards.length) {
-  const section = $('.recent');
-  const ul = /** @type {HTMLElement} */ (section.querySelector('ul'));
-  for (const b of boards) {
-    const li = document.createElement('li');
-    const a = document.createElement('a');
-    a.href = b.url;
-    a.textContent = b.name;
-    li.append(a);
-    ul.append(li);
-  }
-  section.hidden = false;
-}
+showBoards($('.recent'));

@@ -7,6 +7,7 @@ import { Previews } from './render/previews.js';
 import { Pen } from './ui/pen.js';
 import { Select } from './ui/select.js';
 import { bindSteadySelect } from './ui/steady.js';
+import { rememberBoard } from './ui/boards.js';
 import { Toolbar } from './ui/toolbar.js';
 import { toast } from './ui/toast.js';
 import { confirmDialog, dialogOpen, setupDialog } from './ui/dialogs.js';
@@ -467,25 +468,7 @@ function showRoom() {
   notice.hidden = state.editing.allowed;
   notice.dataset.reason = state.editing.reason ?? '';
   $('.readonly-text').textContent = state.editing.message ?? '';
-  rememberBoard(room.name);
-}
-
-/**
- * Puts this board first in the landing page's list of boards opened in this browser, keeping an
- * edit link seen before (the list never leaves this browser).
- * @param {string} name
- */
-function rememberBoard(name) {
-  try {
-    const list = JSON.parse(localStorage.getItem('inkroom.recent') ?? '[]');
-    const boards = Array.isArray(list) ? list.filter((b) => b && typeof b.url === 'string') : [];
-    const old = boards.find((b) => b.id === roomId);
-    const url = key ? `/r/${roomId}#key=${encodeURIComponent(key)}` : old?.url ?? `/r/${roomId}`;
-    const rest = boards.filter((b) => b.id !== roomId);
-    localStorage.setItem('inkroom.recent', JSON.stringify([{ id: roomId, name, url }, ...rest].slice(0, 20)));
-  } catch {
-    // Storage full or disabled: the list is a convenience.
-  }
+  rememberBoard(roomId, room.name, key);
 }
 
 /** @param {string} s */
