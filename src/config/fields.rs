@@ -273,7 +273,7 @@ pub static FIELDS: &[Field] = &[
     field!(Input, message_burst, Number<f64>,
         "Messages one connection may send in a burst above the sustained rate."),
     field!(Input, ops_per_second, Number<f64>,
-        "Ops (stroke ends, shapes, fills, clears, undos, redos) per second, sustained."),
+        "Ops (stroke ends, shapes, fills, clears, moves, undos, redos) per second, sustained."),
     field!(Input, op_burst, Number<f64>,
         "Ops in a burst."),
     field!(Input, paint_pixels_per_second, Number<f64>,

@@ -72,7 +72,7 @@ pub struct Config {
     pub messages_per_second: f64,
     /// Messages one connection may send in a burst above the sustained rate. Default 600.
     pub message_burst: f64,
-    /// Ops (stroke ends, shapes, fills, clears, undos, redos) per second, sustained. Default 40.
+    /// Ops (stroke ends, shapes, fills, clears, moves, undos, redos) per second, sustained. Default 40.
     pub ops_per_second: f64,
     /// Ops in a burst. Default 80.
     pub op_burst: f64,
