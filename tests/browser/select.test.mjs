@@ -40,7 +40,16 @@ test('select a rectangle and a lasso, drag to move, scale, and Delete; the serve
   await drawWithMouse(ann, [[90, 90], [210, 210]]);
   assert.equal(await ann.locator('.selection-layer .ants').count(), 1, 'marching ants');
   let seq = await roomSeq(ctx.server.url, room.id);
-  await drawWithMouse(ann, [[150, 150], [400, 150], [650, 150]]);
+  // While dragged, the pixels float under the pointer over a hole where they were.
+  await drawWithMouse(ann, [[150, 150], [400, 150], [650, 150]], { release: false });
+  const floating = (/** @type {number} */ x, /** @type {number} */ y) => ann.evaluate(([fx, fy]) => {
+    const c = /** @type {HTMLCanvasElement} */ (document.querySelector('canvas.selection-float'));
+    return Array.from(/** @type {CanvasRenderingContext2D} */ (c.getContext('2d')).getImageData(fx, fy, 1, 1).data);
+  }, [x, y]);
+  assert.ok(red(await floating(650, 150)), 'the pixels float at the pointer');
+  assert.ok(white(await floating(150, 150)), 'a hole where they were');
+  assert.equal(await roomSeq(ctx.server.url, room.id), seq, 'nothing sent before the drop');
+  await ann.mouse.up();
   await eventually(async () => (await roomSeq(ctx.server.url, room.id)) > seq, 'the move committed');
   let png = await serverCanvas(room.id);
   assert.ok(white(png.at(150, 150)), 'the source is empty on the server');

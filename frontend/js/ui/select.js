@@ -1,8 +1,10 @@
 // The Select tool (V): drag a rectangle, or draw a lasso (Shift+V or the mode buttons switch),
 // then drag the selection to move it or its corner handle to scale it; Delete or Backspace
 // erases it, Esc lets go. The selection is outlined with marching ants in an SVG layer inside
-// the board element, so it follows pan and zoom. Each drag that ends is sent as one `move`; the
-// server commits it and sends the changed tiles, and the selection stays on the moved pixels.
+// the board element, so it follows pan and zoom. While it is dragged, its pixels (copied from the
+// board) float under the pointer over a hole of the board's background. Each drag that ends is
+// sent as one `move`; the server commits it and sends the changed tiles, and the selection stays
+// on the moved pixels.
 
 import * as proto from '../net/protocol.js';
 
@@ -73,6 +75,8 @@ export class Select {
    */
   #drag = null;
   /** @type {SVGSVGElement | null} */ #svg = null;
+  /** The pixels being dragged, drawn over the board. @type {HTMLCanvasElement | null} */ #float = null;
+  /** The selection's pixels copied when a drag began. @type {HTMLCanvasElement | null} */ #lifted = null;
   /** @type {HTMLElement | null} */ #modes;
 
   /** @param {SelectOptions} options @param {HTMLElement | null} modes the mode buttons */
@@ -107,6 +111,7 @@ export class Select {
   clear() {
     this.selection = null;
     this.#drag = null;
+    this.#lifted = null;
     this.#draw();
   }
 
@@ -148,6 +153,7 @@ export class Select {
     this.#o.board.element.setPointerCapture(e.pointerId);
     if (part) {
       this.#drag = { pointer: e.pointerId, kind: part, x, y, dx: 0, dy: 0, scale: 1 };
+      this.#lift();
     } else {
       this.selection = this.mode === 'lasso' ? { kind: 'lasso', points: [x, y] } : { kind: 'rect', x, y, w: 0, h: 0 };
       this.#drag = { pointer: e.pointerId, kind: 'new', x, y, dx: 0, dy: 0, scale: 1 };
@@ -187,6 +193,7 @@ export class Select {
     const s = this.selection;
     if (!d || e.pointerId !== d.pointer) return;
     this.#drag = null;
+    this.#lifted = null;
     if (!s) return;
     if (d.kind === 'new') {
       const b = selectionBox(s);
@@ -232,8 +239,51 @@ export class Select {
     }
   }
 
+  /** Copies the selection's pixels from the board, for showing them while they are dragged. */
+  #lift() {
+    const s = this.selection;
+    if (!s) return;
+    const b = selectionBox(s);
+    const c = document.createElement('canvas');
+    c.width = Math.max(1, b.w);
+    c.height = Math.max(1, b.h);
+    const ctx = c.getContext('2d');
+    if (!ctx) return;
+    ctx.translate(-b.x, -b.y);
+    ctx.clip(outlinePath(s));
+    ctx.drawImage(this.#o.board.base, 0, 0);
+    this.#lifted = c;
+  }
+
+  /** Shows the dragged pixels at their new place, over a hole where they were. */
+  #drawFloat() {
+    const board = this.#o.board;
+    if (!this.#float) {
+      this.#float = document.createElement('canvas');
+      this.#float.className = 'selection-float';
+    }
+    const f = this.#float;
+    if (f.parentElement !== board.element) board.element.append(f);
+    if (f.width !== board.width || f.height !== board.height) {
+      f.width = board.width;
+      f.height = board.height;
+    }
+    const ctx = f.getContext('2d');
+    if (!ctx) return;
+    ctx.clearRect(0, 0, f.width, f.height);
+    const s = this.selection;
+    const d = this.#drag;
+    const lifted = this.#lifted;
+    if (!s || !d || d.kind === 'new' || !lifted) return;
+    ctx.fillStyle = getComputedStyle(board.element).backgroundColor;
+    ctx.fill(outlinePath(s));
+    const b = selectionBox(s);
+    ctx.drawImage(lifted, b.x + d.dx, b.y + d.dy, b.w * d.scale, b.h * d.scale);
+  }
+
   /** Draws the selection (moved and scaled while dragged) with marching ants and its handle. */
   #draw() {
+    this.#drawFloat();
     const board = this.#o.board;
     if (!this.#svg) {
       this.#svg = /** @type {SVGSVGElement} */ (document.createElementNS(SVG, 'svg'));
@@ -274,6 +324,19 @@ export class Select {
     handle.style.strokeWidth = `${px}`;
     svg.append(handle);
   }
+}
+
+/** The selection's outline as a path. @param {Selection} s */
+function outlinePath(s) {
+  const p = new Path2D();
+  if (s.kind === 'rect') {
+    p.rect(s.x, s.y, s.w, s.h);
+    return p;
+  }
+  p.moveTo(s.points[0], s.points[1]);
+  for (let i = 2; i + 1 < s.points.length; i += 2) p.lineTo(s.points[i], s.points[i + 1]);
+  p.closePath();
+  return p;
 }
 
 /** @param {number} v */
