@@ -32,10 +32,10 @@ pub enum Selection {
 }
 
 impl Selection {
-    /// The selection's whole-pixel box (left, top, right, bottom; right and bottom exclusive)
-    /// clipped to a `width` x `height` canvas, or `None` when nothing of it is on the canvas.
-    pub fn pixel_box(&self, width: u32, height: u32) -> Option<(u32, u32, u32, u32)> {
-        let (l, t, r, b) = match self {
+    /// The selection's whole-pixel box (left, top, right, bottom; right and bottom exclusive),
+    /// before clipping to the canvas; its top-left is what a move scales about.
+    fn unclipped_box(&self) -> (f32, f32, f32, f32) {
+        match self {
             Selection::Rect([x, y, w, h]) => {
                 (x.round(), y.round(), (x + w).round(), (y + h).round())
             }
@@ -55,7 +55,13 @@ impl Selection {
                     max(&mut ys.clone()),
                 )
             }
-        };
+        }
+    }
+
+    /// The selection's whole-pixel box (left, top, right, bottom; right and bottom exclusive)
+    /// clipped to a `width` x `height` canvas, or `None` when nothing of it is on the canvas.
+    pub fn pixel_box(&self, width: u32, height: u32) -> Option<(u32, u32, u32, u32)> {
+        let (l, t, r, b) = self.unclipped_box();
         if !(l.is_finite() && t.is_finite() && r.is_finite() && b.is_finite()) {
             return None;
         }
@@ -96,6 +102,8 @@ pub struct Lifted {
     left: u32,
     /// Top edge of the selection's box on the canvas.
     top: u32,
+    /// The selection's top-left before clipping to the canvas: the point a move scales about.
+    origin: (f32, f32),
     /// Which pixels of the box are selected (and so left transparent).
     mask: Arc<Mask>,
     /// The selected pixels (unselected ones transparent), the size of the box.
@@ -126,8 +134,8 @@ impl Move {
         if self.delete {
             return None;
         }
-        let left = lifted.left as f32 + self.dx;
-        let top = lifted.top as f32 + self.dy;
+        let (left, top) = placed(lifted, self.scale);
+        let (left, top) = (left + self.dx, top + self.dy);
         Some((
             left,
             top,
@@ -191,13 +199,14 @@ impl Move {
             },
             ..PixmapPaint::default()
         };
+        let (left, top) = placed(lifted, self.scale);
         let transform = Transform::from_row(
             self.scale,
             0.0,
             0.0,
             self.scale,
-            lifted.left as f32 + self.dx - tx as f32,
-            lifted.top as f32 + self.dy - ty as f32,
+            left + self.dx - tx as f32,
+            top + self.dy - ty as f32,
         );
         tile.draw_pixmap(
             0,
@@ -208,6 +217,15 @@ impl Move {
             None,
         );
     }
+}
+
+/// Where the lifted box's top-left lands before the offset: scaled about the selection's origin.
+fn placed(lifted: &Lifted, scale: f32) -> (f32, f32) {
+    let (ox, oy) = lifted.origin;
+    (
+        ox + (lifted.left as f32 - ox) * scale,
+        oy + (lifted.top as f32 - oy) * scale,
+    )
 }
 
 /// Makes the selected pixels of the tile at (tx, ty) transparent.
@@ -253,9 +271,11 @@ impl Canvas {
                 }
             }
         }
+        let (ox, oy, _, _) = selection.unclipped_box();
         Some(Lifted {
             left: l,
             top: t,
+            origin: (ox, oy),
             mask: Arc::new(mask),
             pixels: Arc::new(pixels),
         })
@@ -350,6 +370,28 @@ mod tests {
         assert_eq!(snap.pixel(10, 10).map(|p| p.a), Some(0));
         assert_eq!(snap.pixel(60, 10).map(|p| p.a), Some(255));
         assert_eq!(snap.pixel(110, 10).map(|p| p.a), Some(0));
+    }
+
+    #[test]
+    fn scaling_is_about_the_selections_top_left_even_off_the_canvas() {
+        let mut c = Canvas::new(300, 300).expect("valid size");
+        c.apply(&mut square(0.0, 0.0, 20.0));
+        // The selection starts at (-20, -20): the square's corner (0, 0) lands at (-20, -20) +
+        // 2 * (20, 20) = (20, 20), and its far corner (20, 20) at (60, 60).
+        c.apply(&mut Op::Move(Move {
+            selection: Selection::Rect([-20.0, -20.0, 40.0, 40.0]),
+            dx: 0.0,
+            dy: 0.0,
+            scale: 2.0,
+            delete: false,
+            lifted: None,
+        }));
+        let snap = c.snapshot();
+        assert_eq!(snap.pixel(10, 10).map(|p| p.a), Some(0));
+        assert_eq!(snap.pixel(18, 40).map(|p| p.a), Some(0));
+        assert_eq!(snap.pixel(22, 22).map(|p| p.a), Some(255));
+        assert_eq!(snap.pixel(58, 58).map(|p| p.a), Some(255));
+        assert_eq!(snap.pixel(62, 40).map(|p| p.a), Some(0));
     }
 
     #[test]
