@@ -7,6 +7,7 @@
 // on the moved pixels.
 
 import * as proto from '../net/protocol.js';
+import { dialogOpen } from './dialogs.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 /** Handle half-size and hit slop, in CSS pixels. */
@@ -217,7 +218,7 @@ export class Select {
   /** @param {KeyboardEvent} e */
   #key(e) {
     const target = /** @type {HTMLElement} */ (e.target);
-    if (target.matches?.('input, textarea, select')) return;
+    if (dialogOpen() || target.matches?.('input, textarea, select')) return;
     if (e.key === 'V' && e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey) {
       // The toolbar switched to the Select tool; Shift switches the mode too.
       queueMicrotask(() => {
