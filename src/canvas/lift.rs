@@ -71,27 +71,28 @@ impl Selection {
         (l < r && t < b).then_some((l, t, r, b))
     }
 
-    /// Which pixels of the box `(left, top, w, h)` are selected: a mask of the box's size, 255
-    /// for selected and 0 for not.
-    fn mask(&self, left: u32, top: u32, w: u32, h: u32) -> Option<Mask> {
-        let mut mask = Mask::new(w, h)?;
+    /// Which pixels of the box `(left, top, w, h)` a lasso selects: a mask of the box's size,
+    /// 255 for selected and 0 for not. `Ok(None)` for a rectangle, which selects its whole box;
+    /// `Err(())` for a lasso that encloses nothing.
+    fn mask(&self, left: u32, top: u32, w: u32, h: u32) -> Result<Option<Mask>, ()> {
+        let mut mask = Mask::new(w, h).ok_or(())?;
         match self {
-            Selection::Rect(_) => mask.data_mut().fill(255),
+            Selection::Rect(_) => return Ok(None),
             Selection::Lasso(points) => {
                 let mut pb = PathBuilder::new();
                 let mut pairs = points.chunks_exact(2);
-                let first = pairs.next()?;
+                let first = pairs.next().ok_or(())?;
                 pb.move_to(first[0], first[1]);
                 for p in pairs {
                     pb.line_to(p[0], p[1]);
                 }
                 pb.close();
-                let path = pb.finish()?;
+                let path = pb.finish().ok_or(())?;
                 let to_box = Transform::from_translate(-(left as f32), -(top as f32));
                 mask.fill_path(&path, FillRule::Winding, false, to_box);
             }
         }
-        Some(mask)
+        Ok(Some(mask))
     }
 }
 
@@ -104,8 +105,9 @@ pub struct Lifted {
     top: u32,
     /// The selection's top-left before clipping to the canvas: the point a move scales about.
     origin: (f32, f32),
-    /// Which pixels of the box are selected (and so left transparent).
-    mask: Arc<Mask>,
+    /// Which pixels of the box a lasso selected (and so left transparent); `None` for a
+    /// rectangle, which selected all of them.
+    mask: Option<Arc<Mask>>,
     /// The selected pixels (unselected ones transparent), the size of the box.
     pixels: Arc<Pixmap>,
 }
@@ -236,11 +238,12 @@ fn erase(lifted: &Lifted, tx: u32, ty: u32, tile: &mut Pixmap) {
     let x1 = (lifted.left + bw).min(tx + tile.width());
     let y1 = (lifted.top + bh).min(ty + tile.height());
     let tw = tile.width();
-    let mask = lifted.mask.data();
+    let mask = lifted.mask.as_deref().map(Mask::data);
     let pixels = tile.pixels_mut();
     for y in y0..y1 {
         for x in x0..x1 {
-            if mask[((y - lifted.top) * bw + (x - lifted.left)) as usize] != 0 {
+            let i = ((y - lifted.top) * bw + (x - lifted.left)) as usize;
+            if mask.is_none_or(|m| m[i] != 0) {
                 pixels[((y - ty) * tw + (x - tx)) as usize] = PremultipliedColorU8::TRANSPARENT;
             }
         }
@@ -252,9 +255,9 @@ impl Canvas {
     pub fn lift(&self, selection: &Selection) -> Option<Lifted> {
         let (l, t, r, b) = selection.pixel_box(self.width, self.height)?;
         let (w, h) = (r - l, b - t);
-        let mask = selection.mask(l, t, w, h)?;
+        let mask = selection.mask(l, t, w, h).ok()?;
         let mut pixels = Pixmap::new(w, h)?;
-        let data = mask.data();
+        let data = mask.as_ref().map(Mask::data);
         let out = pixels.pixels_mut();
         for id in self.tiles_in(l as f32, t as f32, (r - 1) as f32, (b - 1) as f32) {
             let Some(tile) = self.tile(id) else {
@@ -265,7 +268,7 @@ impl Canvas {
             for y in t.max(ty)..b.min(ty + tile.height()) {
                 for x in l.max(tx)..r.min(tx + tile.width()) {
                     let i = ((y - t) * w + (x - l)) as usize;
-                    if data[i] != 0 {
+                    if data.is_none_or(|m| m[i] != 0) {
                         out[i] = src[((y - ty) * tile.width() + (x - tx)) as usize];
                     }
                 }
@@ -276,7 +279,7 @@ impl Canvas {
             left: l,
             top: t,
             origin: (ox, oy),
-            mask: Arc::new(mask),
+            mask: mask.map(Arc::new),
             pixels: Arc::new(pixels),
         })
     }

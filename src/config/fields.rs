@@ -266,6 +266,8 @@ pub static FIELDS: &[Field] = &[
         "Most strokes one member may have begun and not ended."),
     field!(Input, max_lasso_points, Positive<usize>,
         "Most corners in one lasso selection of a move."),
+    field!(Input, max_selection_pixels, Positive<u64>,
+        "Most canvas pixels one move may select; a move keeps the pixels it lifted for undo."),
     field!(Input, max_stroke_width, Number<f32>,
         "Thickest stroke a client may ask for, in pixels."),
     field!(Input, messages_per_second, Number<f64>,

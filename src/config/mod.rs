@@ -65,6 +65,10 @@ pub struct Config {
     pub max_open_strokes: usize,
     /// Most corners in one lasso selection of a `move`. Default 2,000.
     pub max_lasso_points: usize,
+    /// Most canvas pixels one `move` may select (its box on the canvas). A move keeps the pixels
+    /// it lifted for undo, so this bounds the memory one move holds: 4 bytes a pixel plus 1 for
+    /// a lasso's mask. Default 16,777,216 (4096 x 4096).
+    pub max_selection_pixels: u64,
     /// Thickest stroke a client may ask for, in pixels. Default 256.
     pub max_stroke_width: f32,
     /// Messages one connection may send per second, sustained. Default 300 (a stylus at 240
@@ -218,6 +222,7 @@ impl Default for Config {
             max_points_per_stroke: 20_000,
             max_open_strokes: 8,
             max_lasso_points: 2000,
+            max_selection_pixels: 4096 * 4096,
             max_stroke_width: 256.0,
             messages_per_second: 300.0,
             message_burst: 600.0,

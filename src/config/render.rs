@@ -136,6 +136,7 @@ mod tests {
             max_points_per_stroke,
             max_open_strokes,
             max_lasso_points,
+            max_selection_pixels,
             max_stroke_width,
             messages_per_second,
             message_burst,

@@ -27,8 +27,9 @@ fn bad(message: impl Into<String>) -> ProtoError {
 }
 
 /// Checks a move for a `width` x `height` canvas. Selections may reach one canvas size beyond
-/// every edge (like stroke points), offsets one canvas size either way, and a lasso may have at
-/// most `Config::max_lasso_points` corners.
+/// every edge (like stroke points), offsets one canvas size either way, a lasso may have at most
+/// `Config::max_lasso_points` corners, and the selection's box on the canvas at most
+/// `Config::max_selection_pixels` pixels.
 pub fn validate_move(
     req: MoveRequest,
     width: u32,
@@ -73,6 +74,18 @@ pub fn validate_move(
     let (dx, dy) = (req.dx, req.dy);
     if !(dx.is_finite() && dy.is_finite() && dx.abs() <= 2.0 * w && dy.abs() <= 2.0 * h) {
         return Err(bad("dx and dy must be finite and at most two canvas sizes"));
+    }
+    if let Some((l, t, r, b)) = selection.pixel_box(width, height) {
+        let area = u64::from(r - l) * u64::from(b - t);
+        if area > config.max_selection_pixels {
+            return Err(ProtoError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "a move may select at most {} pixels; select less",
+                    config.max_selection_pixels
+                ),
+            ));
+        }
     }
     let scale = req.scale.unwrap_or(1.0);
     if !(scale.is_finite() && (MIN_SCALE..=MAX_SCALE).contains(&scale)) {
@@ -154,5 +167,17 @@ mod tests {
             many.join(",")
         );
         assert_eq!(check(&text).err(), Some(ErrorCode::TooLarge));
+        let small = Config {
+            max_selection_pixels: 100,
+            ..Config::default()
+        };
+        let big = decode_client(r#"{"type":"move","rect":[-50,0,60,11],"dx":1,"dy":1}"#)
+            .and_then(|m| validate(m, 100, 100, &small))
+            .map_err(|e| e.code);
+        // 10 x 11 pixels on the canvas: one too many.
+        assert_eq!(big.err(), Some(ErrorCode::TooLarge));
+        let fits = decode_client(r#"{"type":"move","rect":[-50,0,60,10],"dx":1,"dy":1}"#)
+            .and_then(|m| validate(m, 100, 100, &small));
+        assert!(fits.is_ok(), "{fits:?}");
     }
 }
