@@ -263,3 +263,48 @@ async fn next_error(c: &mut Client) -> ErrorCode {
         }
     }
 }
+
+/// Another member gets the move's tiles right after its commit: where the pixels were and where
+/// they landed, both at the move's seq.
+#[tokio::test]
+async fn members_get_the_source_and_destination_tiles() {
+    let server = TestServer::start();
+    let room = server
+        .create_room(json!({"width": W, "height": H, "background": "#ffffff"}))
+        .await;
+    let id = room["id"].as_str().expect("id").to_owned();
+    let key = room["edit_key"].as_str().expect("key").to_owned();
+    let (mut ann, _) = Client::join(&server, &id, "Ann", Some(&key)).await;
+    let (mut bob, _) = Client::join(&server, &id, "Bob", None).await;
+    let (msg, _) = script().swap_remove(0);
+    send_op(&mut ann, 0, &msg).await;
+    // A rectangle in tile column 0 (x 10 to 150), moved into column 2 (x 520 to 600, cut off
+    // at the canvas's edge); column 1 does not change.
+    send_op(
+        &mut ann,
+        1,
+        &json!({"type": "move", "id": 9, "rect": [10, 10, 140, 120], "dx": 510, "dy": 0}),
+    )
+    .await;
+    let canvas = Canvas::new(W, H).expect("valid size");
+    let mut move_seq = None;
+    let mut tiles = std::collections::BTreeSet::new();
+    while tiles.len() < 2 {
+        match bob.next().await {
+            common::Frame::Msg(ServerMsg::Commit {
+                seq,
+                op: OpKind::Move,
+                ..
+            }) => move_seq = Some(seq),
+            common::Frame::Binary(frame) => {
+                let (tile, seq, _) = decode_tile(&canvas, &frame);
+                if Some(seq) == move_seq {
+                    tiles.insert((tile.row, tile.col));
+                }
+            }
+            common::Frame::Closed(code) => panic!("closed: {code:?}"),
+            common::Frame::Msg(_) => {}
+        }
+    }
+    assert_eq!(tiles.into_iter().collect::<Vec<_>>(), vec![(0, 0), (0, 2)]);
+}
