@@ -87,6 +87,7 @@ pub fn run_with_store(
             .route("/r/{id}", web::get().to(assets::room_page))
             .route("/static/{path:.*}", web::get().to(assets::frontend_file))
             .route("/favicon.svg", web::get().to(assets::favicon))
+            .route("/fonts/{name}", web::get().to(assets::font))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(metrics::metrics))

@@ -10,6 +10,7 @@ mod lift;
 mod op;
 mod snapshot;
 mod stroke;
+mod text;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ pub use lift::{Lifted, Move, Selection, MAX_SCALE, MIN_SCALE};
 pub use op::{Fill, Op, Painter, Shape, ShapeKind, Stroke, Tool, HIGHLIGHTER_ALPHA};
 pub use snapshot::{encode_png, encode_tile, Snapshot};
 pub use stroke::{stroke_geometry, stroke_path, stroke_radius, Geometry};
+pub use text::{face, layout, metrics, FontMetrics, Glyph, Text, FONT, FONT_FILE};
 
 /// Side of a square tile in pixels.
 pub const TILE_SIZE: u32 = 256;
@@ -176,6 +178,25 @@ impl Canvas {
             Op::Fill(f) => f.region.as_ref().map(Region::tile_ids).unwrap_or_default(),
             Op::Clear => self.all_tiles(),
             Op::Move(m) => m.tiles(self),
+            Op::Text(_) => {
+                // Only the tiles some glyph reaches: a long text's box may be mostly empty.
+                let mut ids: Vec<TileId> = painter
+                    .glyphs()
+                    .iter()
+                    .flat_map(|g| {
+                        let b = g.bounds;
+                        self.tiles_in(
+                            b.left() - 1.0,
+                            b.top() - 1.0,
+                            b.right() + 1.0,
+                            b.bottom() + 1.0,
+                        )
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            }
             Op::Stroke(_) | Op::Shape(_) => match painter.bounds() {
                 Some((l, t, r, b)) => self.tiles_in(l - 1.0, t - 1.0, r + 1.0, b + 1.0),
                 None => Vec::new(),

@@ -10,6 +10,7 @@ use tiny_skia::{
 use super::fill::Region;
 use super::lift::Move;
 use super::stroke::{stroke_geometry, Geometry};
+use super::text::{self, Glyph, Text};
 use super::{Rgba, TileId, TILE_SIZE};
 
 /// A freehand drawing tool.
@@ -102,6 +103,8 @@ pub enum Op {
     Clear,
     /// Moves (or erases) the pixels of a selection.
     Move(Move),
+    /// A block of text in the bundled font.
+    Text(Text),
 }
 
 impl Op {
@@ -121,7 +124,15 @@ impl Op {
             )),
             _ => None,
         };
-        Painter { op: self, geometry }
+        let glyphs = match self {
+            Op::Text(t) => text::layout(t),
+            _ => Vec::new(),
+        };
+        Painter {
+            op: self,
+            geometry,
+            glyphs,
+        }
     }
 
     /// The area the op may paint, in canvas pixels (left, top, right, bottom), for vector ops.
@@ -142,6 +153,7 @@ impl Op {
                     s.y0.max(s.y1) + pad,
                 ))
             }
+            Op::Text(t) => text::bounds(&text::layout(t)),
             Op::Fill(_) | Op::Clear | Op::Move(_) => None,
         }
     }
@@ -152,6 +164,8 @@ impl Op {
 pub struct Painter<'a> {
     op: &'a Op,
     geometry: Option<Geometry>,
+    /// A text op's glyphs, laid out once.
+    glyphs: Vec<Glyph>,
 }
 
 impl Painter<'_> {
@@ -160,12 +174,18 @@ impl Painter<'_> {
         self.op
     }
 
-    /// The area it may paint (left, top, right, bottom), for strokes and shapes.
+    /// The area it may paint (left, top, right, bottom), for strokes, shapes and text.
     pub fn bounds(&self) -> Option<(f32, f32, f32, f32)> {
-        match &self.geometry {
-            Some(g) => g.bounds(),
-            None => self.op.bounds(),
+        match (&self.geometry, self.op) {
+            (Some(g), _) => g.bounds(),
+            (None, Op::Text(_)) => text::bounds(&self.glyphs),
+            (None, _) => self.op.bounds(),
         }
+    }
+
+    /// A text op's glyphs (empty for other ops).
+    pub fn glyphs(&self) -> &[Glyph] {
+        &self.glyphs
     }
 
     /// Paints the op into the pixmap of tile `id`.
@@ -198,6 +218,15 @@ impl Painter<'_> {
             }
             (Op::Clear, _) => tile.fill(tiny_skia::Color::TRANSPARENT),
             (Op::Move(m), _) => m.render_tile(id, tile),
+            (Op::Text(t), _) => {
+                let area = Rect::from_xywh(x0, y0, tile.width() as f32, tile.height() as f32);
+                let paint = solid(t.color);
+                for g in &self.glyphs {
+                    if area.is_some_and(|a| a.intersect(&g.bounds).is_some()) {
+                        tile.fill_path(&g.path, &paint, FillRule::Winding, to_tile, None);
+                    }
+                }
+            }
             (Op::Stroke(_), None) => {}
         }
     }

@@ -87,6 +87,13 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
         not_above,
         "max_points_per_stroke",
     )?;
+    require(
+        c.min_text_size <= c.max_text_size,
+        c,
+        "min_text_size",
+        not_above,
+        "max_text_size",
+    )?;
     at_least_one(c.message_burst, c, "message_burst", "messages_per_second")?;
     at_least_one(c.op_burst, c, "op_burst", "ops_per_second")?;
     Ok(())

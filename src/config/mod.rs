@@ -71,6 +71,12 @@ pub struct Config {
     pub max_selection_pixels: u64,
     /// Thickest stroke a client may ask for, in pixels. Default 256.
     pub max_stroke_width: f32,
+    /// Smallest text size, in canvas pixels per em. Default 6.
+    pub min_text_size: f32,
+    /// Largest text size, in canvas pixels per em. Default 512.
+    pub max_text_size: f32,
+    /// Most characters in one text op. Default 2,000.
+    pub max_text_chars: usize,
     /// Messages one connection may send per second, sustained. Default 300 (a stylus at 240
     /// points a second in 120 messages, plus cursors and 20 strokes a second, stays far below).
     pub messages_per_second: f64,
@@ -224,6 +230,9 @@ impl Default for Config {
             max_lasso_points: 2000,
             max_selection_pixels: 4096 * 4096,
             max_stroke_width: 256.0,
+            min_text_size: 6.0,
+            max_text_size: 512.0,
+            max_text_chars: 2000,
             messages_per_second: 300.0,
             message_burst: 600.0,
             ops_per_second: 40.0,

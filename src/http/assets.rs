@@ -98,6 +98,16 @@ pub async fn favicon(req: HttpRequest) -> HttpResponse {
     serve(&req, "favicon.svg", Assets::get("favicon.svg"))
 }
 
+/// `GET /fonts/{name}`: the bundled font files (the text tool's font, the same file the server
+/// draws text with).
+pub async fn font(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let file = path
+        .ends_with(".ttf")
+        .then(|| Assets::get(&format!("fonts/{path}")))
+        .flatten();
+    serve(&req, &path, file)
+}
+
 /// `GET /api/stats`: how many rooms are in memory and in the store.
 pub async fn stats(registry: web::Data<Registry>) -> Result<HttpResponse, crate::http::ApiError> {
     let store = std::sync::Arc::clone(registry.store());

@@ -153,6 +153,22 @@ pub enum ClientMsg {
         #[serde(default)]
         tolerance: u8,
     },
+    /// A block of text in the bundled font, committed as one op.
+    Text {
+        /// Optional client id, echoed in the commit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// Left edge of every line, in canvas pixels.
+        x: f32,
+        /// Top of the first line, in canvas pixels.
+        y: f32,
+        /// The characters, `\n` between lines; 1 to `max_text_chars` characters.
+        text: String,
+        /// Font size in canvas pixels per em, `min_text_size` to `max_text_size`.
+        size: f32,
+        /// Color as `#rrggbb` or `#rrggbbaa`.
+        color: String,
+    },
     /// Clears the whole canvas (undoable).
     Clear {
         /// Optional client id, echoed in the commit.
@@ -242,7 +258,7 @@ impl ClientMsg {
 impl ClientMsg {
     /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
     /// order.
-    pub const TYPES: [&'static str; 17] = [
+    pub const TYPES: [&'static str; 18] = [
         "hello",
         "stroke_begin",
         "stroke_points",
@@ -260,6 +276,7 @@ impl ClientMsg {
         "lock",
         "kick",
         "move",
+        "text",
     ];
 
     /// The position of this message's type in [`ClientMsg::TYPES`].
@@ -282,6 +299,7 @@ impl ClientMsg {
             ClientMsg::Lock { .. } => 14,
             ClientMsg::Kick { .. } => 15,
             ClientMsg::Move { .. } => 16,
+            ClientMsg::Text { .. } => 17,
         }
     }
 
@@ -297,6 +315,7 @@ impl ClientMsg {
             ClientMsg::StrokeEnd { .. }
                 | ClientMsg::Shape { .. }
                 | ClientMsg::Fill { .. }
+                | ClientMsg::Text { .. }
                 | ClientMsg::Clear { .. }
                 | ClientMsg::Move { .. }
                 | ClientMsg::Undo

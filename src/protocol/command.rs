@@ -3,7 +3,7 @@
 
 use super::client::StrokeId;
 use super::server::MemberId;
-use crate::canvas::{Fill, Move, Rgba, Shape, ShapeKind, Tool};
+use crate::canvas::{Fill, Move, Rgba, Shape, ShapeKind, Text, Tool};
 
 /// A checked `hello`.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +101,13 @@ pub enum Command {
         /// The move, its selection, offset and scale checked (pixels not lifted yet).
         mv: Move,
     },
+    /// A block of text.
+    Text {
+        /// The client's id, echoed in the commit.
+        id: Option<u32>,
+        /// The text, ready to commit.
+        text: Text,
+    },
     /// Clears the canvas.
     Clear {
         /// The client's id, echoed in the commit.
@@ -178,6 +185,7 @@ impl Command {
                 | Command::Shape { .. }
                 | Command::Fill { .. }
                 | Command::Move { .. }
+                | Command::Text { .. }
                 | Command::Undo
                 | Command::Redo
         )

@@ -1,5 +1,5 @@
 //! The WebSocket protocol, by job: what clients send ([`client`]), what it becomes once checked
-//! ([`command`], by [`validate`](mod@validate)), what the server sends ([`server`]), errors and close
+//! ([`command`], by [`validate`](mod@validate), [`text`](mod@text)), what the server sends ([`server`]), errors and close
 //! codes ([`error`]) and the binary tile frame ([`frame`]).
 //!
 //! No I/O lives here. `docs/protocol.md` is the contract for these types; the test
@@ -11,6 +11,7 @@ pub mod command;
 pub mod error;
 pub mod frame;
 pub mod server;
+pub mod text;
 pub mod validate;
 pub mod validate_move;
 
@@ -25,3 +26,4 @@ pub use validate::{
     clean_name, parse_color, validate, validate_color, validate_cursor, validate_points,
     validate_view, validate_width,
 };
+pub use text::validate_text;

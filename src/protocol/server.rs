@@ -23,6 +23,8 @@ pub enum OpKind {
     Fill,
     /// A clear.
     Clear,
+    /// A block of text.
+    Text,
     /// An undo of the op at `target`.
     Undo,
     /// A redo of the op at `target`.

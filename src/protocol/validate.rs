@@ -292,6 +292,17 @@ pub fn validate(
                 }
             }
         }
+        ClientMsg::Text {
+            id,
+            x,
+            y,
+            text,
+            size,
+            color,
+        } => Command::Text {
+            id,
+            text: super::text::validate_text(x, y, text, size, &color, (width, height), config)?,
+        },
         ClientMsg::Fill {
             id,
             x,

@@ -1,6 +1,6 @@
 //! What painting costs against a member's pixel budget (see `Config::paint_pixels_per_second`).
 
-use crate::canvas::{Move, Shape, TILE_SIZE};
+use crate::canvas::{Move, Shape, Text, TILE_SIZE};
 
 /// Pixels a stroke's new points paint: each segment's length times the widest the pen gets on
 /// it (`last` is the stroke's previous point, if any).
@@ -38,6 +38,13 @@ pub fn moved(m: &Move, width: u32, height: u32) -> f64 {
     m.pixel_area(width, height)
 }
 
+/// Pixels a text paints: each character's em square (size x size; a newline costs nothing).
+pub fn text(t: &Text) -> f64 {
+    let chars = t.text.chars().filter(|&c| c != '\n').count() as f64;
+    let size = f64::from(t.size);
+    chars * size * size
+}
+
 /// Pixels repainted over whole tiles (fills, undos and redos).
 pub fn tiles(count: usize) -> f64 {
     count as f64 * f64::from(TILE_SIZE * TILE_SIZE)
@@ -73,5 +80,22 @@ mod tests {
         assert_eq!(moved(&m, 100, 100), 200.0 + 800.0);
         m.delete = true;
         assert_eq!(moved(&m, 100, 100), 200.0);
+    }
+
+    #[test]
+    fn text_costs_an_em_square_a_character() {
+        let t = Text {
+            x: 0.0,
+            y: 0.0,
+            text: "ab\nc".to_owned(),
+            size: 10.0,
+            color: crate::canvas::Rgba {
+                r: 0,
+                g: 0,
+                b: 0,
+                a: 255,
+            },
+        };
+        assert_eq!(text(&t), 300.0);
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::canvas::{Fill, Move, Op, Rgba, Selection, Shape, ShapeKind, Stroke, Tool};
+use crate::canvas::{Fill, Move, Op, Rgba, Selection, Shape, ShapeKind, Stroke, Text, Tool};
 
 /// One entry of a room's op log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +49,19 @@ pub enum Record {
         color: String,
         /// Tolerance.
         tolerance: u8,
+    },
+    /// A block of text.
+    Text {
+        /// Left edge of the lines.
+        x: f32,
+        /// Top of the first line.
+        y: f32,
+        /// The characters.
+        text: String,
+        /// Pixels per em.
+        size: f32,
+        /// Color.
+        color: String,
     },
     /// A clear.
     Clear,
@@ -101,6 +114,13 @@ impl Record {
                 y: f.y,
                 color: f.color.to_hex(),
                 tolerance: f.tolerance,
+            },
+            Op::Text(t) => Record::Text {
+                x: t.x,
+                y: t.y,
+                text: t.text.clone(),
+                size: t.size,
+                color: t.color.to_hex(),
             },
             Op::Clear => Record::Clear,
             Op::Move(m) => {
@@ -165,6 +185,19 @@ impl Record {
                 color: color(c)?,
                 tolerance: *tolerance,
                 region: None,
+            }),
+            Record::Text {
+                x,
+                y,
+                text,
+                size,
+                color: c,
+            } => Op::Text(Text {
+                x: *x,
+                y: *y,
+                text: text.clone(),
+                size: *size,
+                color: color(c)?,
             }),
             Record::Clear => Op::Clear,
             Record::Move {

@@ -256,6 +256,14 @@ impl RoomState {
                 self.commit(id, Op::Move(mv), OpKind::Move, None, client_id, now);
                 Ok(())
             }
+            Command::Text {
+                id: client_id,
+                text,
+            } => {
+                member.paint.charge(now, cost::text(&text));
+                self.commit(id, Op::Text(text), OpKind::Text, None, client_id, now);
+                Ok(())
+            }
             Command::Clear { id: client_id } => {
                 self.commit(id, Op::Clear, OpKind::Clear, None, client_id, now);
                 Ok(())
