@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use inkroom::canvas::{
-    Canvas, Document, Fill, Move, Op, Rgba, Selection, Shape, ShapeKind, Stroke, Tool,
+    Canvas, Document, Fill, Move, Op, Rgba, Selection, Shape, ShapeKind, Stroke, Text, Tool,
 };
 
 const WHITE: Rgba = Rgba {
@@ -422,4 +422,55 @@ fn move_undo_and_redo() {
     assert_eq!(doc_png(&doc), before, "undoing the move restores the scene");
     doc.redo("bob");
     check("move", "rect", &doc_png(&doc));
+fn text(x: f32, y: f32, s: &str, size: f32, color: u32) -> Op {
+    Op::Text(Text {
+        x,
+        y,
+        text: s.to_owned(),
+        size,
+        color: rgba(color),
+    })
+}
+
+/// Text: several lines across the tile edge at x = 256, accents, Greek, Cyrillic, symbols, a
+/// character the font lacks (drawn as its fallback box), the smallest size, and large
+/// translucent glyphs overlapping a stroke. Then undone and redone by its author under another
+/// member's stroke.
+#[test]
+fn texts() {
+    let lines = text(
+        12.0,
+        8.0,
+        "Hello, inkroom! \u{c5}ngstr\u{f6}m\n\u{3a9}\u{3bc}\u{3ad}\u{3b3}\u{3b1} \u{436}\u{438}\u{432} \u{2192} \u{2713} \u{4e2d}\nlast line, tiny:",
+        24.0,
+        0x1f1f1fff,
+    );
+    let tiny = text(210.0, 66.0, "six pixels per em", 6.0, 0xe03131ff);
+    let big = text(20.0, 100.0, "Ag", 120.0, 0x1971c280);
+    let under = stroke(
+        Tool::Pen,
+        0xf08c00ff,
+        16.0,
+        &[(10.0, 200.0, 0.5), (310.0, 150.0, 0.5)],
+    );
+    check(
+        "text",
+        "lines",
+        &render(vec![under.clone(), lines.clone(), tiny.clone(), big.clone()]),
+    );
+
+    let doc_png = |doc: &Document| doc.canvas().snapshot().to_png(WHITE);
+    let mut doc = Document::new(Canvas::new(320, 240).expect("valid size"), 0, 50, 2);
+    doc.commit("ann", big.clone());
+    doc.commit("bob", under.clone());
+    doc.undo("ann");
+    check("text", "undo", &doc_png(&doc));
+    assert_eq!(doc_png(&doc), render(vec![under.clone()]), "undo leaves Bob's stroke alone");
+    doc.redo("ann");
+    check("text", "redo", &doc_png(&doc));
+    assert_eq!(
+        doc_png(&doc),
+        render(vec![big, under]),
+        "redo paints the text exactly as it was, under the later stroke"
+    );
 }

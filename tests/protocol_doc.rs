@@ -72,6 +72,7 @@ fn client_examples_decode() {
         "shape",
         "shape_preview",
         "fill",
+        "text",
         "clear",
         "undo",
         "redo",

@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn the_bundled_font_parses_with_sane_metrics() {
         let m = metrics();
-        assert!(m.units_per_em > 0 && m.ascender > 0 && m.descender < 0, "{m:?}");
+        assert!(
+            m.units_per_em > 0 && m.ascender > 0 && m.descender < 0,
+            "{m:?}"
+        );
     }
 
     #[test]
@@ -177,8 +180,12 @@ mod tests {
         let one = bounds(&layout(&text("H", 100.0))).expect("H has ink");
         let two = bounds(&layout(&text("H\nH", 100.0))).expect("H has ink");
         let m = metrics();
-        let line = f32::from(m.ascender - m.descender + m.line_gap) * 100.0 / f32::from(m.units_per_em);
-        assert!((two.3 - one.3 - line).abs() < 0.01, "{one:?} {two:?} {line}");
+        let line =
+            f32::from(m.ascender - m.descender + m.line_gap) * 100.0 / f32::from(m.units_per_em);
+        assert!(
+            (two.3 - one.3 - line).abs() < 0.01,
+            "{one:?} {two:?} {line}"
+        );
         // H sits on the baseline with a small left bearing, below the top of the line.
         assert!(one.0 >= 10.0 && one.0 < 30.0, "{one:?}");
         assert!(one.1 > 20.0, "{one:?}");
