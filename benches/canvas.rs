@@ -9,6 +9,9 @@
 //! - `undo`: undo of one op buried under 100 later ops (goal under 20 ms), in two layouts: the 100
 //!   later strokes spread over the board (some cross the undone one), and the worst case where
 //!   every one of them crosses all of its tiles; baseline: re-rendering the 100 ops from scratch.
+//! - `text`: a 2,000-character text (40 lines at 24 px) laid out and committed into a
+//!   1920x1080 canvas, tile by tile; baseline: the same glyph paths (laid out outside the timing)
+//!   filled straight into one 1920x1080 pixmap.
 //!
 //! Run with `cargo bench --bench canvas`; docs/benchmarks.md records results.
 
@@ -19,7 +22,9 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
-use inkroom::canvas::{encode_png, Canvas, Document, Fill, Op, Rgba, Stroke, TileId, Tool};
+use inkroom::canvas::{
+    encode_png, layout, Canvas, Document, Fill, Op, Rgba, Stroke, Text, TileId, Tool,
+};
 use tiny_skia::{LineCap, LineJoin, Paint, PathBuilder, Pixmap, Transform};
 
 const INK: Rgba = Rgba {
@@ -267,5 +272,49 @@ fn undo(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stroke, tile_encode, fill, undo);
+fn text(c: &mut Criterion) {
+    let mut g = c.benchmark_group("text");
+    // 40 lines: 39 of 49 characters and a newline, and a last one of 50.
+    let line = "The quick brown fox jumps over the lazy dog, 123";
+    let mut body: Vec<String> = (0..40).map(|i| format!("{line}{}", i % 10)).collect();
+    body[39].push('!');
+    let text = Text {
+        x: 20.0,
+        y: 10.0,
+        text: body.join("\n"),
+        size: 24.0,
+        color: INK,
+    };
+    assert_eq!(text.text.chars().count(), 2000, "the longest text allowed");
+    let op = Op::Text(text.clone());
+    g.bench_function("inkroom_text_2000_chars_s24", |b| {
+        b.iter(|| {
+            let mut canvas = Canvas::new(1920, 1080).expect("size");
+            canvas.apply(&mut op.clone());
+            black_box(canvas)
+        })
+    });
+    let glyphs = layout(&text);
+    let mut pixmap = Pixmap::new(1920, 1080).expect("size");
+    g.bench_function("baseline_fill_glyph_paths_one_pixmap", |b| {
+        b.iter(|| {
+            let mut paint = Paint::default();
+            paint.set_color_rgba8(30, 60, 200, 255);
+            paint.anti_alias = true;
+            for glyph in &glyphs {
+                pixmap.fill_path(
+                    &glyph.path,
+                    &paint,
+                    tiny_skia::FillRule::Winding,
+                    Transform::identity(),
+                    None,
+                );
+            }
+            black_box(&pixmap);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stroke, tile_encode, fill, undo, text);
 criterion_main!(benches);
