@@ -1,11 +1,12 @@
 //! Text: the bundled font, how a text op is laid out, and the glyph paths the canvas fills.
 //!
-//! Layout is deliberately simple so the page can repeat it exactly with the same font file: every
+//! Layout is deliberately simple so the page can repeat it exactly with the same font file
+//! (`frontend/js/render/text.js`, which fills the same outlines read by `font.js`): every
 //! line starts at `x`; the first baseline sits one ascender below `y`; each further line one
 //! line height (ascender - descender + line gap) lower; each character advances the pen by its
 //! glyph's advance width, with no kerning and no ligatures. A character the font lacks is drawn as
-//! the font's fallback glyph (glyph 0). Each glyph is filled on its own, like the page's
-//! one-character `fillText` calls, so overlapping translucent glyphs blend the same way.
+//! the font's fallback glyph (glyph 0). Each glyph is filled on its own, as the page fills them,
+//! so overlapping translucent glyphs blend the same way on both sides.
 
 use std::sync::OnceLock;
 
@@ -42,7 +43,7 @@ pub fn face() -> &'static Face<'static> {
     FACE.get_or_init(|| Face::parse(FONT, 0).expect("the bundled font is a valid TrueType file"))
 }
 
-/// Font-wide vertical metrics in font units, as the page's `text.js` also states them.
+/// Font-wide vertical metrics in font units (the page's `font.js` reads the same from the file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FontMetrics {
     /// Font units per em.

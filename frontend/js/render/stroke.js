@@ -6,6 +6,8 @@
 // Arcs are polygons with vertices on the circle. Filled with the non-zero rule, a stroke never
 // darkens where it overlaps itself.
 
+import { drawText } from './text.js';
+
 const ARC_TOLERANCE = 0.05;
 const RUN = 32;
 
@@ -239,7 +241,8 @@ export const HIGHLIGHTER_ALPHA = 0.35;
  * @typedef {{kind: 'shape', shape: 'line' | 'rect' | 'ellipse', x0: number, y0: number, x1: number,
  *   y1: number, color: string, width: number, fill: boolean}} ShapeItem
  * @typedef {{kind: 'clear'}} ClearItem
- * @typedef {StrokeItem | ShapeItem | ClearItem} Item
+ * @typedef {import('./text.js').TextItem} TextItem
+ * @typedef {StrokeItem | ShapeItem | ClearItem | TextItem} Item
  */
 
 /**
@@ -270,6 +273,8 @@ export function drawItem(ctx, item, { preview = false } = {}) {
     } else {
       drawStroke(ctx, { color: item.color, width: item.width, points });
     }
+  } else if (item.kind === 'text') {
+    drawText(ctx, item);
   } else {
     drawShape(ctx, item);
   }
