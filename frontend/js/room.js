@@ -8,6 +8,7 @@ import { Pen } from './ui/pen.js';
 import { Select } from './ui/select.js';
 import { bindSteadySelect } from './ui/steady.js';
 import { rememberBoard } from './ui/boards.js';
+import { TextTool, textSize } from './ui/texttool.js';
 import { Toolbar } from './ui/toolbar.js';
 import { toast } from './ui/toast.js';
 import { confirmDialog, dialogOpen, setupDialog } from './ui/dialogs.js';
@@ -177,6 +178,13 @@ function penWidth() {
   return Math.min(256, Math.max(0.5, Math.round((toolbar.width / board.scale) * 100) / 100));
 }
 
+const textTool = new TextTool({
+  board,
+  send: (msg) => state.synced && socket.send(msg),
+  me: () => state.me,
+  style: () => ({ color: toolbar.color, size: textSize(penWidth()) }),
+});
+
 let lastCursor = 0;
 const pen = new Pen({
   board,
@@ -198,6 +206,7 @@ const pen = new Pen({
     else if (everSynced) toast('Reconnecting to the server; try again in a moment.', 'error');
     else toast('Not connected yet; try again in a moment.', 'error');
   },
+  onText: (x, y) => textTool.press(x, y),
 });
 const select = new Select({
   board,
@@ -432,6 +441,10 @@ function applyCommit(msg) {
       if (msg.author === state.me) drawn = board.commit(`${msg.author}:${msg.id}`, msg.seq);
       // Others' shapes come as tiles; their previews stay until the tiles are on screen.
       else previews.committed(msg.author, msg.seq);
+      break;
+    case 'text':
+      // Own text moves from its preview into the picture; others' comes as tiles.
+      if (msg.author === state.me) drawn = board.commit(`${msg.author}:${msg.id}`, msg.seq);
       break;
     case 'clear':
       board.apply({ kind: 'clear' }, msg.seq);

@@ -93,6 +93,12 @@ export const move = (id, selection, dx, dy, scale, del) => ({
   type: 'move', id, ...selection, dx, dy, ...(scale !== 1 ? { scale } : {}), ...(del ? { delete: true } : {}),
 });
 
+/**
+ * A block of text in the bundled font (see render/text.js).
+ * @param {number} id @param {number} x @param {number} y @param {string} text @param {number} size @param {string} color
+ */
+export const text = (id, x, y, text, size, color) => ({ type: 'text', id, x, y, text, size, color });
+
 /** @param {string} name */
 export const rename = (name) => ({ type: 'rename', name });
 

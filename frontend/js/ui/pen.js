@@ -41,6 +41,7 @@ const PREVIEW_MS = 33;
  *   style: () => {tool: string, color: string, width: number, fillShapes: boolean},
  *   onCursor: (x: number, y: number) => void,
  *   onRefused: () => void,
+ *   onText?: (x: number, y: number) => void,
  * }} PenOptions
  */
 
@@ -153,6 +154,11 @@ export class Pen {
     if (!freehand && !this.#o.online()) {
       // Shapes and fills are drawn by the server: they need the connection.
       this.#o.onRefused();
+      return;
+    }
+    if (tool === 'text') {
+      // The Text tool places or commits a text box (ui/texttool.js).
+      this.#o.onText?.(x, y);
       return;
     }
     if (tool === 'fill') {

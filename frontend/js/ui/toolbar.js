@@ -17,12 +17,14 @@ const PALETTE = ['#1f1f1f', '#e03131', '#f08c00', '#2f9e44', '#1971c2', '#7048e8
 export const TOOLS = /** @type {const} */ ({
   pen: 'b', highlighter: 'h', eraser: 'e', line: 'l', rect: 'r', ellipse: 'o', fill: 'f',
   select: 'v',
+  text: 't',
 });
 
 /** Tool names as the shortcut toast says them. */
 const TOOL_NAMES = /** @type {const} */ ({
   pen: 'Pen', highlighter: 'Highlighter', eraser: 'Eraser', line: 'Line', rect: 'Rectangle', ellipse: 'Ellipse', fill: 'Fill',
   select: 'Select',
+  text: 'Text',
 });
 
 /** The widths `[` and `]` step through: even steps to the eye, and back where they started. */
