@@ -28,8 +28,8 @@
 //!   `state/moderation.rs`, a new edit key in [`room::moderation`]) and the retention
 //!   [`sweeper`](room::sweeper).
 //! - [`canvas`]: the tiled raster canvas rendered with tiny-skia, stroke geometry, flood fills,
-//!   selection moves (pixels lifted once, in `canvas/lift.rs`), snapshots and PNG encoding.
-//!   Synchronous, no actix.
+//!   selection moves (pixels lifted once, in `canvas/lift.rs`), text in the bundled font
+//!   (`canvas/text.rs`), snapshots and PNG encoding. Synchronous, no actix.
 //! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases, operator
 //!   facts and retention; a room whose write failed is held until it has rolled back and a
 //!   probe succeeds; online [`backup`](store::backup) and restore.

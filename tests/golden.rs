@@ -456,7 +456,12 @@ fn texts() {
     check(
         "text",
         "lines",
-        &render(vec![under.clone(), lines.clone(), tiny.clone(), big.clone()]),
+        &render(vec![
+            under.clone(),
+            lines.clone(),
+            tiny.clone(),
+            big.clone(),
+        ]),
     );
 
     let doc_png = |doc: &Document| doc.canvas().snapshot().to_png(WHITE);
@@ -465,7 +470,11 @@ fn texts() {
     doc.commit("bob", under.clone());
     doc.undo("ann");
     check("text", "undo", &doc_png(&doc));
-    assert_eq!(doc_png(&doc), render(vec![under.clone()]), "undo leaves Bob's stroke alone");
+    assert_eq!(
+        doc_png(&doc),
+        render(vec![under.clone()]),
+        "undo leaves Bob's stroke alone"
+    );
     doc.redo("ann");
     check("text", "redo", &doc_png(&doc));
     assert_eq!(

@@ -22,8 +22,8 @@ pub use server::{
     decode_server, encode, encode_batch, is_batch, CursorPos, MemberId, MemberInfo, OpKind, Role,
     RoomView, ServerMsg, ViewRect,
 };
+pub use text::validate_text;
 pub use validate::{
     clean_name, parse_color, validate, validate_color, validate_cursor, validate_points,
     validate_view, validate_width,
 };
-pub use text::validate_text;

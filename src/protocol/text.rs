@@ -67,10 +67,16 @@ mod tests {
         };
         assert!(check("Hi", c.min_text_size).is_ok());
         assert!(check("Hi", c.max_text_size).is_ok());
-        assert_eq!(check("Hi", c.min_text_size - 0.5).err(), Some(ErrorCode::BadMessage));
+        assert_eq!(
+            check("Hi", c.min_text_size - 0.5).err(),
+            Some(ErrorCode::BadMessage)
+        );
         assert_eq!(check("", 32.0).err(), Some(ErrorCode::BadMessage));
         let long = "é".repeat(c.max_text_chars);
-        assert!(check(&long, 32.0).is_ok(), "characters, not bytes, are counted");
+        assert!(
+            check(&long, 32.0).is_ok(),
+            "characters, not bytes, are counted"
+        );
         assert_eq!(check(&(long + "x"), 32.0).err(), Some(ErrorCode::TooLarge));
     }
 }
