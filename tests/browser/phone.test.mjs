@@ -16,7 +16,7 @@ const PORTRAIT = { width: 390, height: 844 };
 const LANDSCAPE = { width: 844, height: 390 };
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 const DOCK = ['.tool[data-tool=pen]', '.tool[data-tool=highlighter]', '.tool[data-tool=eraser]', '.tool[data-tool=line]',
-  '.tool[data-tool=rect]', '.tool[data-tool=ellipse]', '.tool[data-tool=fill]', '#color-now', '#width', '#undo', '#redo', '#more'];
+  '.tool[data-tool=rect]', '.tool[data-tool=ellipse]', '.tool[data-tool=fill]', '.tool[data-tool=text]', '#color-now', '#width', '#undo', '#redo', '#more'];
 
 /**
  * Draws with one finger through page points.
