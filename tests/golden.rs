@@ -422,6 +422,8 @@ fn move_undo_and_redo() {
     assert_eq!(doc_png(&doc), before, "undoing the move restores the scene");
     doc.redo("bob");
     check("move", "rect", &doc_png(&doc));
+}
+
 fn text(x: f32, y: f32, s: &str, size: f32, color: u32) -> Op {
     Op::Text(Text {
         x,
