@@ -8,7 +8,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{Config, TlsFiles};
-use crate::http::{admin, assets, health, metrics, rooms};
+use crate::http::{admin, assets, health, images, metrics, rooms};
 use crate::metrics::Metrics;
 use crate::room::Registry;
 use crate::store::{Store, StoreOptions};
@@ -102,6 +102,7 @@ pub fn run_with_store(
                         "/{id}/edit_key",
                         web::post().to(crate::http::moderation::edit_key),
                     )
+                    .route("/{id}/images", web::post().to(images::upload))
                     .route("/{id}/ws", web::get().to(rooms::websocket)),
             )
             .configure(admin::routes)

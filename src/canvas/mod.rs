@@ -4,10 +4,12 @@
 //! [`Canvas`] and is the only writer; readers (join, export) take a [`Snapshot`], which shares the
 //! tiles (copy on write) instead of copying pixels.
 
+mod decode;
 mod document;
 mod fill;
 mod lift;
 mod op;
+mod picture;
 mod snapshot;
 mod stroke;
 mod text;
@@ -16,10 +18,12 @@ use std::sync::Arc;
 
 use tiny_skia::Pixmap;
 
+pub use decode::{decode, dimensions, DecodeError};
 pub use document::{Applied, Document};
 pub use fill::Region;
 pub use lift::{Lifted, Move, Selection, MAX_SCALE, MIN_SCALE};
 pub use op::{Fill, Op, Painter, Shape, ShapeKind, Stroke, Tool, HIGHLIGHTER_ALPHA};
+pub use picture::{Picture, Placed, Placement};
 pub use snapshot::{encode_png, encode_tile, Snapshot};
 pub use stroke::{stroke_geometry, stroke_path, stroke_radius, Geometry};
 pub use text::{face, layout, metrics, FontMetrics, Glyph, Text, FONT, FONT_FILE};
@@ -197,6 +201,13 @@ impl Canvas {
                 ids.dedup();
                 ids
             }
+            // Exactly the tiles under the visible part (its right and bottom are exclusive).
+            Op::Image(p) => match p.area() {
+                Some((l, t, r, b)) => {
+                    self.tiles_in(l as f32, t as f32, (r - 1) as f32, (b - 1) as f32)
+                }
+                None => Vec::new(),
+            },
             Op::Stroke(_) | Op::Shape(_) => match painter.bounds() {
                 Some((l, t, r, b)) => self.tiles_in(l - 1.0, t - 1.0, r + 1.0, b + 1.0),
                 None => Vec::new(),

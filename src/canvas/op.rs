@@ -9,6 +9,7 @@ use tiny_skia::{
 
 use super::fill::Region;
 use super::lift::Move;
+use super::picture::Picture;
 use super::stroke::{stroke_geometry, Geometry};
 use super::text::{self, Glyph, Text};
 use super::{Rgba, TileId, TILE_SIZE};
@@ -105,6 +106,8 @@ pub enum Op {
     Move(Move),
     /// A block of text in the bundled font.
     Text(Text),
+    /// An uploaded image scaled into a rectangle.
+    Image(Picture),
 }
 
 impl Op {
@@ -154,6 +157,9 @@ impl Op {
                 ))
             }
             Op::Text(t) => text::bounds(&text::layout(t)),
+            Op::Image(p) => p
+                .area()
+                .map(|(l, t, r, b)| (l as f32, t as f32, r as f32, b as f32)),
             Op::Fill(_) | Op::Clear | Op::Move(_) => None,
         }
     }
@@ -227,6 +233,7 @@ impl Painter<'_> {
                     }
                 }
             }
+            (Op::Image(p), _) => p.render_tile(x0 as u32, y0 as u32, tile),
             (Op::Stroke(_), None) => {}
         }
     }

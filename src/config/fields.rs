@@ -233,6 +233,14 @@ pub static FIELDS: &[Field] = &[
         "Longest member display name, in characters."),
     field!(Rooms, max_http_body_bytes, Bytes<usize>,
         "Largest HTTP request body."),
+    field!(Rooms, max_image_bytes, Bytes<usize>,
+        "Largest image upload (the body limit of POST /api/rooms/{id}/images alone)."),
+    field!(Rooms, max_image_pixels, Positive<u64>,
+        "Most pixels an uploaded image may have (read from its header before it is decoded), \
+         and most pixels one image op may cover."),
+    field!(Rooms, room_image_bytes, Bytes<u64>,
+        "Most bytes of uploaded images one room may hold; past it, uploads get image_quota \
+         (HTTP 413)."),
     field!(Rooms, max_loaded_rooms, Positive<usize>,
         "Most rooms in memory at once; past it, rooms nobody is in are unloaded, and when all \
          are in use new ones get server_busy (HTTP 503)."),

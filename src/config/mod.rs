@@ -54,6 +54,14 @@ pub struct Config {
     pub max_member_name_chars: usize,
     /// Largest HTTP request body, in bytes. Default 16 KiB.
     pub max_http_body_bytes: usize,
+    /// Largest image upload, in bytes (the body limit of `POST /api/rooms/{id}/images`).
+    /// Default 10 MiB.
+    pub max_image_bytes: usize,
+    /// Most pixels an uploaded image may have (checked from its header before decoding), and
+    /// most pixels one image op may cover. Default 16,777,216 (4096x4096).
+    pub max_image_pixels: u64,
+    /// Most bytes of uploaded images one room may hold. Default 64 MiB.
+    pub room_image_bytes: u64,
 
     /// Largest WebSocket frame a client may send, in bytes. Default 64 KiB.
     pub max_frame_bytes: usize,
@@ -223,6 +231,9 @@ impl Default for Config {
             max_room_name_chars: 100,
             max_member_name_chars: 40,
             max_http_body_bytes: 16 * 1024,
+            max_image_bytes: 10 * 1024 * 1024,
+            max_image_pixels: 4096 * 4096,
+            room_image_bytes: 64 * 1024 * 1024,
             max_frame_bytes: 64 * 1024,
             max_points_per_message: 1024,
             max_points_per_stroke: 20_000,

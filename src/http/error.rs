@@ -79,6 +79,19 @@ impl ApiError {
         }
     }
 
+    /// Any status with a code and a message (image uploads: 413, 415, 422).
+    pub fn with_status(
+        status: StatusCode,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     /// 500 with a message.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError {

@@ -1,4 +1,4 @@
-//! HTTP handlers: the rooms API, the PNG export, the WebSocket upgrade, the owner's
+//! HTTP handlers: the rooms API, image uploads, the PNG export, the WebSocket upgrade, the owner's
 //! edit-key replacement, the admin API, the static
 //! front end, liveness and readiness checks and Prometheus metrics. JSON errors share one shape:
 //! `{"error":{"code","message"}}`.
@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 pub mod error;
 pub mod health;
+pub mod images;
 pub mod metrics;
 pub mod moderation;
 pub mod rooms;

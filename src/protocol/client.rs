@@ -187,6 +187,23 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<MemberId>,
     },
+    /// Draws an uploaded image (see `POST /api/rooms/{id}/images`) scaled into a rectangle,
+    /// committed as one op. The rectangle is rounded to whole pixels.
+    Image {
+        /// Optional client id, echoed in the commit (or in the `error` if it fails).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// The upload's id, as `POST /api/rooms/{id}/images` answered it.
+        image: String,
+        /// Left edge in canvas pixels.
+        x: f32,
+        /// Top edge in canvas pixels.
+        y: f32,
+        /// Width to scale to, in canvas pixels.
+        width: f32,
+        /// Height to scale to, in canvas pixels.
+        height: f32,
+    },
     /// Undoes the sender's latest op.
     Undo,
     /// Redoes the sender's latest undone op.
@@ -258,7 +275,7 @@ impl ClientMsg {
 impl ClientMsg {
     /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
     /// order.
-    pub const TYPES: [&'static str; 18] = [
+    pub const TYPES: [&'static str; 19] = [
         "hello",
         "stroke_begin",
         "stroke_points",
@@ -277,6 +294,7 @@ impl ClientMsg {
         "kick",
         "move",
         "text",
+        "image",
     ];
 
     /// The position of this message's type in [`ClientMsg::TYPES`].
@@ -300,6 +318,7 @@ impl ClientMsg {
             ClientMsg::Kick { .. } => 15,
             ClientMsg::Move { .. } => 16,
             ClientMsg::Text { .. } => 17,
+            ClientMsg::Image { .. } => 18,
         }
     }
 
@@ -318,6 +337,7 @@ impl ClientMsg {
                 | ClientMsg::Text { .. }
                 | ClientMsg::Clear { .. }
                 | ClientMsg::Move { .. }
+                | ClientMsg::Image { .. }
                 | ClientMsg::Undo
                 | ClientMsg::Redo
         )

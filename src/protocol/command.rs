@@ -3,7 +3,7 @@
 
 use super::client::StrokeId;
 use super::server::MemberId;
-use crate::canvas::{Fill, Move, Rgba, Shape, ShapeKind, Text, Tool};
+use crate::canvas::{Fill, Move, Placement, Rgba, Shape, ShapeKind, Text, Tool};
 
 /// A checked `hello`.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +113,16 @@ pub enum Command {
         /// The client's id, echoed in the commit.
         id: Option<u32>,
     },
+    /// Draws an uploaded image into a rectangle.
+    Image {
+        /// The client's id, echoed in the commit.
+        id: Option<u32>,
+        /// The upload's id (1-64 of `A-Za-z0-9_-`; whether the room has it is checked when the
+        /// image is loaded).
+        image: String,
+        /// Where it goes: whole pixels, near the canvas, at most `Config::max_image_pixels`.
+        at: Placement,
+    },
     /// Undoes the sender's latest op.
     Undo,
     /// Redoes the sender's latest undone op.
@@ -186,6 +196,7 @@ impl Command {
                 | Command::Fill { .. }
                 | Command::Move { .. }
                 | Command::Text { .. }
+                | Command::Image { .. }
                 | Command::Undo
                 | Command::Redo
         )

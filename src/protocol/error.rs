@@ -54,13 +54,23 @@ pub enum ErrorCode {
     /// A moderation message (`lock`, `kick`, `revert`) or request from someone who is not the
     /// room's owner (HTTP 403 for `POST /api/rooms/{id}/edit_key`).
     Forbidden,
+    /// An `image` op named an image the room does not have. Nothing changes.
+    UnknownImage,
+    /// An upload is not a PNG, JPEG, GIF or WebP image (HTTP 415), or cannot be decoded
+    /// (truncated or corrupt, HTTP 422).
+    BadImage,
+    /// An upload would take the room past its quota of image bytes (HTTP 413).
+    ImageQuota,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::Locked,
         ErrorCode::Forbidden,
+        ErrorCode::UnknownImage,
+        ErrorCode::BadImage,
+        ErrorCode::ImageQuota,
         ErrorCode::StoreUnavailable,
         ErrorCode::RoomLocked,
         ErrorCode::Unauthorized,
@@ -106,6 +116,9 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Locked => "locked",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnknownImage => "unknown_image",
+            ErrorCode::BadImage => "bad_image",
+            ErrorCode::ImageQuota => "image_quota",
         }
     }
 }

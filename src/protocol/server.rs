@@ -25,6 +25,8 @@ pub enum OpKind {
     Clear,
     /// A block of text.
     Text,
+    /// An uploaded image drawn into a rectangle.
+    Image,
     /// An undo of the op at `target`.
     Undo,
     /// A redo of the op at `target`.

@@ -5,7 +5,7 @@
 use super::client::ClientMsg;
 use super::command::{Command, Hello, PreviewShape, Valid};
 use super::error::{ErrorCode, ProtoError};
-use crate::canvas::{Fill, Rgba, Shape};
+use crate::canvas::{Fill, Placement, Rgba, Shape};
 use crate::config::Config;
 
 /// Parses `#rrggbb` or `#rrggbbaa` into a color.
@@ -141,6 +141,50 @@ pub fn validate_view(
             "view must be a finite rectangle of positive size near the canvas",
         ))
     }
+}
+
+/// Checks an image op's upload id (1-64 of `A-Za-z0-9_-`) and rectangle: finite, whole pixels
+/// once rounded, inside the area strokes may reach (one canvas size around the canvas), and
+/// covering at most `Config::max_image_pixels`.
+pub fn validate_image(
+    image: &str,
+    rect: (f32, f32, f32, f32),
+    width: u32,
+    height: u32,
+    config: &Config,
+) -> Result<Placement, ProtoError> {
+    let id_ok = !image.is_empty()
+        && image.len() <= 64
+        && image
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Err(ProtoError::new(
+            ErrorCode::BadMessage,
+            "image must be the id an upload answered",
+        ));
+    }
+    let bad = || {
+        ProtoError::new(
+            ErrorCode::BadMessage,
+            format!(
+                "an image's rectangle must be finite, at least 1x1, near the {width}x{height} \
+                 canvas and at most {} pixels",
+                config.max_image_pixels
+            ),
+        )
+    };
+    let at = Placement::from_rect(rect.0, rect.1, rect.2, rect.3).ok_or_else(bad)?;
+    let (w, h) = (i64::from(width), i64::from(height));
+    let (x0, y0) = (i64::from(at.x), i64::from(at.y));
+    let inside = x0 >= -w
+        && y0 >= -h
+        && x0 + i64::from(at.width) <= 2 * w
+        && y0 + i64::from(at.height) <= 2 * h;
+    if !inside || at.pixels() > config.max_image_pixels {
+        return Err(bad());
+    }
+    Ok(at)
 }
 
 /// Checks a `user` id: 1-64 characters of `A-Za-z0-9_-`.
@@ -357,6 +401,17 @@ pub fn validate(
             validate_points(&points, width, height, config)?;
             Command::StrokePoints { stroke, points }
         }
+        ClientMsg::Image {
+            id,
+            image,
+            x,
+            y,
+            width: w,
+            height: h,
+        } => {
+            let at = validate_image(&image, (x, y, w, h), width, height, config)?;
+            Command::Image { id, image, at }
+        }
         ClientMsg::Cursor { x, y } => {
             validate_cursor(x, y, width, height)?;
             Command::Cursor { x, y }
@@ -455,6 +510,44 @@ mod tests {
         ] {
             assert_eq!(check(bad).err(), Some(ErrorCode::BadMessage), "{bad}");
         }
+    }
+
+    #[test]
+    fn image_rectangles_are_checked() {
+        let c = Config::default();
+        let check = |text: &str| {
+            decode_client(text)
+                .and_then(|m| validate(m, 100, 100, &c))
+                .map_err(|e| e.code)
+        };
+        let ok = check(
+            r#"{"type":"image","id":3,"image":"ab12","x":-50,"y":10.4,"width":200,"height":20.6}"#,
+        );
+        let Ok(Valid::Command(Command::Image { id, image, at })) = ok else {
+            panic!("a valid image op: {ok:?}");
+        };
+        assert_eq!((id, image.as_str()), (Some(3), "ab12"));
+        assert_eq!((at.x, at.y, at.width, at.height), (-50, 10, 200, 21));
+        for bad in [
+            r#"{"type":"image","image":"ab12","x":0,"y":0,"width":0,"height":10}"#,
+            r#"{"type":"image","image":"ab12","x":0,"y":0,"width":-10,"height":10}"#,
+            r#"{"type":"image","image":"ab12","x":0,"y":0,"width":1e30,"height":10}"#,
+            r#"{"type":"image","image":"ab12","x":150,"y":0,"width":100,"height":10}"#,
+            r#"{"type":"image","image":"ab12","x":-101,"y":0,"width":10,"height":10}"#,
+            r#"{"type":"image","image":"a b","x":0,"y":0,"width":10,"height":10}"#,
+            r#"{"type":"image","image":"","x":0,"y":0,"width":10,"height":10}"#,
+            r#"{"type":"image","image":"ab12","x":0,"y":0,"width":10}"#,
+        ] {
+            assert_eq!(check(bad).err(), Some(ErrorCode::BadMessage), "{bad}");
+        }
+        let small = Config {
+            max_image_pixels: 99,
+            ..Config::default()
+        };
+        let big =
+            decode_client(r#"{"type":"image","image":"ab12","x":0,"y":0,"width":10,"height":10}"#)
+                .and_then(|m| validate(m, 100, 100, &small));
+        assert_eq!(big.map_err(|e| e.code).err(), Some(ErrorCode::BadMessage));
     }
 
     #[test]

@@ -199,6 +199,31 @@ impl Room {
                         );
                     });
                 }
+                Effect::PlaceImage {
+                    member,
+                    client_id,
+                    image,
+                    at,
+                } => {
+                    let store = Arc::clone(&self.store);
+                    let meta = Arc::clone(self.state.meta());
+                    let max_pixels = self.config.max_image_pixels;
+                    let job = tokio::task::spawn_blocking(move || {
+                        super::place::picture(&store, &meta, image, at, max_pixels)
+                    });
+                    ctx.spawn(job.into_actor(self).map(move |picture, room, ctx| {
+                        let picture = picture.unwrap_or_else(|e| {
+                            Err(ProtoError::new(
+                                crate::protocol::ErrorCode::Internal,
+                                format!("placing the image failed: {e}"),
+                            ))
+                        });
+                        let _ = room
+                            .state
+                            .image_placed(member, client_id, picture, Instant::now());
+                        room.run_effects(ctx);
+                    }));
+                }
                 Effect::EncodeTiles { tiles, seq, send } => {
                     let ids: Vec<TileId> = tiles.iter().map(|(id, _)| *id).collect();
                     let metrics = Arc::clone(&self.metrics);

@@ -1,6 +1,6 @@
 //! What painting costs against a member's pixel budget (see `Config::paint_pixels_per_second`).
 
-use crate::canvas::{Move, Shape, Text, TILE_SIZE};
+use crate::canvas::{Move, Placement, Shape, Text, TILE_SIZE};
 
 /// Pixels a stroke's new points paint: each segment's length times the widest the pen gets on
 /// it (`last` is the stroke's previous point, if any).
@@ -43,6 +43,11 @@ pub fn text(t: &Text) -> f64 {
     let chars = t.text.chars().filter(|&c| c != '\n').count() as f64;
     let size = f64::from(t.size);
     chars * size * size
+}
+
+/// Pixels an image op paints: its whole rectangle (scaling costs about as much as painting).
+pub fn image(at: &Placement) -> f64 {
+    at.pixels() as f64
 }
 
 /// Pixels repainted over whole tiles (fills, undos and redos).

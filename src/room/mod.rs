@@ -11,6 +11,7 @@
 //! - [`tiles`]: tile frame encoding and the cache of encoded tiles.
 //! - [`cost`]: what painting costs against the pixel budget.
 //! - [`load`]: rebuilding a stored room.
+//! - [`place`]: an image op's pixels, from the store, off the room's loop.
 //! - [`registry`]: room ids to running rooms, loading and unloading.
 //! - [`admin`]: the actor's messages for operators (lock, kick, live facts) and its touches.
 //! - [`moderation`]: the owner's replacement of the edit key, through the registry.
@@ -26,6 +27,7 @@ pub mod member;
 pub mod moderation;
 pub mod operator;
 pub mod outbox;
+pub mod place;
 pub mod registry;
 pub mod state;
 pub mod sweeper;

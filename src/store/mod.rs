@@ -12,6 +12,7 @@
 
 pub mod backup;
 mod facts;
+mod images;
 mod record;
 mod retention;
 mod schema;
@@ -27,6 +28,7 @@ use tiny_skia::Pixmap;
 use uuid::Uuid;
 
 pub use facts::{FactUpdate, RoomFacts};
+pub use images::{ImageDone, ImageSaved, NewImage};
 pub use record::Record;
 pub use retention::{unix_now, whole_secs};
 
@@ -81,6 +83,8 @@ enum Job {
     },
     /// Operator facts: touch, retention, lock (`facts.rs`).
     Facts(FactUpdate, Done),
+    /// An uploaded image, under its room's quota (`images.rs`).
+    SaveImage(images::ImageJob),
 }
 
 /// How to open a [`Store`].
@@ -103,6 +107,8 @@ pub struct StoredRoom {
     pub base: Canvas,
     /// Ops after the base, in seq order: (seq, author key, record).
     pub ops: Vec<(u64, String, Record)>,
+    /// The bytes of the images those ops draw, by id.
+    pub images: std::collections::HashMap<String, Vec<u8>>,
 }
 
 /// The SQLite store.
@@ -272,6 +278,21 @@ impl Store {
         self.send(Job::Probe { room, after, done });
     }
 
+    /// Queues an uploaded image; `done` runs once it is durable or refused (over its room's
+    /// quota, or the room is gone).
+    pub fn save_image(&self, image: NewImage, done: ImageDone) {
+        self.send(Job::SaveImage(images::ImageJob {
+            image,
+            outcome: std::cell::Cell::new(ImageSaved::NoRoom),
+            done,
+        }));
+    }
+
+    /// One uploaded image's bytes, if the room has it. Blocking: call from the blocking pool.
+    pub fn image(&self, room: Uuid, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        images::read(&self.reader(), room, id)
+    }
+
     /// Queues the deletion of a room and everything it holds; `done` runs once it is durable.
     pub fn delete_room(&self, id: Uuid, done: Done) {
         self.send(Job::DeleteRoom(id, done));
@@ -414,11 +435,13 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("room {id} op {seq}: {e}")))?;
             ops.push((seq, author, record));
         }
+        let images = images::read_for(&conn, id, &ops)?;
         Ok(Some(StoredRoom {
             meta,
             base_seq,
             base,
             ops,
+            images,
         }))
     }
 

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::canvas::{Fill, Move, Op, Rgba, Selection, Shape, ShapeKind, Stroke, Text, Tool};
+use crate::canvas::{
+    Fill, Move, Op, Placement, Rgba, Selection, Shape, ShapeKind, Stroke, Text, Tool,
+};
 
 /// One entry of a room's op log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +85,20 @@ pub enum Record {
         #[serde(default)]
         delete: bool,
     },
+    /// An uploaded image scaled into a rectangle (the image's bytes are in the room's images;
+    /// replay scales them again, which gives the same pixels).
+    Image {
+        /// The upload's id.
+        image: String,
+        /// Left edge.
+        x: i32,
+        /// Top edge.
+        y: i32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
     /// The author undid their latest op.
     Undo,
     /// The author redid their latest undone op.
@@ -137,10 +153,41 @@ impl Record {
                     delete: m.delete,
                 }
             }
+            Op::Image(p) => Record::Image {
+                image: p.image.clone(),
+                x: p.at.x,
+                y: p.at.y,
+                width: p.at.width,
+                height: p.at.height,
+            },
         }
     }
 
-    /// The op to replay, or `None` for undo and redo (and unreadable colors).
+    /// For an image: which upload, and where it goes (replay decodes and scales it, see
+    /// [`Picture::new`](crate::canvas::Picture::new)).
+    pub fn image(&self) -> Option<(&str, Placement)> {
+        match self {
+            Record::Image {
+                image,
+                x,
+                y,
+                width,
+                height,
+            } => Some((
+                image,
+                Placement {
+                    x: *x,
+                    y: *y,
+                    width: *width,
+                    height: *height,
+                },
+            )),
+            _ => None,
+        }
+    }
+
+    /// The op to replay, or `None` for undo and redo, unreadable colors, and images (whose
+    /// pixels come from [`Record::image`] and the stored upload).
     pub fn to_op(&self) -> Option<Op> {
         let color = |c: &str| -> Option<Rgba> { Rgba::from_hex(c) };
         Some(match self {
@@ -219,7 +266,7 @@ impl Record {
                 delete: *delete,
                 lifted: None,
             }),
-            Record::Undo | Record::Redo => return None,
+            Record::Undo | Record::Redo | Record::Image { .. } => return None,
         })
     }
 }

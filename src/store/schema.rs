@@ -46,6 +46,15 @@ const MIGRATIONS: &[&str] = &[
     // owner's lock, apart from the operator's.
     "ALTER TABLE rooms ADD COLUMN owner_key TEXT;
     ALTER TABLE rooms ADD COLUMN owner_locked INTEGER NOT NULL DEFAULT 0;",
+    // 5: uploaded images, as uploaded (see `images.rs`); they go with their room.
+    "CREATE TABLE images (
+        room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (room, id)
+    );",
 ];
 
 /// The schema version this binary writes.

@@ -288,6 +288,11 @@ impl Job {
             | Job::DeleteRoom(_, done)
             | Job::Probe { done, .. }
             | Job::Facts(_, done) => done,
+            Job::SaveImage(job) => {
+                let outcome = job.outcome.get();
+                (job.done)(result.map(|()| outcome));
+                return;
+            }
         };
         done(result);
     }
@@ -360,6 +365,7 @@ fn write_job(tx: &rusqlite::Transaction<'_>, job: &Job) -> Result<(), StoreError
             tx.execute("DELETE FROM rooms WHERE id = ?1", params![id.to_string()])?;
         }
         Job::Facts(update, _) => super::facts::write(tx, update)?,
+        Job::SaveImage(job) => super::images::write(tx, job)?,
         Job::Flush(_) | Job::Probe { .. } => {}
     }
     Ok(())

@@ -268,6 +268,20 @@ impl RoomState {
                 self.commit(id, Op::Clear, OpKind::Clear, None, client_id, now);
                 Ok(())
             }
+            Command::Image {
+                id: client_id,
+                image,
+                at,
+            } => {
+                member.paint.charge(now, cost::image(&at));
+                self.effects.push(Effect::PlaceImage {
+                    member: id,
+                    client_id,
+                    image,
+                    at,
+                });
+                Ok(())
+            }
             Command::Undo | Command::Redo => {
                 let undo = matches!(cmd, Command::Undo);
                 let key = member.author_key.clone();

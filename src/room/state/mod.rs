@@ -19,6 +19,7 @@ use tiny_skia::Pixmap;
 mod admin;
 mod editing;
 mod fault;
+mod images;
 mod input;
 mod moderation;
 mod preview;
@@ -86,6 +87,18 @@ pub enum Effect {
     },
     /// Store a change of the room's facts (the owner's lock); a failure is only logged.
     Facts(crate::store::FactUpdate),
+    /// Load the room's image `image` from the store, decode it and scale it into `at` off the
+    /// room's loop; report with [`RoomState::image_placed`].
+    PlaceImage {
+        /// Who drew it.
+        member: MemberId,
+        /// The client's id for the op.
+        client_id: Option<u32>,
+        /// The upload's id.
+        image: String,
+        /// Where it goes.
+        at: crate::canvas::Placement,
+    },
 }
 
 /// A commit waiting for the store.
