@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use inkroom::canvas::{
-    Canvas, Document, Fill, Move, Op, Rgba, Selection, Shape, ShapeKind, Stroke, Text, Tool,
+    decode, Canvas, Document, Fill, Move, Op, Picture, Placement, Rgba, Selection, Shape,
+    ShapeKind, Stroke, Text, Tool,
 };
 
 const WHITE: Rgba = Rgba {
@@ -484,4 +485,69 @@ fn texts() {
         render(vec![big, under]),
         "redo paints the text exactly as it was, under the later stroke"
     );
+}
+
+/// The source image of the image goldens, 300x200: a red/green gradient over a blue checker,
+/// its left fifth half transparent. `tests/images/image/source.png` is this image (the socket
+/// tests upload that file).
+fn image_source() -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(300, 200, |x, y| {
+        let checker = if (x / 20 + y / 20) % 2 == 0 { 255 } else { 0 };
+        image::Rgba([
+            (x * 255 / 299) as u8,
+            (y * 255 / 199) as u8,
+            checker,
+            if x < 60 { 128 } else { 255 },
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encodes");
+    out.into_inner()
+}
+
+/// The image ops of the goldens: the source shrunk across the tile seam at x = 256, and
+/// stretched partly off the canvas's left and bottom edges.
+fn image_ops(source: &image::RgbaImage) -> Vec<Op> {
+    [(40, 30, 250, 160), (-60, 150, 180, 120)]
+        .into_iter()
+        .map(|(x, y, width, height)| {
+            let at = Placement {
+                x,
+                y,
+                width,
+                height,
+            };
+            Op::Image(Picture::new("source".into(), source, at, 320, 240))
+        })
+        .collect()
+}
+
+#[test]
+fn images() {
+    let bytes = image_source();
+    check("image", "source", &bytes);
+    let source = decode(&bytes, 1 << 24).expect("the source decodes");
+    check("image", "placed", &render(image_ops(&source)));
+
+    // Over another's stroke, then undone and redone by their author.
+    let under = stroke(
+        Tool::Pen,
+        0x1f1f1fff,
+        10.0,
+        &wave(10.0, 120.0, 300.0, 80.0, 60, |_| 0.5),
+    );
+    let mut doc = Document::new(Canvas::new(320, 240).expect("valid size"), 0, 50, 2);
+    doc.commit("bob", under.clone());
+    for op in image_ops(&source) {
+        doc.commit("ann", op);
+    }
+    let png = |doc: &Document| doc.canvas().snapshot().to_png(WHITE);
+    check("image", "over_stroke", &png(&doc));
+    doc.undo("ann");
+    doc.undo("ann");
+    assert_eq!(png(&doc), render(vec![under]), "undone: only the stroke");
+    doc.redo("ann");
+    doc.redo("ann");
+    check("image", "over_stroke", &png(&doc));
 }
