@@ -81,6 +81,7 @@ fn client_examples_decode() {
         "lock",
         "kick",
         "move",
+        "image",
     ]
     .map(String::from)
     .into();
@@ -147,6 +148,13 @@ fn http_examples_parse() {
         .find(|b| b.get("id").is_none() && b.get("error").is_none())
         .expect("a create-room request example");
     serde_json::from_value::<inkroom::meta::NewRoom>(request.clone()).expect("valid request");
+    let uploaded = bodies
+        .iter()
+        .find(|b| b.get("image").is_some())
+        .expect("an image upload answer");
+    assert!(
+        uploaded["image"].is_string() && uploaded["width"].is_u64() && uploaded["height"].is_u64()
+    );
 }
 
 /// Every error code and close code appears in the document's tables.
