@@ -12,6 +12,9 @@
 //! - `text`: a 2,000-character text (40 lines at 24 px) laid out and committed into a
 //!   1920x1080 canvas, tile by tile; baseline: the same glyph paths (laid out outside the timing)
 //!   filled straight into one 1920x1080 pixmap.
+//! - `image`: committing a 4 MP (2048x2048) image into a 4096x4096 canvas, decoded from its PNG,
+//!   at its own size and scaled to half; baseline: tiny-skia drawing the same pixels, already
+//!   decoded and premultiplied, onto one 4096x4096 pixmap.
 //!
 //! Run with `cargo bench --bench canvas`; docs/benchmarks.md records results.
 
@@ -23,7 +26,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
 use inkroom::canvas::{
-    encode_png, layout, Canvas, Document, Fill, Op, Rgba, Stroke, Text, TileId, Tool,
+    decode, encode_png, layout, Canvas, Document, Fill, Op, Picture, Placement, Rgba, Stroke, Text,
+    TileId, Tool,
 };
 use tiny_skia::{LineCap, LineJoin, Paint, PathBuilder, Pixmap, Transform};
 
@@ -316,5 +320,73 @@ fn text(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stroke, tile_encode, fill, undo, text);
+/// A 2048x2048 (4 MP) PNG: gradients under a checker, so it compresses like a photo would not
+/// but decodes like any PNG of its size.
+fn image_4mp() -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(2048, 2048, |x, y| {
+        let checker = if (x / 64 + y / 64) % 2 == 0 { 255 } else { 40 };
+        image::Rgba([(x / 8) as u8, (y / 8) as u8, checker, 255])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encodes");
+    out.into_inner()
+}
+
+fn picture(c: &mut Criterion) {
+    let mut g = c.benchmark_group("image");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    let png = image_4mp();
+    for (name, side) in [
+        ("inkroom_commit_4mp_image_own_size", 2048),
+        ("inkroom_commit_4mp_image_half_size", 1024),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut doc = Document::new(Canvas::new(4096, 4096).expect("size"), 0, 50, 32);
+                    let start = Instant::now();
+                    let source = decode(&png, 1 << 24).expect("decodes");
+                    let at = Placement {
+                        x: 1000,
+                        y: 1000,
+                        width: side,
+                        height: side,
+                    };
+                    let op = Op::Image(Picture::new("bench".into(), &source, at, 4096, 4096));
+                    black_box(doc.commit("ann", op));
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
+    g.bench_function("baseline_tiny_skia_draw_4mp_pixmap", |b| {
+        let source = decode(&png, 1 << 24).expect("decodes");
+        let size = tiny_skia::IntSize::from_wh(2048, 2048).expect("size");
+        let pixmap = Pixmap::from_vec(source.into_raw(), size).expect("pixmap");
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut target = Pixmap::new(4096, 4096).expect("size");
+                let start = Instant::now();
+                target.draw_pixmap(
+                    1000,
+                    1000,
+                    pixmap.as_ref(),
+                    &tiny_skia::PixmapPaint::default(),
+                    Transform::identity(),
+                    None,
+                );
+                total += start.elapsed();
+                black_box(&target);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stroke, tile_encode, fill, undo, text, picture);
 criterion_main!(benches);

@@ -6,6 +6,10 @@
 //!   (`synchronous=FULL`, group commit) next to the same run without durability. Goal: p99 < 20 ms.
 //! - load: a room with 100,000 ops is loaded again after a restart (the first request that
 //!   needs it), next to loading a room with no ops. Goal: under 1 s.
+//! - image: committing a 4 MP (2048x2048) PNG image: the upload's `201`, and the `image` op from
+//!   sending it to its own `commit` (decoded and scaled off the room's loop, stored durably),
+//!   next to a filled rectangle's commit in the same room. `cargo bench --bench store -- image`
+//!   runs this row alone.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -258,12 +262,121 @@ async fn load_time(ops: u32, hold_back: Option<u32>) -> Duration {
     took
 }
 
+/// A 2048x2048 (4 MP) PNG.
+fn image_4mp() -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(2048, 2048, |x, y| {
+        let checker = if (x / 64 + y / 64) % 2 == 0 { 255 } else { 40 };
+        image::Rgba([(x / 8) as u8, (y / 8) as u8, checker, 255])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encodes");
+    out.into_inner()
+}
+
+/// `POST /api/rooms/{room}/images` with a binary body; the JSON answer.
+async fn upload(addr: SocketAddr, room: &str, key: &str, body: &[u8]) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /api/rooms/{room}/images HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Authorization: Bearer {key}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let (_, body) = text.split_once("\r\n\r\n").expect("a response");
+    serde_json::from_str(body).expect("JSON")
+}
+
+/// Sends `msg` and waits for this member's commit; how long it took.
+async fn commit_time(ws: &mut Ws, me: u64, msg: Value) -> Duration {
+    let started = Instant::now();
+    ws.send(Message::text(msg.to_string())).await.expect("send");
+    while let Some(Ok(m)) = ws.next().await {
+        if let Message::Text(t) = m {
+            let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+            if v["type"] == "commit" && v["author"].as_u64() == Some(me) {
+                return started.elapsed();
+            }
+            assert_ne!(v["type"], "error", "{v}");
+        }
+    }
+    panic!("the connection ended");
+}
+
+/// Upload time and median commit times of a 4 MP image op and of a filled rectangle.
+async fn image_commit() -> (Duration, Duration, Duration) {
+    let dir = std::env::temp_dir().join(format!("inkroom-bench-{}", uuid::Uuid::new_v4()));
+    let server = Server::start(Config {
+        data_dir: dir.clone(),
+        max_canvas_side: 4096,
+        ..Config::default()
+    });
+    let created = http(
+        server.addr,
+        "POST",
+        "/api/rooms",
+        r#"{"width": 4096, "height": 4096}"#,
+    )
+    .await;
+    let room = created["id"].as_str().expect("id").to_owned();
+    let key = created["edit_key"].as_str().expect("key").to_owned();
+    let png = image_4mp();
+    let started = Instant::now();
+    let uploaded = upload(server.addr, &room, &key, &png).await;
+    let upload_took = started.elapsed();
+    let image = uploaded["image"].as_str().expect("an image id").to_owned();
+    let (mut ws, me) = join(server.addr, &room, &key).await;
+    let (mut images, mut shapes) = (Vec::new(), Vec::new());
+    for i in 0..5 {
+        let at = 100 * i;
+        images.push(
+            commit_time(
+                &mut ws,
+                me,
+                json!({"type": "image", "image": image, "x": at, "y": at, "width": 2048, "height": 2048}),
+            )
+            .await,
+        );
+        shapes.push(
+            commit_time(
+                &mut ws,
+                me,
+                json!({"type": "shape", "shape": "rect", "x0": at, "y0": at, "x1": at + 2048,
+                       "y1": at + 2048, "color": "#1971c2", "fill": true}),
+            )
+            .await,
+        );
+    }
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+    images.sort();
+    shapes.sort();
+    (upload_took, images[2], shapes[2])
+}
+
 fn main() {
+    let only_images = std::env::args().any(|a| a == "image");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
+        let (upload, image, shape) = image_commit().await;
+        println!(
+            "4 MP image: upload {:.0} ms; image op commit (median of 5) {:.1} ms, \
+             a filled 4 MP rectangle's {:.1} ms",
+            upload.as_secs_f64() * 1e3,
+            image.as_secs_f64() * 1e3,
+            shape.as_secs_f64() * 1e3
+        );
+        if only_images {
+            return;
+        }
         for durable in [true, false] {
             let (p50, p99, n) = commit_latency(durable).await;
             println!(
