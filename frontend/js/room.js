@@ -22,6 +22,7 @@ import { setupExport, setupShare } from './ui/share.js';
 import { themeButton } from './ui/theme.js';
 import { People, memberColor } from './ui/people.js';
 import { Moderation, forgetOwnerKey, ownerKey } from './ui/moderation.js';
+import { Images } from './ui/images.js';
 
 const roomId = location.pathname.split('/').filter(Boolean)[1] ?? '';
 // Read (and taken out of the address bar) before anything else looks at the fragment.
@@ -218,6 +219,18 @@ const select = new Select({
 }, document.querySelector('.select-modes'));
 toolbar.onTool = () => select.toolChanged();
 bindSteadySelect(document.querySelector('#steady'));
+const images = new Images({
+  board,
+  stage: $('.stage'),
+  roomId,
+  // The owner key draws too (a board created here may have no edit link in the address).
+  key: () => owner ?? key,
+  canDraw,
+  send: (msg) => state.synced && socket.send(msg),
+  nextId: () => pen.nextId(),
+  onError: (text) => toast(text, 'error'),
+});
+$('#add-image').addEventListener('click', () => images.choose());
 const pan = listenForPan($('.stage'), board);
 listenForGestures($('.stage'), board, {
   ignore: () => pen.penDown,
@@ -276,6 +289,7 @@ async function handle(data) {
       await board.putTile(frame);
       state.tileSeq = frame.seq;
       previews.tile(frame.seq);
+      images.tile(frame.seq);
     }
     return;
   }
@@ -285,6 +299,7 @@ async function handle(data) {
     state.gaps = state.gaps.filter((g) => g > covered);
     state.tileSeq = null;
     previews.tilesUpTo(covered);
+    images.tilesUpTo(covered);
   }
   const msg = JSON.parse(data);
   if (msg.type !== 'batch') return handleMessage(msg);
@@ -361,6 +376,7 @@ function handleMessage(msg) {
       showRoom();
       break;
     case 'commit':
+      if (msg.op === 'image' && msg.author === state.me && msg.id != null) images.committed(msg.id, msg.seq);
       applyCommit(msg);
       $('.board').dataset.seq = String(msg.seq);
       break;
@@ -412,6 +428,7 @@ function handleMessage(msg) {
         pen.dropped(msg.stroke);
       }
       if (msg.id != null) board.drop(`${state.me}:${msg.id}`);
+      if (msg.id != null) images.failed(msg.id);
       toast(proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
       break;
     default:

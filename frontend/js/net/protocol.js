@@ -170,4 +170,7 @@ export const ERROR_TEXT = {
   room_locked: 'This board is locked: you can look but not draw.',
   locked: "The board's owner locked it: you can look but not draw.",
   forbidden: "Only the board's owner can do that.",
+  unknown_image: 'That image is not on this board any more; add it again.',
+  bad_image: 'That file is not an image the board can show.',
+  image_quota: 'This board has no room for more images.',
 };
