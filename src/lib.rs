@@ -8,7 +8,8 @@
 //! - [`config`]: [`Config`](config::Config), every address, size, rate and timeout, with defaults;
 //!   the list of settings and how flags, `INKROOM_*` variables and a TOML file set them.
 //! - [`server`]: builds the actix-web app; [`server::run`] is shared by `main` and the tests.
-//! - [`http`]: HTTP handlers: rooms API and PNG export ([`http::rooms`]), the embedded front end
+//! - [`http`]: HTTP handlers: rooms API and PNG export ([`http::rooms`]), image uploads
+//!   ([`http::images`]), the embedded front end
 //!   ([`http::assets`]), liveness and readiness ([`http::health`]), Prometheus metrics
 //!   ([`http::metrics`]), the admin API ([`http::admin`]), the JSON error body
 //!   ([`http::error`]).
@@ -26,12 +27,14 @@
 //!   [`outbox`](room::outbox); the [`Registry`](room::Registry) of rooms; operators' actions
 //!   ([`room::operator`]), the room owner's moderation (lock and kick in
 //!   `state/moderation.rs`, a new edit key in [`room::moderation`]) and the retention
-//!   [`sweeper`](room::sweeper).
+//!   [`sweeper`](room::sweeper); an image op's pixels, decoded and scaled off the room's loop
+//!   ([`room::place`]).
 //! - [`canvas`]: the tiled raster canvas rendered with tiny-skia, stroke geometry, flood fills,
 //!   selection moves (pixels lifted once, in `canvas/lift.rs`), text in the bundled font
-//!   (`canvas/text.rs`), snapshots and PNG encoding. Synchronous, no actix.
-//! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases, operator
-//!   facts and retention; a room whose write failed is held until it has rolled back and a
+//!   (`canvas/text.rs`), snapshots and PNG encoding; uploaded images decoded under limits and
+//!   placed scaled (`decode.rs`, `picture.rs`). Synchronous, no actix.
+//! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases, uploaded
+//!   images under a per-room quota, operator facts and retention; a room whose write failed is held until it has rolled back and a
 //!   probe succeeds; online [`backup`](store::backup) and restore.
 //! - [`rate`]: token buckets for message, op and pixel limits.
 
