@@ -103,4 +103,10 @@ mod tests {
         };
         assert_eq!(text(&t), 300.0);
     }
+
+    #[test]
+    fn images_cost_their_rectangle() {
+        let at = Placement::from_rect(-10.0, 5.0, 400.0, 300.0).expect("valid");
+        assert_eq!(image(&at), 120_000.0);
+    }
 }
