@@ -783,3 +783,83 @@ fn shape_previews_need_an_editor_and_end_when_refused() {
     h.tick();
     assert!(previews_seen(&h.messages(vic)).is_empty());
 }
+
+/// An image op asks for its pixels off the loop (an effect) and commits only once they are
+/// placed; a failed placement is an `error` with the op's id and changes nothing; a member gone
+/// meanwhile gets nothing; and the rectangle's pixels count against the budget.
+#[test]
+fn image_ops_are_placed_off_the_loop() {
+    use crate::canvas::{Picture, Placement};
+    use crate::protocol::{OpKind, ProtoError};
+    let mut h = Harness::new(Config {
+        paint_burst_pixels: 50_000.0,
+        paint_pixels_per_second: 1000.0,
+        ..Config::default()
+    });
+    let ann = h.join("Ann", Role::Editor, true);
+    h.tick();
+    h.frames(ann);
+    let at = Placement::from_rect(10.0, 20.0, 200.0, 150.0).expect("valid");
+    let image = |id| Command::Image {
+        id: Some(id),
+        image: "abc".into(),
+        at,
+    };
+    assert_eq!(h.room.handle(ann, image(3), h.now), Ok(()));
+    let asked: Vec<Effect> = h.room.take_effects();
+    assert!(
+        matches!(&asked[..], [Effect::PlaceImage { member, client_id: Some(3), image, at: a }]
+            if *member == ann && image == "abc" && *a == at),
+        "{asked:?}"
+    );
+    assert_eq!(
+        h.room.doc().seq(),
+        0,
+        "nothing commits before the pixels are ready"
+    );
+
+    let source = image::RgbaImage::from_pixel(4, 3, image::Rgba([0, 0, 255, 255]));
+    let picture = Picture::new("abc".into(), &source, at, 400, 300);
+    assert_eq!(
+        h.room.image_placed(ann, Some(3), Ok(picture), h.now),
+        Ok(())
+    );
+    h.store_all();
+    assert_eq!(h.room.doc().seq(), 1);
+    let unknown = ProtoError::new(ErrorCode::UnknownImage, "no such image");
+    let refused = h.room.image_placed(ann, Some(4), Err(unknown), h.now);
+    assert_eq!(refused.map_err(|e| e.code), Err(ErrorCode::UnknownImage));
+    assert_eq!(
+        h.room.image_placed(
+            99,
+            Some(5),
+            Err(ProtoError::new(ErrorCode::Internal, "x")),
+            h.now
+        ),
+        Ok(()),
+        "a member gone meanwhile is not answered"
+    );
+    h.tick();
+    let seen: Vec<String> = h
+        .messages(ann)
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Commit { op, id, .. } => Some(format!("commit {op:?} {id:?}")),
+            ServerMsg::Error { code, id, .. } => Some(format!("error {code:?} {id:?}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            format!("commit {:?} Some(3)", OpKind::Image),
+            format!("error {:?} Some(4)", ErrorCode::UnknownImage)
+        ]
+    );
+    assert_eq!(h.room.doc().seq(), 1);
+    // 200x150 = 30,000 pixels of a 50,000 burst: a second image goes into debt, and a third
+    // is refused.
+    let _ = h.room.handle(ann, image(6), h.now);
+    let refused = h.room.handle(ann, image(7), h.now);
+    assert_eq!(refused.map_err(|e| e.code), Err(ErrorCode::RateLimited));
+}
