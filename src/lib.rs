@@ -34,8 +34,9 @@
 //!   (`canvas/text.rs`), snapshots and PNG encoding; uploaded images decoded under limits and
 //!   placed scaled (`decode.rs`, `picture.rs`). Synchronous, no actix.
 //! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases, uploaded
-//!   images under a per-room quota, operator facts and retention; a room whose write failed is held until it has rolled back and a
-//!   probe succeeds; online [`backup`](store::backup) and restore.
+//!   images under a per-room quota, operator facts and retention; a room whose write failed is
+//!   held until it has rolled back and a probe succeeds; online [`backup`](store::backup) and
+//!   restore.
 //! - [`rate`]: token buckets for message, op and pixel limits.
 
 #![forbid(unsafe_code)]

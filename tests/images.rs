@@ -227,8 +227,8 @@ fn small_png() -> Vec<u8> {
     out.into_inner()
 }
 
-/// Every refused upload gets its own clear status and code: no key (401) or the wrong one
-/// (403) like the room DELETE, an unknown room (404), not an image (415), a truncated file
+/// Every refused upload gets its own clear status and code (and the owner key uploads like the
+/// edit key): no key (401) or the wrong one (403) like the room DELETE, an unknown room (404), not an image (415), a truncated file
 /// (422), a decompression bomb (413, refused from its header), a body one byte over the upload
 /// limit (413, while exactly the limit passes), and an upload past the room's quota (413
 /// `image_quota`).
@@ -247,6 +247,15 @@ async fn refused_uploads_say_why() {
 
     let (status, body) = upload(addr, &id, None, &png).await;
     assert_eq!((status, code(&body)), (401, "bad_key".into()));
+    let created = server
+        .create_room(json!({"width": 100, "height": 100}))
+        .await;
+    let (other, owner) = (
+        created["id"].as_str().expect("id"),
+        created["owner_key"].as_str().expect("owner key"),
+    );
+    let (status, body) = upload(addr, other, Some(owner), &png).await;
+    assert_eq!(status, 201, "the owner key uploads too: {body}");
     let (status, body) = upload(addr, &id, Some("not-the-key"), &png).await;
     assert_eq!((status, code(&body)), (403, "bad_key".into()));
     let missing = "00000000-0000-4000-8000-000000000000";

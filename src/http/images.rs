@@ -1,4 +1,4 @@
-//! `POST /api/rooms/{id}/images`: an editor uploads an image, which the room then draws with
+//! `POST /api/rooms/{id}/images`: an editor (or the room's owner) uploads an image, which the room then draws with
 //! `image` ops.
 //!
 //! The order of checks spends nothing on a request that will be refused: the edit key first
@@ -28,8 +28,8 @@ struct Uploaded {
     height: u32,
 }
 
-/// `POST /api/rooms/{id}/images` with `Authorization: Bearer <edit key>` and the image file as
-/// the body.
+/// `POST /api/rooms/{id}/images` with `Authorization: Bearer <edit key or owner key>` and the
+/// image file as the body.
 pub async fn upload(
     req: HttpRequest,
     registry: web::Data<Registry>,
@@ -42,7 +42,8 @@ pub async fn upload(
     let meta = crate::room::on_blocking_pool(move || store.room_meta(room))
         .await?
         .ok_or_else(ApiError::room_not_found)?;
-    if !meta.is_edit_key(&key) {
+    // The owner draws with the owner key (a board created in the page may have no edit link).
+    if !(meta.is_edit_key(&key) || meta.is_owner_key(&key)) {
         return Err(ApiError::forbidden("this is not the board's edit key"));
     }
     let config = registry.config();
