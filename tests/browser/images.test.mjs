@@ -141,3 +141,18 @@ test('a dropped image is placed by a click outside, which draws nothing; Escape 
   await eventually(async () => (await bob.locator('.image-placer').count()) === 0, 'left out');
   assert.equal(await roomSeq(ctx.server.url, room.id), 1, 'nothing more committed');
 });
+
+test("the board's owner, whose address has no edit key, adds an image with the owner key", async () => {
+  const room = await createRoom(ctx.server.url, { name: 'Owner', width: 800, height: 500, background: '#ffffff' });
+  const owner = await openBoard(ctx.browser, ctx.server.url + room.owner_url, 'Olga');
+  await owner.evaluate(async (script) => {
+    const data = new DataTransfer();
+    data.items.add(await (0, eval)(script));
+    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, makeFileScript('#0000ff', 100, 100));
+  await owner.locator('.image-placer').waitFor();
+  const [x, y] = await placing(owner);
+  await owner.keyboard.press('Enter');
+  await eventually(async () => (await roomSeq(ctx.server.url, room.id)) === 1, 'the image op committed');
+  assert.ok(blue((await serverCanvas(room.id)).at(x + 50, y + 50)), 'the image is in the server canvas');
+});
