@@ -104,6 +104,42 @@ mod tests {
     }
 
     #[test]
+    fn decodes_jpeg_webp_and_the_first_frame_of_a_gif() {
+        use image::codecs::gif::GifEncoder;
+        use image::{Delay, Frame};
+        let img = RgbaImage::from_pixel(12, 8, image::Rgba([200, 30, 30, 255]));
+        for format in [ImageFormat::Jpeg, ImageFormat::WebP] {
+            let mut out = Cursor::new(Vec::new());
+            let encoded = if format == ImageFormat::Jpeg {
+                image::DynamicImage::ImageRgba8(img.clone())
+                    .to_rgb8()
+                    .write_to(&mut out, format)
+            } else {
+                img.write_to(&mut out, format)
+            };
+            encoded.expect("encodes");
+            let back = decode(out.get_ref(), 1000).expect("decodes");
+            assert_eq!(back.dimensions(), (12, 8), "{format:?}");
+            let p = back.get_pixel(6, 4).0;
+            assert!(p[0] > 180 && p[1] < 60 && p[3] == 255, "{format:?}: {p:?}");
+        }
+        let mut gif = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut gif);
+            let blue = RgbaImage::from_pixel(12, 8, image::Rgba([30, 30, 200, 255]));
+            for frame in [img.clone(), blue] {
+                let delay = Delay::from_numer_denom_ms(100, 1);
+                encoder
+                    .encode_frame(Frame::from_parts(frame, 0, 0, delay))
+                    .expect("encodes");
+            }
+        }
+        let first = decode(&gif, 1000).expect("decodes");
+        let p = first.get_pixel(6, 4).0;
+        assert!(p[0] > 180 && p[2] < 60, "the first frame, red: {p:?}");
+    }
+
+    #[test]
     fn refuses_what_is_not_a_whole_image() {
         assert_eq!(decode(b"hello, world", 100), Err(DecodeError::NotAnImage));
         let bytes = png(40, 40);
