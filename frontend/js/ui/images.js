@@ -4,12 +4,10 @@
 // placed with Enter or a press outside it (Escape cancels). Placing sends an `image` op; the
 // picture stays on screen until the server's tiles with the committed image have arrived.
 
+import { firstSize, keptOnBoard, resized } from './image-frame.js';
+
 /** Image types the server takes. */
 const TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
-/** Smallest side an image may be resized to, in canvas pixels. */
-const MIN_SIDE = 8;
-/** Most pixels one image op may cover (the server's default `max_image_pixels`). */
-const MAX_PIXELS = 4096 * 4096;
 /** A placed image whose tiles never come (it missed the canvas) goes after this long (ms). */
 const PENDING_MAX_MS = 5000;
 /** Tiles of one round arrive back to back: a pause this long (ms) ends the round. */
@@ -119,7 +117,7 @@ export class Images {
     }
     const upload = this.#upload(file);
     const [cx, cy] = at ? this.#o.board.toCanvas(at.clientX, at.clientY) : this.#viewCentre();
-    const { width, height } = this.#initialSize(natural);
+    const { width, height } = firstSize(natural, this.#o.board.visibleRect(), this.#o.board);
     const el = document.createElement('div');
     el.className = 'image-placer';
     el.setAttribute('role', 'group');
@@ -138,7 +136,7 @@ export class Images {
     }
     /** @type {Placing} */
     const p = { el, x: cx - width / 2, y: cy - height / 2, width, height, natural, url, upload };
-    this.#clampPosition(p);
+    keptOnBoard(p, this.#o.board);
     this.#placing = p;
     this.#listen(p);
     this.#o.board.element.append(el);
@@ -316,12 +314,9 @@ export class Images {
       /** @param {PointerEvent} m */
       const move = (m) => {
         const [mx, my] = this.#o.board.toCanvas(m.clientX, m.clientY);
-        if (corner) this.#resize(p, start, corner, mx, my);
-        else {
-          p.x = start.x + mx - sx;
-          p.y = start.y + my - sy;
-          this.#clampPosition(p);
-        }
+        if (corner) Object.assign(p, resized(start, corner, mx, my, this.#o.board));
+        else Object.assign(p, { x: start.x + mx - sx, y: start.y + my - sy });
+        keptOnBoard(p, this.#o.board);
         this.#show(p);
       };
       const end = () => {
@@ -335,54 +330,6 @@ export class Images {
     });
   }
 
-  /**
-   * Resizes from `corner` to the pointer at (mx, my), keeping the aspect ratio and the opposite
-   * corner where it was.
-   * @param {Placing} p
-   * @param {{x: number, y: number, width: number, height: number}} start
-   * @param {string} corner
-   * @param {number} mx
-   * @param {number} my
-   */
-  #resize(p, start, corner, mx, my) {
-    const west = corner.includes('w');
-    const north = corner.includes('n');
-    const ax = west ? start.x + start.width : start.x;
-    const ay = north ? start.y + start.height : start.y;
-    const k = Math.max(Math.abs(mx - ax) / start.width, Math.abs(my - ay) / start.height);
-    const aspect = start.width / start.height;
-    const max = this.#maxWidth(aspect);
-    const width = Math.min(max, Math.max(MIN_SIDE, MIN_SIDE * aspect, start.width * k));
-    const height = width / aspect;
-    p.width = width;
-    p.height = height;
-    p.x = west ? ax - width : ax;
-    p.y = north ? ay - height : ay;
-    this.#clampPosition(p);
-  }
-
-  /**
-   * The widest an image of this aspect ratio may be: no side over the board's, and no more
-   * pixels than the server takes in one op.
-   * @param {number} aspect
-   */
-  #maxWidth(aspect) {
-    const { width, height } = this.#o.board;
-    return Math.min(width, height * aspect, Math.sqrt(MAX_PIXELS * aspect));
-  }
-
-  /**
-   * The natural size, shrunk to fit 80% of the visible part of the board.
-   * @param {{width: number, height: number}} natural
-   */
-  #initialSize(natural) {
-    const view = this.#o.board.visibleRect();
-    const aspect = natural.width / natural.height;
-    const fit = Math.min(1, (view.width * 0.8) / natural.width, (view.height * 0.8) / natural.height);
-    const width = Math.max(MIN_SIDE, Math.min(natural.width * fit, this.#maxWidth(aspect)));
-    return { width, height: width / aspect };
-  }
-
   /** The canvas point in the middle of what the board shows, inside the board. */
   #viewCentre() {
     const { board } = this.#o;
@@ -391,13 +338,6 @@ export class Images {
       Math.min(board.width, Math.max(0, v.x + v.width / 2)),
       Math.min(board.height, Math.max(0, v.y + v.height / 2)),
     ];
-  }
-
-  /** Keeps at least a pixel of the image on the board. @param {Placing} p */
-  #clampPosition(p) {
-    const { width, height } = this.#o.board;
-    p.x = Math.min(width - 1, Math.max(1 - p.width, p.x));
-    p.y = Math.min(height - 1, Math.max(1 - p.height, p.y));
   }
 
   /** @param {Placing} p */
