@@ -71,11 +71,13 @@ pub fn run_with_store(
     let metrics = Metrics::new(store.metrics()).map_err(std::io::Error::other)?;
     let registry = web::Data::new(Registry::new(Arc::clone(&config), store, Arc::new(metrics)));
     let body_limit = config.max_http_body_bytes;
+    let upload_slots = web::Data::new(images::UploadSlots::new(config.max_concurrent_uploads));
     let shutdown_registry = registry.clone();
     actix_web::rt::spawn(crate::room::sweeper::run(registry.clone().into_inner()));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(registry.clone())
+            .app_data(upload_slots.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .wrap(
                 DefaultHeaders::new()

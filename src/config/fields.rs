@@ -235,6 +235,8 @@ pub static FIELDS: &[Field] = &[
         "Largest HTTP request body."),
     field!(Rooms, max_image_bytes, Bytes<usize>,
         "Largest image upload (the body limit of POST /api/rooms/{id}/images alone)."),
+    field!(Rooms, max_concurrent_uploads, Positive<usize>,
+        "Image uploads read and decoded at once, server-wide; more wait their turn."),
     field!(Rooms, max_image_pixels, Positive<u64>,
         "Most pixels an uploaded image may have (read from its header before it is decoded), \
          and most pixels one image op may cover."),

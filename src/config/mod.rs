@@ -62,6 +62,9 @@ pub struct Config {
     pub max_image_pixels: u64,
     /// Most bytes of uploaded images one room may hold. Default 64 MiB.
     pub room_image_bytes: u64,
+    /// Image uploads read and decoded at once, server-wide; more wait their turn (each may hold
+    /// `max_image_bytes` and a decoded `max_image_pixels` image in memory). Default 4.
+    pub max_concurrent_uploads: usize,
 
     /// Largest WebSocket frame a client may send, in bytes. Default 64 KiB.
     pub max_frame_bytes: usize,
@@ -232,6 +235,7 @@ impl Default for Config {
             max_member_name_chars: 40,
             max_http_body_bytes: 16 * 1024,
             max_image_bytes: 10 * 1024 * 1024,
+            max_concurrent_uploads: 4,
             max_image_pixels: 4096 * 4096,
             room_image_bytes: 64 * 1024 * 1024,
             max_frame_bytes: 64 * 1024,

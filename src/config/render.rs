@@ -132,6 +132,7 @@ mod tests {
             max_member_name_chars,
             max_http_body_bytes,
             max_image_bytes,
+            max_concurrent_uploads,
             max_image_pixels,
             room_image_bytes,
             max_frame_bytes,

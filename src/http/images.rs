@@ -28,11 +28,23 @@ struct Uploaded {
     height: u32,
 }
 
+/// Turns for reading and decoding uploads: `Config::max_concurrent_uploads` at once, server-wide,
+/// so memory stays bounded however many people upload together.
+pub struct UploadSlots(tokio::sync::Semaphore);
+
+impl UploadSlots {
+    /// `n` uploads at once (at least one).
+    pub fn new(n: usize) -> UploadSlots {
+        UploadSlots(tokio::sync::Semaphore::new(n.max(1)))
+    }
+}
+
 /// `POST /api/rooms/{id}/images` with `Authorization: Bearer <edit key or owner key>` and the
 /// image file as the body.
 pub async fn upload(
     req: HttpRequest,
     registry: web::Data<Registry>,
+    slots: web::Data<UploadSlots>,
     path: web::Path<String>,
     mut body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -46,6 +58,12 @@ pub async fn upload(
     if !(meta.is_edit_key(&key) || meta.is_owner_key(&key)) {
         return Err(ApiError::forbidden("this is not the board's edit key"));
     }
+    // Waits for a turn before reading the body: the bytes wait in the socket meanwhile.
+    let _turn = slots
+        .0
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the server is shutting down"))?;
     let config = registry.config();
     let limit = config.max_image_bytes;
     let too_big = || {
