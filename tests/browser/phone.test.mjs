@@ -115,6 +115,9 @@ test('the phone layout: the board fills the width, the essentials are in thumb r
   assert.ok(Math.abs(board.x) < 1 && Math.abs(board.width - 390) < 1, `fits the width: ${JSON.stringify(board)}`);
   assert.ok(await pat.evaluate(() => document.documentElement.scrollWidth <= 390), 'no sideways scroll');
   assert.ok(await pat.locator('.toolbar').evaluate((el) => el.scrollWidth <= el.clientWidth), 'the dock does not scroll');
+  // Every tool's label shows whole.
+  const clipped = await pat.locator('.toolbar .tools .tool').evaluateAll((els) => els.filter((el) => el.scrollWidth > el.clientWidth).map((el) => el.textContent));
+  assert.deepEqual(clipped, [], 'no tool label is cut');
   // The essentials are on screen, in the bottom quarter (the thumb's), without scrolling.
   for (const sel of DOCK) {
     const b = await box(pat, sel);
