@@ -4,6 +4,11 @@
 //! redoing) an entry re-renders only those tiles, starting from the latest checkpoint before it and
 //! replaying the later entries that touch them. Checkpoints share unchanged tiles with the canvas
 //! (copy on write), so one costs only the tiles changed since the previous one.
+//!
+//! The owner's revert takes back every op of one author still in the history window as one
+//! step: the entries are marked undone together, their tiles re-rendered once from the
+//! checkpoint before the oldest of them, and the group goes on the owner's undo stack under the
+//! revert's own seq, so the owner's undo and redo flip the whole group.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -16,6 +21,8 @@ use super::{Canvas, Op, TileId};
 #[derive(Debug, Clone)]
 struct Entry {
     seq: u64,
+    /// Whose op it is (the key of the undo stack it went on), so a revert can find it.
+    author: String,
     op: Op,
     /// Sorted tiles the op touched.
     tiles: Vec<TileId>,
@@ -39,7 +46,8 @@ const DENSE: usize = 4;
 /// See [`DENSE`].
 const SPARSE: u64 = 8;
 
-/// An author's undo and redo stacks (seqs of log entries, newest last).
+/// An author's undo and redo stacks, newest last: seqs of log entries, or the seq of a revert
+/// whose group (see `Document::groups`) is undone and redone as one step.
 #[derive(Debug, Clone, Default)]
 struct Stacks {
     undo: Vec<u64>,
@@ -66,6 +74,9 @@ pub struct Document {
     /// Ascending by seq; the first is the oldest state history can return to.
     checkpoints: Vec<Checkpoint>,
     stacks: HashMap<String, Stacks>,
+    /// Reverts still on a stack: the revert's seq -> the ascending seqs of the entries it took
+    /// back. Undoing the revert brings them back; redoing it takes them back again.
+    groups: HashMap<u64, Vec<u64>>,
     undo_depth: usize,
     checkpoint_every: u64,
     since_checkpoint: u64,
@@ -93,6 +104,7 @@ impl Document {
             log: VecDeque::new(),
             checkpoints: vec![base],
             stacks: HashMap::new(),
+            groups: HashMap::new(),
             undo_depth: undo_depth.max(1),
             checkpoint_every: checkpoint_every.max(1),
             since_checkpoint: 0,
@@ -181,6 +193,7 @@ impl Document {
         self.touch(&tiles);
         self.log.push_back(Entry {
             seq,
+            author: author.to_owned(),
             op,
             tiles: tiles.clone(),
             undone: false,
@@ -223,25 +236,108 @@ impl Document {
         self.toggle(author, target, false)
     }
 
-    fn toggle(&mut self, author: &str, target: u64, undone: bool) -> Option<Applied> {
-        let entry = self.log.iter_mut().find(|e| e.seq == target)?;
-        entry.undone = undone;
-        let tiles = entry.tiles.clone();
+    /// Undoes (`undo`) or redoes the step at `target` of `author`'s stacks: one entry, or a
+    /// revert's group, whose entries come back on undo and go again on redo.
+    fn toggle(&mut self, author: &str, target: u64, undo: bool) -> Option<Applied> {
+        let (seqs, undone) = match self.groups.get(&target) {
+            Some(group) => (group.clone(), !undo),
+            None => (vec![target], undo),
+        };
+        let tiles = self.mark(&seqs, undone)?;
         let stacks = self.stacks.entry(author.to_owned()).or_default();
-        if undone {
+        if undo {
             stacks.redo.push(target);
         } else {
             stacks.undo.push(target);
         }
-        self.rerender(target, &tiles);
+        Some(self.rerendered(seqs[0], tiles, Some(target)))
+    }
+
+    /// Sets `undone` on the entries with these ascending seqs; the sorted union of their tiles,
+    /// or `None` (nothing changed) when one is not in the log.
+    fn mark(&mut self, seqs: &[u64], undone: bool) -> Option<Vec<TileId>> {
+        let at: Vec<usize> = seqs
+            .iter()
+            .map(|&seq| self.log.binary_search_by_key(&seq, |e| e.seq).ok())
+            .collect::<Option<_>>()?;
+        let mut tiles = Vec::new();
+        for i in at {
+            let entry = &mut self.log[i];
+            entry.undone = undone;
+            tiles.extend_from_slice(&entry.tiles);
+        }
+        tiles.sort_unstable();
+        tiles.dedup();
+        Some(tiles)
+    }
+
+    /// Re-renders `tiles` from before `oldest`, advances the seq and prunes: the end of every
+    /// undo, redo and revert.
+    fn rerendered(&mut self, oldest: u64, tiles: Vec<TileId>, target: Option<u64>) -> Applied {
+        self.rerender(oldest, &tiles);
         self.seq += 1;
         self.touch(&tiles);
         self.prune();
-        Some(Applied {
+        Applied {
             seq: self.seq,
             tiles,
-            target: Some(target),
-        })
+            target,
+        }
+    }
+
+    /// Takes back, as one step on `owner`'s undo stack, every op of `victim` that is not undone,
+    /// still in the history window and still held in the log (which reaches at least as far
+    /// back as every author's undo stack); `None` when there is none. As the window moves on,
+    /// the group forgets its ops that leave it: undoing the revert brings back only the rest. The ops leave `victim`'s own
+    /// stacks (and its redo stack is cleared), so only the owner's undo brings them back.
+    /// [`Applied::target`] is `None`; [`Document::reaches_back`] of the new seq is the oldest op
+    /// taken back, which the store keeps to replay it with [`Document::revert_from`].
+    pub fn revert(&mut self, owner: &str, victim: &str) -> Option<Applied> {
+        // The window as it is after the revert's own seq.
+        let horizon = (self.seq + 1).saturating_sub(self.history_window);
+        let from = self
+            .log
+            .iter()
+            .find(|e| e.seq > horizon && !e.undone && e.author == victim)?
+            .seq;
+        self.revert_from(owner, victim, from)
+    }
+
+    /// Like [`Document::revert`], taking back `victim`'s ops from seq `from` on (replaying a
+    /// stored revert); `None` when the op at `from` is not one of them.
+    pub fn revert_from(&mut self, owner: &str, victim: &str, from: u64) -> Option<Applied> {
+        let seqs: Vec<u64> = self
+            .log
+            .iter()
+            .filter(|e| e.seq >= from && !e.undone && e.author == victim)
+            .map(|e| e.seq)
+            .collect();
+        if seqs.first() != Some(&from) {
+            return None;
+        }
+        let tiles = self.mark(&seqs, true)?;
+        if let Some(stacks) = self.stacks.get_mut(victim) {
+            stacks.undo.retain(|s| seqs.binary_search(s).is_err());
+            stacks.redo.clear();
+        }
+        let depth = self.undo_depth;
+        let stacks = self.stacks.entry(owner.to_owned()).or_default();
+        stacks.undo.push(self.seq + 1);
+        if stacks.undo.len() > depth {
+            stacks.undo.remove(0);
+        }
+        stacks.redo.clear();
+        self.groups.insert(self.seq + 1, seqs);
+        Some(self.rerendered(from, tiles, None))
+    }
+
+    /// The oldest seq undoing or redoing the step at `target` re-renders from: the oldest op a
+    /// revert took back, or `target` itself.
+    pub fn reaches_back(&self, target: u64) -> u64 {
+        self.groups
+            .get(&target)
+            .and_then(|g| g.first().copied())
+            .unwrap_or(target)
     }
 
     /// Re-renders `tiles` from the latest checkpoint before `target`, replaying later entries,
@@ -319,14 +415,32 @@ impl Document {
     /// precedes the oldest undoable or redoable op.
     fn prune(&mut self) {
         let horizon = self.seq.saturating_sub(self.history_window);
-        for stacks in self.stacks.values_mut() {
-            stacks.undo.retain(|&s| s > horizon);
-            stacks.redo.retain(|&s| s > horizon);
+        // A revert keeps only its ops still in the window: older ones stay taken back for good.
+        for group in self.groups.values_mut() {
+            let old = group.partition_point(|&s| s <= horizon);
+            group.drain(..old);
         }
+        let groups = &self.groups;
+        let reachable = |s: &u64| groups.get(s).map_or(*s > horizon, |g| !g.is_empty());
+        for stacks in self.stacks.values_mut() {
+            stacks.undo.retain(reachable);
+            stacks.redo.retain(reachable);
+        }
+        if !self.groups.is_empty() {
+            let stacks = &self.stacks;
+            self.groups.retain(|seq, group| {
+                !group.is_empty()
+                    && stacks
+                        .values()
+                        .any(|s| s.undo.contains(seq) || s.redo.contains(seq))
+            });
+        }
+        // A stack's first undo step is its oldest entry; a revert's group may reach further.
         let oldest = self
             .stacks
             .values()
             .flat_map(|s| s.undo.first().into_iter().chain(s.redo.iter()))
+            .chain(self.groups.values().filter_map(|g| g.first()))
             .min()
             .copied()
             .unwrap_or(self.seq + 1);
@@ -500,5 +614,110 @@ mod tests {
             assert!(doc.undo("ann").is_some());
         }
         assert!(doc.undo("ann").is_none(), "only the last 5 are undoable");
+    }
+
+    /// A revert takes back every op of one author in the window as one step of the owner's:
+    /// the pixels are a fresh render without them, the owner's undo brings them all back and
+    /// redo takes them again, the author can no longer undo or redo them, and replaying the
+    /// revert from its oldest op gives the same document.
+    #[test]
+    fn revert_is_one_step_of_the_owner() {
+        let mut doc = Document::new(Canvas::new(600, 420).expect("valid size"), 0, 50, 4);
+        let mut ops = Vec::new();
+        let mut bobs = Vec::new();
+        for i in 0..30u32 {
+            let author = if i % 3 == 0 { "bob" } else { "ann" };
+            doc.commit(author, op(i));
+            ops.push((i as usize, op(i)));
+            if author == "bob" {
+                bobs.push(i as usize);
+            }
+        }
+        // Bob undid his last op himself: it stays undone through the revert and its undo.
+        doc.undo("bob").expect("bob has ops");
+        let own = bobs.pop().expect("bob drew");
+        let reverted = doc.revert("owner", "bob").expect("bob has ops to revert");
+        assert_eq!(reverted.seq, 32);
+        assert_eq!(reverted.target, None);
+        assert_eq!(
+            doc.reaches_back(32),
+            1,
+            "bob's first op is the oldest taken back"
+        );
+        let mut gone = bobs.clone();
+        gone.push(own);
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &gone));
+        assert_eq!(doc.can_undo_redo("bob"), (false, false));
+        assert!(
+            doc.revert("owner", "bob").is_none(),
+            "nothing left to revert"
+        );
+        let back = doc.undo("owner").expect("the owner can undo the revert");
+        assert_eq!(back.target, Some(32));
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &[own]));
+        doc.redo("owner").expect("and redo it");
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &gone));
+        doc.undo("owner").expect("undo again");
+        // Replaying the same events, the revert from its stored oldest op, ends the same.
+        let mut replay = Document::new(Canvas::new(600, 420).expect("valid size"), 0, 50, 4);
+        for i in 0..30u32 {
+            replay.commit(if i % 3 == 0 { "bob" } else { "ann" }, op(i));
+        }
+        replay.undo("bob").expect("bob has ops");
+        assert!(
+            replay.revert_from("owner", "bob", 2).is_none(),
+            "seq 2 is ann's"
+        );
+        assert_eq!(
+            replay.revert_from("owner", "bob", 1).map(|a| a.seq),
+            Some(32)
+        );
+        replay.undo("owner").expect("undo");
+        replay.redo("owner").expect("redo");
+        replay.undo("owner").expect("undo");
+        assert_eq!(replay.seq(), doc.seq());
+        assert_same(&pixels(replay.canvas()), &pixels(doc.canvas()));
+    }
+
+    /// Ops that left the history window are not reverted, and a revert's group keeps the
+    /// history it reaches back to until it leaves the window itself.
+    #[test]
+    fn revert_stays_within_the_window() {
+        let mut doc = Document::new(Canvas::new(600, 420).expect("valid size"), 0, 50, 4)
+            .with_history_window(20);
+        let mut ops = Vec::new();
+        for i in 0..40u32 {
+            let author = if i % 2 == 0 { "bob" } else { "ann" };
+            doc.commit(author, op(i));
+            ops.push((i as usize, op(i)));
+        }
+        let reverted = doc.revert("owner", "bob").expect("bob has recent ops");
+        // After the revert (seq 41) the window holds seqs 22..=41: bob's ops at seqs 23..=39
+        // (odd), indexes 22..=38.
+        assert_eq!(doc.reaches_back(reverted.seq), 23);
+        let gone: Vec<usize> = (22..40).step_by(2).collect();
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &gone));
+        doc.commit("ann", op(40));
+        ops.push((40, op(40)));
+        doc.undo("owner").expect("in the window");
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &[]));
+        // The undo (seq 43) moved the window past seq 23: that op is back for good.
+        doc.redo("owner").expect("redo");
+        let gone: Vec<usize> = (24..40).step_by(2).collect();
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &gone));
+        // Seqs 45..=50: the window starts after 30; undoing brings back only seqs 31..=39.
+        for i in 41..47u32 {
+            doc.commit("ann", op(i));
+            ops.push((i as usize, op(i)));
+        }
+        doc.undo("owner")
+            .expect("part of the revert is in the window");
+        let kept_gone: Vec<usize> = (24..30).step_by(2).collect();
+        assert_same(&pixels(doc.canvas()), &scratch(&ops, &kept_gone));
+        doc.redo("owner").expect("redo");
+        for i in 50..70u32 {
+            doc.commit("ann", op(i));
+        }
+        assert!(doc.undo("owner").is_none(), "the revert left the window");
     }
 }
