@@ -82,6 +82,7 @@ fn client_examples_decode() {
         "kick",
         "move",
         "image",
+        "revert",
     ]
     .map(String::from)
     .into();

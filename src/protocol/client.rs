@@ -241,6 +241,12 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         delete: bool,
     },
+    /// The owner takes back every op of a member still in the history window, as one op the
+    /// owner can undo.
+    Revert {
+        /// The member whose ops go.
+        member: MemberId,
+    },
 }
 
 fn black() -> String {
@@ -263,19 +269,23 @@ impl ClientMsg {
                 | ClientMsg::ListMembers { .. }
                 | ClientMsg::Lock { .. }
                 | ClientMsg::Kick { .. }
+                | ClientMsg::Revert { .. }
         )
     }
 
     /// Whether the message is one only the room's owner may send.
     pub fn is_moderation(&self) -> bool {
-        matches!(self, ClientMsg::Lock { .. } | ClientMsg::Kick { .. })
+        matches!(
+            self,
+            ClientMsg::Lock { .. } | ClientMsg::Kick { .. } | ClientMsg::Revert { .. }
+        )
     }
 }
 
 impl ClientMsg {
     /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
     /// order.
-    pub const TYPES: [&'static str; 19] = [
+    pub const TYPES: [&'static str; 20] = [
         "hello",
         "stroke_begin",
         "stroke_points",
@@ -295,6 +305,7 @@ impl ClientMsg {
         "move",
         "text",
         "image",
+        "revert",
     ];
 
     /// The position of this message's type in [`ClientMsg::TYPES`].
@@ -319,6 +330,7 @@ impl ClientMsg {
             ClientMsg::Move { .. } => 16,
             ClientMsg::Text { .. } => 17,
             ClientMsg::Image { .. } => 18,
+            ClientMsg::Revert { .. } => 19,
         }
     }
 
@@ -340,6 +352,7 @@ impl ClientMsg {
                 | ClientMsg::Image { .. }
                 | ClientMsg::Undo
                 | ClientMsg::Redo
+                | ClientMsg::Revert { .. }
         )
     }
 }

@@ -165,6 +165,11 @@ pub enum Command {
         /// Who.
         member: MemberId,
     },
+    /// The owner reverts a member's ops.
+    Revert {
+        /// Whose.
+        member: MemberId,
+    },
 }
 
 impl Command {
@@ -178,12 +183,16 @@ impl Command {
                 | Command::ListMembers { .. }
                 | Command::Lock { .. }
                 | Command::Kick { .. }
+                | Command::Revert { .. }
         )
     }
 
     /// Whether only the room's owner may send the command.
     pub fn is_moderation(&self) -> bool {
-        matches!(self, Command::Lock { .. } | Command::Kick { .. })
+        matches!(
+            self,
+            Command::Lock { .. } | Command::Kick { .. } | Command::Revert { .. }
+        )
     }
 
     /// Whether the command starts painting something new, and so is refused while the member is

@@ -33,6 +33,8 @@ pub enum OpKind {
     Redo,
     /// A move (or delete) of a selection's pixels.
     Move,
+    /// The owner's revert of every op of one member (see `revert`); the page fetches the tiles.
+    Revert,
 }
 
 /// Whether a member may draw.

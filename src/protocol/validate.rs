@@ -264,6 +264,7 @@ pub fn validate(
         ClientMsg::ListMembers { after } => Command::ListMembers { after },
         ClientMsg::Lock { locked } => Command::Lock { locked },
         ClientMsg::Kick { member } => Command::Kick { member },
+        ClientMsg::Revert { member } => Command::Revert { member },
         ClientMsg::Shape {
             id,
             shape,

@@ -42,6 +42,10 @@ pub fn rebuild(stored: StoredRoom, config: &Config) -> Result<(RoomMeta, Documen
                 let picture = Picture::new(id.to_owned(), source, at, width, height);
                 Some(doc.commit(&author, crate::canvas::Op::Image(picture)).seq)
             }
+            Record::Revert {
+                author: victim,
+                from,
+            } => doc.revert_from(&author, victim, *from).map(|a| a.seq),
             other => other.to_op().map(|op| doc.commit(&author, op).seq),
         };
         if applied != Some(seq) {

@@ -367,7 +367,7 @@ impl Conn<'_> {
         if msg.is_moderation() && self.role != Role::Owner {
             self.tell(&ProtoError::new(
                 ErrorCode::Forbidden,
-                "only the board's owner may lock it or remove people",
+                "only the board's owner may lock it, remove people or revert their work",
             ));
             return None;
         }

@@ -103,6 +103,14 @@ pub enum Record {
     Undo,
     /// The author redid their latest undone op.
     Redo,
+    /// The author (the room's owner) reverted another author's ops: every one of them not
+    /// undone from seq `from` on (see `Document::revert_from`).
+    Revert {
+        /// The reverted author's key.
+        author: String,
+        /// Seq of the oldest op taken back.
+        from: u64,
+    },
 }
 
 impl Record {
@@ -186,7 +194,7 @@ impl Record {
         }
     }
 
-    /// The op to replay, or `None` for undo and redo, unreadable colors, and images (whose
+    /// The op to replay, or `None` for undo, redo and revert, unreadable colors, and images (whose
     /// pixels come from [`Record::image`] and the stored upload).
     pub fn to_op(&self) -> Option<Op> {
         let color = |c: &str| -> Option<Rgba> { Rgba::from_hex(c) };
@@ -266,7 +274,9 @@ impl Record {
                 delete: *delete,
                 lifted: None,
             }),
-            Record::Undo | Record::Redo | Record::Image { .. } => return None,
+            Record::Undo | Record::Redo | Record::Revert { .. } | Record::Image { .. } => {
+                return None
+            }
         })
     }
 }

@@ -51,7 +51,8 @@ impl RoomState {
             return match cmd {
                 Command::Lock { locked } => self.moderate(id, Some(locked), None, now),
                 Command::Kick { member } => self.moderate(id, None, Some(member), now),
-                // `is_moderation` is true of these two alone.
+                Command::Revert { member } => self.revert(id, member, now),
+                // `is_moderation` is true of these three alone.
                 _ => Ok(()),
             };
         }
@@ -138,7 +139,7 @@ impl RoomState {
                 Ok(())
             }
             // Handled before the member is looked up (see `moderation.rs`).
-            Command::Lock { .. } | Command::Kick { .. } => Ok(()),
+            Command::Lock { .. } | Command::Kick { .. } | Command::Revert { .. } => Ok(()),
             Command::StrokeBegin {
                 stroke,
                 tool,
@@ -306,7 +307,9 @@ impl RoomState {
                     (OpKind::Redo, Record::Redo)
                 };
                 if let Some(target) = applied.target {
-                    self.reaching_back.push((applied.seq, target));
+                    // Undoing a revert re-renders from the oldest op it took back.
+                    let reach = self.doc.reaches_back(target);
+                    self.reaching_back.push((applied.seq, reach));
                 }
                 if let Some(m) = self.members.get_mut(&id) {
                     m.paint.charge(now, cost::tiles(applied.tiles.len()));

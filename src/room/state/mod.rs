@@ -23,6 +23,7 @@ mod images;
 mod input;
 mod moderation;
 mod preview;
+mod revert;
 mod rounds;
 mod sync;
 #[cfg(test)]
