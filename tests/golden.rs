@@ -551,3 +551,63 @@ fn images() {
     doc.redo("ann");
     check("image", "over_stroke", &png(&doc));
 }
+
+/// One stroke of the revert goldens: (by the reverted editor, color, width, points).
+type RevertStroke = (bool, u32, f32, Vec<(f32, f32, f32)>);
+
+/// The strokes of the revert goldens, in order: (by the reverted editor, color, width, points).
+/// `tests/moderation.rs` draws the same strokes through a server and compares with these images.
+fn revert_strokes() -> Vec<RevertStroke> {
+    let line = |x0: f32, y0: f32, x1: f32, y1: f32| -> Vec<(f32, f32, f32)> {
+        (0..=20)
+            .map(|i| {
+                let t = i as f32 / 20.0;
+                (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t, 0.5)
+            })
+            .collect()
+    };
+    vec![
+        (
+            false,
+            0xe03131ff,
+            10.0,
+            wave(20.0, 70.0, 280.0, 30.0, 40, |_| 0.5),
+        ),
+        (true, 0x1971c2ff, 14.0, line(40.0, 20.0, 280.0, 220.0)),
+        (
+            false,
+            0x2f9e44ff,
+            10.0,
+            wave(20.0, 170.0, 280.0, 30.0, 40, |_| 0.5),
+        ),
+        (true, 0xf08c00ff, 14.0, line(280.0, 20.0, 40.0, 220.0)),
+    ]
+}
+
+/// The owner reverts Ed's two strokes, drawn between and over Ann's: Ann's stay whole (the
+/// image is Ann's strokes alone); the owner's undo brings Ed's back (all four strokes).
+#[test]
+fn revert_and_its_undo() {
+    let doc_png = |doc: &Document| doc.canvas().snapshot().to_png(WHITE);
+    let mut doc = Document::new(Canvas::new(320, 240).expect("valid size"), 0, 50, 2);
+    let ops: Vec<(bool, Op)> = revert_strokes()
+        .into_iter()
+        .map(|(ed, color, width, pts)| (ed, stroke(Tool::Pen, color, width, &pts)))
+        .collect();
+    for (ed, op) in &ops {
+        doc.commit(if *ed { "ed" } else { "ann" }, op.clone());
+    }
+    let all = render(ops.iter().map(|(_, op)| op.clone()).collect());
+    let anns = render(
+        ops.iter()
+            .filter(|(ed, _)| !ed)
+            .map(|(_, op)| op.clone())
+            .collect(),
+    );
+    doc.revert("olga", "ed").expect("ed has ops");
+    assert_eq!(doc_png(&doc), anns, "the revert leaves Ann's strokes alone");
+    check("revert", "revert", &doc_png(&doc));
+    doc.undo("olga").expect("the owner undoes the revert");
+    assert_eq!(doc_png(&doc), all, "the undo brings Ed's strokes back");
+    check("revert", "undo_revert", &doc_png(&doc));
+}
