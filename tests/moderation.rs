@@ -1,13 +1,18 @@
 //! Moderation through real sockets: the owner key and role, the owner's lock (told to everyone
 //! with `editing`, drawing refused with `locked`, kept across a restart), kicking (4003),
-//! replacing the edit key (old-key editors become viewers, the old key gets `bad_key`), and
-//! `forbidden` for everyone else.
+//! replacing the edit key (old-key editors become viewers, the old key gets `bad_key`), reverting
+//! a member's ops (and undoing the revert), and `forbidden` for everyone else.
 
 mod common;
 
-use common::{http, Client, TempDir, TestServer};
+use std::sync::Arc;
+
+use common::{
+    assert_same_pixels, canvas_png, decode_tile, http, on_white, Client, TempDir, TestServer,
+};
+use inkroom::canvas::Canvas;
 use inkroom::config::Config;
-use inkroom::protocol::{close, ErrorCode, Role, ServerMsg};
+use inkroom::protocol::{close, ErrorCode, OpKind, Role, ServerMsg};
 use serde_json::{json, Value};
 
 /// A new room: (id, edit key, owner key), checking the creation response's links.
@@ -152,7 +157,7 @@ async fn owner_kick_closes_with_4003() {
     assert_eq!(await_error(&mut own).await, ErrorCode::BadMessage);
 }
 
-/// Editors and viewers that send `lock` or `kick` get `forbidden` and change nothing; so does
+/// Editors and viewers that send `lock`, `kick` or `revert` get `forbidden` and change nothing; so does
 /// `POST .../edit_key` with the edit key, or without any key (401).
 #[tokio::test]
 async fn non_owners_are_forbidden() {
@@ -165,6 +170,8 @@ async fn non_owners_are_forbidden() {
         c.send(json!({"type": "lock", "locked": true})).await;
         assert_eq!(await_error(c).await, ErrorCode::Forbidden);
         c.send(json!({"type": "kick", "member": target})).await;
+        assert_eq!(await_error(c).await, ErrorCode::Forbidden);
+        c.send(json!({"type": "revert", "member": target})).await;
         assert_eq!(await_error(c).await, ErrorCode::Forbidden);
     }
     // Nothing changed: the editor still draws, the viewer is still here.
@@ -228,4 +235,157 @@ async fn edit_key_rotation_demotes_old_editors() {
     assert_eq!(old.expect_close().await, Some(close::BAD_KEY));
     let (_new, welcome) = Client::join(&server, &id, "new", Some(&new_key)).await;
     assert_eq!(role_of(&welcome), Role::Editor);
+}
+
+/// Reads until a commit of `op`; returns (seq, target).
+async fn await_op(c: &mut Client, op: OpKind) -> (u64, Option<u64>) {
+    loop {
+        match c.recv().await {
+            ServerMsg::Commit {
+                seq, op: o, target, ..
+            } if o == op => return (seq, target),
+            ServerMsg::Error { code, message, .. } => panic!("error {code:?}: {message}"),
+            _ => {}
+        }
+    }
+}
+
+/// A golden of `tests/images/revert/` (made by `tests/golden.rs`).
+fn golden(case: &str) -> image::RgbaImage {
+    let path = format!(
+        "{}/tests/images/revert/{case}.png",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    image::open(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .to_rgba8()
+}
+
+/// The strokes of `revert_strokes` in `tests/golden.rs`, as (by Ed, color, width, points).
+fn revert_strokes() -> Vec<(bool, &'static str, f32, Vec<[f32; 3]>)> {
+    let wave = |y0: f32| -> Vec<[f32; 3]> {
+        (0..=40)
+            .map(|i| {
+                let t = i as f32 / 40.0;
+                [20.0 + 280.0 * t, y0 + 30.0 * (t * 9.0).sin(), 0.5]
+            })
+            .collect()
+    };
+    let line = |x0: f32, y0: f32, x1: f32, y1: f32| -> Vec<[f32; 3]> {
+        (0..=20)
+            .map(|i| {
+                let t = i as f32 / 20.0;
+                [x0 + (x1 - x0) * t, y0 + (y1 - y0) * t, 0.5]
+            })
+            .collect()
+    };
+    vec![
+        (false, "#e03131", 10.0, wave(70.0)),
+        (true, "#1971c2", 14.0, line(40.0, 20.0, 280.0, 220.0)),
+        (false, "#2f9e44", 10.0, wave(170.0)),
+        (true, "#f08c00", 14.0, line(280.0, 20.0, 40.0, 220.0)),
+    ]
+}
+
+/// What a member that joins now sees: its tiles over white.
+async fn late_joiner_sees(server: &TestServer, id: &str) -> image::RgbaImage {
+    let (late, _) = Client::join(server, id, "late", None).await;
+    let mut canvas = Canvas::new(320, 240).expect("canvas size");
+    for frame in &late.binaries {
+        let (tile, _, pixmap) = decode_tile(&canvas, frame);
+        canvas.set_tile(tile, Some(Arc::new(pixmap)));
+    }
+    on_white(&canvas)
+}
+
+/// The owner reverts Ed's strokes, drawn among Ann's: Ann's stay, Ed's go, as the golden shows
+/// live (PNG export), for a late joiner and after a restart; Ed can no longer undo them; the
+/// owner's undo (after the restart, same `user`) brings them all back as one op. Reverting
+/// nothing, an absent member or oneself is refused.
+#[tokio::test]
+async fn owner_reverts_a_members_strokes_and_undoes_it() {
+    let data = TempDir::new();
+    let config = Config {
+        data_dir: data.0.clone(),
+        ..Config::default()
+    };
+    let server = TestServer::with_config(config.clone());
+    let room = server
+        .create_room(json!({"name": "Reverted", "width": 320, "height": 240}))
+        .await;
+    let id = room["id"].as_str().expect("id").to_owned();
+    let edit = room["edit_key"].as_str().expect("edit key").to_owned();
+    let owner = room["owner_key"].as_str().expect("owner key").to_owned();
+    let olga_hello = json!({"type": "hello", "name": "olga", "key": owner, "user": "olga-1"});
+    let (mut own, _) = Client::join_with(&server, &id, olga_hello.clone()).await;
+    let (mut ann, _) = Client::join(&server, &id, "ann", Some(&edit)).await;
+    let (mut ed, _) = Client::join(&server, &id, "ed", Some(&edit)).await;
+    for (i, (by_ed, color, width, points)) in revert_strokes().into_iter().enumerate() {
+        let c = if by_ed { &mut ed } else { &mut ann };
+        c.draw(i as u32, color, width, &points).await;
+        c.await_commit(i as u32).await;
+    }
+    assert_same_pixels(
+        &canvas_png(&server, &id).await,
+        &golden("undo_revert"),
+        "all drawn",
+    );
+
+    own.send(json!({"type": "revert", "member": ed.id})).await;
+    let (seq, target) = await_op(&mut own, OpKind::Revert).await;
+    assert_eq!((seq, target), (5, None));
+    assert_eq!(await_op(&mut ann, OpKind::Revert).await.0, 5);
+    // Ed is told his ops left his undo (after the states of his own commits, still queued).
+    loop {
+        if let ServerMsg::History { can_undo, can_redo } = ed.recv().await {
+            if !can_undo {
+                assert!(!can_redo, "Ed's ops left his redo too");
+                break;
+            }
+        }
+    }
+    assert_same_pixels(
+        &canvas_png(&server, &id).await,
+        &golden("revert"),
+        "reverted live",
+    );
+    assert_same_pixels(
+        &late_joiner_sees(&server, &id).await,
+        &golden("revert"),
+        "late joiner",
+    );
+    ed.send(json!({"type": "undo"})).await;
+    assert_eq!(await_error(&mut ed).await, ErrorCode::NothingToUndo);
+    own.send(json!({"type": "revert", "member": ed.id})).await;
+    assert_eq!(await_error(&mut own).await, ErrorCode::NothingToUndo);
+    own.send(json!({"type": "revert", "member": own.id})).await;
+    assert_eq!(await_error(&mut own).await, ErrorCode::BadMessage);
+    own.send(json!({"type": "revert", "member": 999})).await;
+    assert_eq!(await_error(&mut own).await, ErrorCode::BadMessage);
+    drop((own, ann, ed));
+    drop(server);
+
+    // After a restart the revert replays from the store, and the owner can still undo it.
+    let server = TestServer::with_config(config);
+    assert_same_pixels(
+        &canvas_png(&server, &id).await,
+        &golden("revert"),
+        "after a restart",
+    );
+    let (mut own, _) = Client::join_with(&server, &id, olga_hello).await;
+    own.send(json!({"type": "undo"})).await;
+    assert_eq!(await_op(&mut own, OpKind::Undo).await, (6, Some(5)));
+    assert_same_pixels(
+        &canvas_png(&server, &id).await,
+        &golden("undo_revert"),
+        "undone",
+    );
+    assert_same_pixels(
+        &late_joiner_sees(&server, &id).await,
+        &golden("undo_revert"),
+        "late joiner after the undo",
+    );
+    own.send(json!({"type": "redo"})).await;
+    assert_eq!(await_op(&mut own, OpKind::Redo).await, (7, Some(5)));
+    assert_same_pixels(&canvas_png(&server, &id).await, &golden("revert"), "redone");
 }
