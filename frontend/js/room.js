@@ -378,6 +378,7 @@ function handleMessage(msg) {
     case 'commit':
       if (msg.op === 'image' && msg.author === state.me && msg.id != null) images.committed(msg.id, msg.seq);
       applyCommit(msg);
+      if (msg.author === state.me) moderation.committed(msg.op);
       $('.board').dataset.seq = String(msg.seq);
       break;
     case 'history':
@@ -429,7 +430,7 @@ function handleMessage(msg) {
       }
       if (msg.id != null) board.drop(`${state.me}:${msg.id}`);
       if (msg.id != null) images.failed(msg.id);
-      toast(proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
+      toast(moderation.explain(msg.code) ?? proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
       break;
     default:
       break;
@@ -438,7 +439,8 @@ function handleMessage(msg) {
 
 /**
  * Applies a commit: strokes (and own shapes) move from the live layer into the picture; clears
- * clear; for fills, others' shapes, undo and redo the server's tiles follow.
+ * clear; for fills, others' shapes, undo, redo, the owner's revert and any op this page does
+ * not know, the server's tiles follow.
  * @param {any} msg
  */
 function applyCommit(msg) {

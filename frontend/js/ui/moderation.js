@@ -1,5 +1,5 @@
 // The owner's controls (moderation): the owner key kept from the `#owner=` fragment, the lock
-// button and a Remove button per person in the people panel, and "New edit link" and the owner
+// button, Revert and Remove buttons per person in the people panel, and "New edit link" and the owner
 // link in the share dialog, each behind a confirmation. The owner key goes to the server only in
 // `hello` and in the Authorization header of POST /api/rooms/{id}/edit_key, never in a URL.
 
@@ -54,6 +54,8 @@ export class Moderation {
   /** The owner's lock is on, as the last `editing` said. */
   #locked = false;
   #owner = false;
+  /** The name of the person whose revert was sent last and not answered yet. @type {string | null} */
+  #reverting = null;
 
   /**
    * @param {{roomId: string, key: string | null, send: (msg: object) => boolean,
@@ -90,20 +92,48 @@ export class Moderation {
   }
 
   /**
-   * The Remove button for a person in the people panel (the owner's only, never on its own row).
+   * The Revert and Remove buttons for a person in the people panel (the owner's only, never on
+   * its own row).
    * @param {{id: number, name: string}} m
    * @param {number | null} me
    * @returns {HTMLElement[]}
    */
   rowActions(m, me) {
     if (!this.#owner || m.id === me) return [];
+    const revert = document.createElement('button');
+    revert.type = 'button';
+    revert.className = 'btn revert';
+    revert.textContent = 'Revert';
+    revert.setAttribute('aria-label', `Revert everything ${m.name} drew`);
+    revert.addEventListener('click', () => this.#revert(m, revert));
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'btn kick';
     b.textContent = 'Remove';
     b.setAttribute('aria-label', `Remove ${m.name} from the board`);
     b.addEventListener('click', () => this.#kick(m, b));
-    return [b];
+    return [revert, b];
+  }
+
+  /**
+   * What to tell the owner about an error that answers its revert, if it does (else null).
+   * @param {string} code
+   * @returns {string | null}
+   */
+  explain(code) {
+    const name = this.#reverting;
+    this.#reverting = null;
+    if (name === null) return null;
+    if (code === 'nothing_to_undo') return `${name} has nothing left to revert.`;
+    if (code === 'bad_message') return `${name} is no longer on the board.`;
+    return null;
+  }
+
+  /** A commit of this page arrived: a revert it sent is answered. @param {string} op */
+  committed(op) {
+    if (op !== 'revert' || this.#reverting === null) return;
+    toast(`Reverted what ${this.#reverting} drew. Undo brings it back.`);
+    this.#reverting = null;
   }
 
   /**
@@ -132,6 +162,13 @@ export class Moderation {
   async #kick(m, opener) {
     const ok = await this.#confirm(`Remove ${m.name}?`, `${m.name} is disconnected from the board. They can come back with their link; make a new edit link to keep them from drawing.`, 'Remove', opener);
     if (ok && this.#owner) this.#send({ type: 'kick', member: m.id });
+  }
+
+  /** @param {{id: number, name: string}} m @param {HTMLElement} opener */
+  async #revert(m, opener) {
+    const ok = await this.#confirm(`Revert what ${m.name} drew?`, `Everything ${m.name} drew that can still be undone goes, for everyone. Others' drawing stays. You can undo this.`, 'Revert', opener);
+    if (!ok || !this.#owner) return;
+    if (this.#send({ type: 'revert', member: m.id })) this.#reverting = m.name;
   }
 
   async #newEditLink() {
