@@ -355,7 +355,11 @@ impl RoomState {
             record,
         });
         let base = self.doc.base_seq();
-        let reaches_back = self.reaching_back.iter().any(|&(_, target)| target <= base);
+        // An event at or before the base is in the base's pixels and is not replayed.
+        let reaches_back = self
+            .reaching_back
+            .iter()
+            .any(|&(event, target)| event > base && target <= base);
         if base > self.saved_base && !reaches_back {
             self.saved_base = base;
             self.reaching_back.retain(|&(event, _)| event > base);
