@@ -96,3 +96,218 @@ impl RoomState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use tiny_skia::Pixmap;
+
+    use crate::canvas::{Canvas, Document, Rgba, Shape, ShapeKind, TileId};
+    use crate::config::Config;
+    use crate::meta::{validate, NewRoom, RoomMeta};
+    use crate::metrics::{Metrics, StoreMetrics};
+    use crate::protocol::{Command, ErrorCode, MemberId, Role};
+    use crate::room::outbox::{outbox, OutboxRx};
+    use crate::room::state::Effect;
+    use crate::room::{load, Joining, RoomState};
+    use crate::store::{Record, StoredRoom};
+
+    /// A room and what a store would hold of it: the saved base and the ops after it.
+    struct Stored {
+        room: RoomState,
+        meta: RoomMeta,
+        config: Config,
+        now: Instant,
+        base: (u64, Vec<(TileId, Arc<Pixmap>)>),
+        ops: Vec<(u64, String, Record)>,
+        bases_saved: usize,
+        _rx: Vec<OutboxRx>,
+    }
+
+    impl Stored {
+        fn new(config: Config) -> Stored {
+            let meta = validate(
+                NewRoom {
+                    width: Some(400),
+                    height: Some(300),
+                    ..NewRoom::default()
+                },
+                &config,
+            )
+            .expect("valid room");
+            let canvas = Canvas::new(400, 300).expect("canvas");
+            let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every)
+                .with_history_window(config.history_window);
+            let metrics =
+                Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
+            let now = Instant::now();
+            let room = RoomState::new(
+                Arc::new(meta.clone()),
+                Arc::new(config.clone()),
+                doc,
+                now,
+                Arc::new(metrics),
+            );
+            Stored {
+                room,
+                meta,
+                config,
+                now,
+                base: (0, Vec::new()),
+                ops: Vec::new(),
+                bases_saved: 0,
+                _rx: Vec::new(),
+            }
+        }
+
+        fn join(&mut self, role: Role) -> MemberId {
+            let (tx, rx) = outbox(1 << 12, 1 << 26);
+            self._rx.push(rx);
+            self.room
+                .join(Joining {
+                    name: "someone".into(),
+                    role,
+                    outbox: tx,
+                    user: None,
+                    since: None,
+                    batch: false,
+                    edit_key: Some(self.room.meta().edit_key.clone()),
+                })
+                .expect("joins")
+        }
+
+        /// Handles a command a second after the last, and stores what it asks to.
+        fn send(&mut self, id: MemberId, cmd: Command) -> Result<(), ErrorCode> {
+            self.now += Duration::from_secs(1);
+            let result = self.room.handle(id, cmd, self.now).map_err(|e| e.code);
+            for e in self.room.take_effects() {
+                match e {
+                    Effect::Persist {
+                        seq,
+                        author,
+                        record,
+                    } => {
+                        self.ops.push((seq, author, record));
+                        self.room.stored(seq, None, self.now);
+                    }
+                    Effect::SaveBase { seq, tiles } => {
+                        self.ops.retain(|(s, _, _)| *s > seq);
+                        self.base = (seq, tiles);
+                        self.bases_saved += 1;
+                    }
+                    _ => {}
+                }
+            }
+            result
+        }
+
+        fn line(&mut self, id: MemberId, i: u32) {
+            let f = i as f32;
+            let shape = Shape {
+                kind: ShapeKind::Line,
+                x0: (f * 37.0) % 400.0,
+                y0: 10.0,
+                x1: (f * 53.0 + 90.0) % 400.0,
+                y1: 290.0,
+                color: Rgba {
+                    r: (i * 71 % 256) as u8,
+                    g: 40,
+                    b: 200,
+                    a: 255,
+                },
+                width: 6.0,
+                filled: false,
+            };
+            let drawn = self.send(id, Command::Shape { id: None, shape });
+            assert_eq!(drawn, Ok(()));
+        }
+
+        /// The document a load of what is stored gives.
+        fn reload(&self) -> Document {
+            let mut base = Canvas::new(400, 300).expect("canvas");
+            for (id, tile) in &self.base.1 {
+                base.set_tile(*id, Some(Arc::clone(tile)));
+            }
+            let stored = StoredRoom {
+                meta: self.meta.clone(),
+                base_seq: self.base.0,
+                base,
+                ops: self.ops.clone(),
+                images: std::collections::HashMap::new(),
+            };
+            let (_, doc) = load::rebuild(stored, &self.config).expect("replays");
+            doc
+        }
+    }
+
+    fn same_pixels(a: &Canvas, b: &Canvas) -> bool {
+        let white = Rgba {
+            r: 255,
+            g: 255,
+            b: 255,
+            a: 255,
+        };
+        a.snapshot().to_png(white) == b.snapshot().to_png(white)
+    }
+
+    /// Through reverts, the owner's undo and redo of them, and enough drawing for the history
+    /// base to move on (and be saved) many times, what is stored always loads to the live canvas
+    /// and seq: no base is saved past an op a stored revert (or its undo) needs.
+    #[test]
+    fn stored_reverts_replay_to_the_live_canvas() {
+        let mut s = Stored::new(Config {
+            undo_depth: 2,
+            checkpoint_every: 2,
+            history_window: 1000,
+            ..Config::default()
+        });
+        let owner = s.join(Role::Owner);
+        let ann = s.join(Role::Editor);
+        let ed = s.join(Role::Editor);
+        let mut i = 0;
+        let mut draw = |s: &mut Stored, who: MemberId, n: u32| {
+            for _ in 0..n {
+                s.line(who, i);
+                i += 1;
+            }
+        };
+        let check = |s: &Stored, what: &str| {
+            let doc = s.reload();
+            assert_eq!(doc.seq(), s.room.doc.seq(), "{what}: seq");
+            assert!(
+                same_pixels(doc.canvas(), s.room.doc.canvas()),
+                "{what}: the stored room loads to other pixels"
+            );
+        };
+        draw(&mut s, ed, 3);
+        draw(&mut s, ann, 6);
+        assert_eq!(s.send(owner, Command::Revert { member: ed }), Ok(()));
+        check(&s, "after the revert");
+        draw(&mut s, ann, 8);
+        check(&s, "drawing on");
+        assert_eq!(s.send(owner, Command::Undo), Ok(()));
+        draw(&mut s, ann, 8);
+        check(&s, "after the owner's undo");
+        assert_eq!(s.send(owner, Command::Redo), Ok(()));
+        draw(&mut s, ed, 2);
+        draw(&mut s, ann, 8);
+        check(&s, "after the redo");
+        assert_eq!(s.send(owner, Command::Revert { member: ed }), Ok(()));
+        draw(&mut s, ann, 4);
+        // The owner's own ops push both reverts off its undo stack (depth 2): history moves on.
+        draw(&mut s, owner, 3);
+        draw(&mut s, ann, 8);
+        check(&s, "after the reverts left the owner's undo");
+        assert!(s.bases_saved > 0, "the base moved on at least once");
+        assert_eq!(
+            s.send(owner, Command::Revert { member: ed }),
+            Err(ErrorCode::NothingToUndo)
+        );
+        assert_eq!(
+            s.send(ann, Command::Revert { member: ed }),
+            Err(ErrorCode::Forbidden)
+        );
+    }
+}
