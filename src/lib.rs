@@ -26,9 +26,9 @@
 //!   its effects; the tick log that sends each member one frame a tick; the bounded per-member
 //!   [`outbox`](room::outbox); the [`Registry`](room::Registry) of rooms; operators' actions
 //!   ([`room::operator`]), the room owner's moderation (lock and kick in
-//!   `state/moderation.rs`, a new edit key in [`room::moderation`]) and the retention
-//!   [`sweeper`](room::sweeper); an image op's pixels, decoded and scaled off the room's loop
-//!   ([`room::place`]).
+//!   `state/moderation.rs`, revert in `state/revert.rs`, a new edit key in
+//!   [`room::moderation`]) and the retention [`sweeper`](room::sweeper); an image op's pixels,
+//!   decoded and scaled off the room's loop ([`room::place`]).
 //! - [`canvas`]: the tiled raster canvas rendered with tiny-skia, stroke geometry, flood fills,
 //!   selection moves (pixels lifted once, in `canvas/lift.rs`), text in the bundled font
 //!   (`canvas/text.rs`), snapshots and PNG encoding; uploaded images decoded under limits and
