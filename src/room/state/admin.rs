@@ -25,44 +25,17 @@ impl RoomState {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Instant;
 
-    use crate::canvas::{Canvas, Document};
-    use crate::config::Config;
-    use crate::meta::{validate, NewRoom};
-    use crate::metrics::{Metrics, StoreMetrics};
+    use super::super::testkit::{join, room};
     use crate::protocol::{close, Role};
-    use crate::room::outbox::{outbox, OutboxRx};
-    use crate::room::{Joining, RoomState};
-
-    fn join(room: &mut RoomState, role: Role) -> (u64, OutboxRx) {
-        let (tx, rx) = outbox(64, 1 << 20);
-        let id = room
-            .join(Joining {
-                name: "someone".into(),
-                role,
-                outbox: tx,
-                user: None,
-                since: None,
-                batch: false,
-                edit_key: Some(room.meta().edit_key.clone()),
-            })
-            .expect("joins");
-        (id, rx)
-    }
 
     /// A kicked member's outbox ends with 4003 and the reason; it no longer counts; kicking
     /// someone who is not here changes nothing.
     #[tokio::test]
     async fn kick_closes_with_4003_and_forgets_the_member() {
-        let config = Arc::new(Config::default());
-        let meta = validate(NewRoom::default(), &config).expect("valid room");
-        let canvas = Canvas::new(meta.width, meta.height).expect("canvas");
-        let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every);
         let now = Instant::now();
-        let metrics = Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
-        let mut room = RoomState::new(Arc::new(meta), config, doc, now, Arc::new(metrics));
+        let mut room = room();
         let (ann, mut ann_rx) = join(&mut room, Role::Editor);
         let (_bob, mut bob_rx) = join(&mut room, Role::Viewer);
 

@@ -27,6 +27,8 @@ mod revert;
 mod rounds;
 mod sync;
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;
 
 use super::batch::{Audience, TickLog};
