@@ -5,77 +5,20 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createRoom, useServerAndBrowser } from './harness.mjs';
+import { compare } from './fidelity-compare.mjs';
 import { fidelityOps } from './fidelity-strokes.mjs';
 
 const ctx = useServerAndBrowser(before, after);
-
-/**
- * Renders the ops in the page and on the server; returns the comparison.
- * @param {import('playwright-core').Page} page
- * @param {{id: string, edit_key: string}} room
- */
-export async function compare(page, room) {
-  return page.evaluate(async ({ room, ops }) => {
-    const { drawItem } = await import('/static/js/render/stroke.js');
-    const W = 800;
-    const H = 600;
-    const local = new OffscreenCanvas(W, H);
-    const lctx = /** @type {any} */ (local.getContext('2d'));
-    for (const op of ops) drawItem(lctx, op.item);
-
-    const ws = new WebSocket(`ws://${location.host}/api/rooms/${room.id}/ws`);
-    await new Promise((r) => ws.addEventListener('open', r));
-    const commits = new Promise((resolve) => {
-      let n = 0;
-      ws.addEventListener('message', (e) => {
-        if (typeof e.data === 'string' && JSON.parse(e.data).type === 'commit' && ++n === ops.length) resolve(n);
-      });
-    });
-    ws.send(JSON.stringify({ type: 'hello', name: 'fidelity', key: room.edit_key }));
-    for (const op of ops) {
-      ws.send(JSON.stringify(op.msg));
-      if (op.msg.type === 'stroke_begin') ws.send(JSON.stringify({ type: 'stroke_end', stroke: op.msg.stroke }));
-    }
-    await commits;
-    const res = await fetch(`/api/rooms/${room.id}/canvas.png?background=transparent`);
-    const bmp = await createImageBitmap(await res.blob(), { premultiplyAlpha: 'none' });
-    const server = new OffscreenCanvas(W, H);
-    const sctx = /** @type {any} */ (server.getContext('2d'));
-    sctx.drawImage(bmp, 0, 0);
-    // Compare both over white, as people see them.
-    const flatten = (/** @type {any} */ ctx) => {
-      const d = ctx.getImageData(0, 0, W, H).data;
-      const out = new Uint8ClampedArray(W * H * 3);
-      for (let i = 0, j = 0; i < d.length; i += 4, j += 3) {
-        const a = d[i + 3] / 255;
-        for (let k = 0; k < 3; k++) out[j + k] = Math.round(d[i + k] * a + 255 * (1 - a));
-      }
-      return out;
-    };
-    const a = flatten(lctx);
-    const b = flatten(sctx);
-    let differ = 0;
-    let inked = 0;
-    for (let p = 0; p < W * H; p++) {
-      let max = 0;
-      let ink = false;
-      for (let k = 0; k < 3; k++) {
-        max = Math.max(max, Math.abs(a[p * 3 + k] - b[p * 3 + k]));
-        ink ||= a[p * 3 + k] < 250 || b[p * 3 + k] < 250;
-      }
-      if (max > 8) differ += 1;
-      if (ink) inked += 1;
-    }
-    ws.close();
-    return { pixels: W * H, differ, inked };
-  }, { room, ops: fidelityOps() });
-}
 
 test('the browser and the server render the same ops alike', async () => {
   const room = await createRoom(ctx.server.url, { name: 'Fidelity', width: 800, height: 600 });
   const page = await (await ctx.browser.newContext()).newPage();
   await page.goto(`${ctx.server.url}/`);
-  const r = await compare(page, room);
+  const ops = fidelityOps().map((op) => ({
+    item: op.item,
+    msgs: op.msg.type === 'stroke_begin' ? [op.msg, { type: 'stroke_end', stroke: op.msg.stroke }] : [op.msg],
+  }));
+  const r = await compare(page, room, ops);
   const share = (100 * r.differ) / r.pixels;
   const shareOfInk = (100 * r.differ) / Math.max(1, r.inked);
   console.log(
