@@ -95,6 +95,16 @@ test('the Text tool types text that lands for everyone; Escape cancels', async (
   await eventually(async () => (await inkIn(bob, 'base', [300, 300, 120, 30])) > 100, 'the second text at Bob');
   assert.equal(sent.at(-1).text, 'Second');
 
+  // Typing at once after the click, before the box has the focus: every key is the box's, none
+  // is a tool shortcut (H, E, L, O would switch tools).
+  const quick = await toPage(ann, 60, 400);
+  await ann.mouse.click(quick.x, quick.y);
+  await ann.keyboard.type('Hello');
+  await ann.keyboard.press('Control+Enter');
+  await eventually(async () => (await roomSeq(ctx.server.url, room.id)) === start + 3, 'the quick text committed');
+  assert.equal(sent.at(-1).text, 'Hello', 'no key was lost to a shortcut');
+  assert.equal(await ann.locator('.tool[data-tool="text"]').getAttribute('aria-pressed'), 'true', 'still the Text tool');
+
   const dir = artifacts();
   await ann.screenshot({ path: join(dir, 'text-ann.png') });
   await bob.screenshot({ path: join(dir, 'text-bob.png') });

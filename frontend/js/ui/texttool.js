@@ -34,6 +34,23 @@ export class TextTool {
   constructor(options) {
     this.#o = options;
     void loadTextFont();
+    // Keys typed right after the click that opened a box, before the box took the focus, are
+    // the box's: they must not reach the single-key shortcuts (H, E, L... would switch tools).
+    window.addEventListener('keydown', (e) => this.#early(e), true);
+  }
+
+  /** @param {KeyboardEvent} e */
+  #early(e) {
+    const ed = this.#editing;
+    if (!ed || e.target === ed.area || e.ctrlKey || e.metaKey || e.altKey) return;
+    e.stopImmediatePropagation();
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      this.cancel();
+      return;
+    }
+    // Focused during the key's keydown, the box gets the character itself.
+    ed.area.focus();
   }
 
   /** Whether a text box is open. */
