@@ -74,27 +74,6 @@ async fn new_room(server: &TestServer, name: &str) -> (String, String) {
     )
 }
 
-/// Reads until an `editing` message; returns (allowed, reason).
-async fn await_editing(c: &mut Client) -> (bool, Option<ErrorCode>) {
-    loop {
-        if let ServerMsg::Editing {
-            allowed, reason, ..
-        } = c.recv().await
-        {
-            return (allowed, reason);
-        }
-    }
-}
-
-/// Reads until an `error` message; returns its code.
-async fn await_error(c: &mut Client) -> ErrorCode {
-    loop {
-        if let ServerMsg::Error { code, .. } = c.recv().await {
-            return code;
-        }
-    }
-}
-
 /// Without a configured token the admin API does not exist: 404 `not_found`, token or not.
 #[tokio::test]
 async fn admin_api_is_off_without_a_token() {
@@ -262,12 +241,12 @@ async fn lock_refuses_drawing_until_unlocked() {
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["locked"], true);
     assert_eq!(
-        await_editing(&mut ann).await,
+        ann.await_editing().await,
         (false, Some(ErrorCode::RoomLocked))
     );
     ann.draw(1, "#000000", 4.0, &[[10.0, 10.0, 0.5], [50.0, 50.0, 0.5]])
         .await;
-    assert_eq!(await_error(&mut ann).await, ErrorCode::RoomLocked);
+    assert_eq!(ann.await_error().await, ErrorCode::RoomLocked);
 
     let res = admin(
         &server,
@@ -278,7 +257,7 @@ async fn lock_refuses_drawing_until_unlocked() {
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["locked"], false);
-    assert_eq!(await_editing(&mut ann).await, (true, None));
+    assert_eq!(ann.await_editing().await, (true, None));
     ann.draw(2, "#000000", 4.0, &[[10.0, 10.0, 0.5], [50.0, 50.0, 0.5]])
         .await;
     assert_eq!(ann.await_commit(2).await, 1);
@@ -325,12 +304,12 @@ async fn lock_survives_a_restart() {
     );
     let (mut ann, _) = Client::join(&server, &id, "ann", Some(&key)).await;
     assert_eq!(
-        await_editing(&mut ann).await,
+        ann.await_editing().await,
         (false, Some(ErrorCode::RoomLocked))
     );
     ann.draw(1, "#000000", 4.0, &[[10.0, 10.0, 0.5], [50.0, 50.0, 0.5]])
         .await;
-    assert_eq!(await_error(&mut ann).await, ErrorCode::RoomLocked);
+    assert_eq!(ann.await_error().await, ErrorCode::RoomLocked);
     let live = entry(&server, &id).await.expect("the room");
     assert_eq!(
         (live["locked"].as_bool(), live["loaded"].as_bool()),

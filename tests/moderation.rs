@@ -27,27 +27,6 @@ async fn new_room(server: &TestServer) -> (String, String, String) {
     (id, edit, owner)
 }
 
-/// Reads until an `editing` message; returns (allowed, reason).
-async fn await_editing(c: &mut Client) -> (bool, Option<ErrorCode>) {
-    loop {
-        if let ServerMsg::Editing {
-            allowed, reason, ..
-        } = c.recv().await
-        {
-            return (allowed, reason);
-        }
-    }
-}
-
-/// Reads until an `error` message; returns its code.
-async fn await_error(c: &mut Client) -> ErrorCode {
-    loop {
-        if let ServerMsg::Error { code, .. } = c.recv().await {
-            return code;
-        }
-    }
-}
-
 fn role_of(welcome: &ServerMsg<'_>) -> Role {
     match welcome {
         ServerMsg::Welcome { role, .. } => *role,
@@ -110,11 +89,11 @@ async fn owner_lock_is_told_to_everyone_and_refuses_drawing() {
 
     own.send(json!({"type": "lock", "locked": true})).await;
     for c in [&mut own, &mut ed, &mut viewer] {
-        assert_eq!(await_editing(c).await, (false, Some(ErrorCode::Locked)));
+        assert_eq!(c.await_editing().await, (false, Some(ErrorCode::Locked)));
     }
     ed.draw(1, "#e03131", 8.0, &[[10.0, 10.0, 0.5], [200.0, 150.0, 0.5]])
         .await;
-    assert_eq!(await_error(&mut ed).await, ErrorCode::Locked);
+    assert_eq!(ed.await_error().await, ErrorCode::Locked);
     let info = http(server.addr, "GET", &format!("/api/rooms/{id}"), None, &[]).await;
     assert_eq!(info.json()["seq"], 0, "nothing was committed");
     drop((own, ed, viewer));
@@ -125,10 +104,10 @@ async fn owner_lock_is_told_to_everyone_and_refuses_drawing() {
     let (mut ed, _) = Client::join(&server, &id, "ed", Some(&edit)).await;
     let (mut own, _) = Client::join(&server, &id, "olga", Some(&owner)).await;
     for c in [&mut ed, &mut own] {
-        assert_eq!(await_editing(c).await, (false, Some(ErrorCode::Locked)));
+        assert_eq!(c.await_editing().await, (false, Some(ErrorCode::Locked)));
     }
     own.send(json!({"type": "lock", "locked": false})).await;
-    assert_eq!(await_editing(&mut ed).await, (true, None));
+    assert_eq!(ed.await_editing().await, (true, None));
     ed.draw(2, "#1971c2", 8.0, &[[10.0, 10.0, 0.5], [200.0, 150.0, 0.5]])
         .await;
     assert_eq!(ed.await_commit(2).await, 1);
@@ -154,7 +133,7 @@ async fn owner_kick_closes_with_4003() {
         }
     }
     own.send(json!({"type": "kick", "member": target})).await;
-    assert_eq!(await_error(&mut own).await, ErrorCode::BadMessage);
+    assert_eq!(own.await_error().await, ErrorCode::BadMessage);
 }
 
 /// Editors and viewers that send `lock`, `kick` or `revert` get `forbidden` and change nothing; so does
@@ -168,11 +147,11 @@ async fn non_owners_are_forbidden() {
     let target = viewer.id;
     for c in [&mut ed, &mut viewer] {
         c.send(json!({"type": "lock", "locked": true})).await;
-        assert_eq!(await_error(c).await, ErrorCode::Forbidden);
+        assert_eq!(c.await_error().await, ErrorCode::Forbidden);
         c.send(json!({"type": "kick", "member": target})).await;
-        assert_eq!(await_error(c).await, ErrorCode::Forbidden);
+        assert_eq!(c.await_error().await, ErrorCode::Forbidden);
         c.send(json!({"type": "revert", "member": target})).await;
-        assert_eq!(await_error(c).await, ErrorCode::Forbidden);
+        assert_eq!(c.await_error().await, ErrorCode::Forbidden);
     }
     // Nothing changed: the editor still draws, the viewer is still here.
     ed.draw(1, "#e03131", 8.0, &[[10.0, 10.0, 0.5], [200.0, 150.0, 0.5]])
@@ -223,7 +202,7 @@ async fn edit_key_rotation_demotes_old_editors() {
     }
     ed.draw(1, "#e03131", 8.0, &[[10.0, 10.0, 0.5], [200.0, 150.0, 0.5]])
         .await;
-    assert_eq!(await_error(&mut ed).await, ErrorCode::ReadOnly);
+    assert_eq!(ed.await_error().await, ErrorCode::ReadOnly);
     own.draw(2, "#1971c2", 8.0, &[[10.0, 10.0, 0.5], [200.0, 150.0, 0.5]])
         .await;
     assert_eq!(own.await_commit(2).await, 1, "the owner still draws");
@@ -231,7 +210,7 @@ async fn edit_key_rotation_demotes_old_editors() {
     let mut old = Client::connect(&server, &id).await;
     old.send(json!({"type": "hello", "name": "late", "key": edit}))
         .await;
-    assert_eq!(await_error(&mut old).await, ErrorCode::BadKey);
+    assert_eq!(old.await_error().await, ErrorCode::BadKey);
     assert_eq!(old.expect_close().await, Some(close::BAD_KEY));
     let (_new, welcome) = Client::join(&server, &id, "new", Some(&new_key)).await;
     assert_eq!(role_of(&welcome), Role::Editor);
@@ -355,13 +334,13 @@ async fn owner_reverts_a_members_strokes_and_undoes_it() {
         "late joiner",
     );
     ed.send(json!({"type": "undo"})).await;
-    assert_eq!(await_error(&mut ed).await, ErrorCode::NothingToUndo);
+    assert_eq!(ed.await_error().await, ErrorCode::NothingToUndo);
     own.send(json!({"type": "revert", "member": ed.id})).await;
-    assert_eq!(await_error(&mut own).await, ErrorCode::NothingToUndo);
+    assert_eq!(own.await_error().await, ErrorCode::NothingToUndo);
     own.send(json!({"type": "revert", "member": own.id})).await;
-    assert_eq!(await_error(&mut own).await, ErrorCode::BadMessage);
+    assert_eq!(own.await_error().await, ErrorCode::BadMessage);
     own.send(json!({"type": "revert", "member": 999})).await;
-    assert_eq!(await_error(&mut own).await, ErrorCode::BadMessage);
+    assert_eq!(own.await_error().await, ErrorCode::BadMessage);
     drop((own, ann, ed));
     drop(server);
 

@@ -425,6 +425,27 @@ impl Client {
         }
     }
 
+    /// Reads until an `editing` message; returns (allowed, reason).
+    pub async fn await_editing(&mut self) -> (bool, Option<inkroom::protocol::ErrorCode>) {
+        loop {
+            if let ServerMsg::Editing {
+                allowed, reason, ..
+            } = self.recv().await
+            {
+                return (allowed, reason);
+            }
+        }
+    }
+
+    /// Reads until an `error` message; returns its code.
+    pub async fn await_error(&mut self) -> inkroom::protocol::ErrorCode {
+        loop {
+            if let ServerMsg::Error { code, .. } = self.recv().await {
+                return code;
+            }
+        }
+    }
+
     /// Reads until the server closes; returns the close code.
     pub async fn expect_close(&mut self) -> Option<u16> {
         loop {
