@@ -32,8 +32,14 @@
 //! - [`canvas`]: the tiled raster canvas rendered with tiny-skia, stroke geometry, flood fills,
 //!   selection moves (pixels lifted once, in `canvas/lift.rs`), text in the bundled font
 //!   (`canvas/text.rs`), snapshots and PNG encoding; uploaded images decoded under limits and
-//!   placed scaled (`decode.rs`, `picture.rs`). Synchronous, no actix.
-//! - [`store`]: persistence in SQLite on a writer thread: rooms, op log, history bases, uploaded
+//!   placed scaled (`decode.rs`, `picture.rs`), restores of an earlier canvas (`restore.rs`).
+//!   Synchronous, no actix.
+//! - [`history`]: time travel: the canvas at any seq (a keyframe plus a replay, [`history::Cursor`]),
+//!   timelapses as animated PNG ([`history::timelapse`], [`history::apng`]), RFC 3339 times,
+//!   and the slots that bound history work ([`history::HistoryJobs`]); the HTTP side is
+//!   [`http::history`], a restore's is `room/state/restore.rs`.
+//! - [`store`]: persistence in SQLite on a writer thread: rooms, every op with its commit time,
+//!   keyframes (`store/history.rs`), uploaded
 //!   images under a per-room quota, operator facts and retention; a room whose write failed is
 //!   held until it has rolled back and a probe succeeds; online [`backup`](store::backup) and
 //!   restore.
@@ -44,6 +50,7 @@
 
 pub mod canvas;
 pub mod config;
+pub mod history;
 pub mod http;
 pub mod meta;
 pub mod metrics;

@@ -8,7 +8,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{Config, TlsFiles};
-use crate::http::{admin, assets, health, images, metrics, rooms};
+use crate::http::{admin, assets, health, history, images, metrics, rooms};
 use crate::metrics::Metrics;
 use crate::room::Registry;
 use crate::store::{Store, StoreOptions};
@@ -100,6 +100,8 @@ pub fn run_with_store(
                     .route("/{id}", web::get().to(rooms::info))
                     .route("/{id}", web::delete().to(rooms::delete))
                     .route("/{id}/canvas.png", web::get().to(rooms::canvas_png))
+                    .route("/{id}/history", web::get().to(history::info))
+                    .route("/{id}/timelapse.png", web::get().to(history::timelapse_png))
                     .route(
                         "/{id}/edit_key",
                         web::post().to(crate::http::moderation::edit_key),

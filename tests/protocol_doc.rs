@@ -83,6 +83,7 @@ fn client_examples_decode() {
         "move",
         "image",
         "revert",
+        "restore",
     ]
     .map(String::from)
     .into();
@@ -156,6 +157,17 @@ fn http_examples_parse() {
     assert!(
         uploaded["image"].is_string() && uploaded["width"].is_u64() && uploaded["height"].is_u64()
     );
+    let history = bodies
+        .iter()
+        .find(|b| b.get("marks").is_some())
+        .expect("a history answer");
+    assert!(history["from"].is_u64() && history["seq"].is_u64());
+    assert!(["owner", "editor"].contains(&history["restore"].as_str().unwrap_or_default()));
+    for mark in history["marks"].as_array().expect("marks") {
+        let at = mark["at"].as_str().expect("a time");
+        assert!(inkroom::history::time::parse_rfc3339(at).is_some(), "{at}");
+        assert!(mark["seq"].is_u64());
+    }
 }
 
 /// Every error code and close code appears in the document's tables.

@@ -375,8 +375,8 @@ impl Document {
                 if entry.tiles.binary_search(id).is_err() {
                     continue;
                 }
-                if matches!(entry.op, Op::Clear) {
-                    *tile = None;
+                if let Some(replaced) = entry.op.replacement(*id) {
+                    *tile = replaced;
                     continue;
                 }
                 let pixmap = tile.get_or_insert_with(|| {

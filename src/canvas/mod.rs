@@ -10,6 +10,7 @@ mod fill;
 mod lift;
 mod op;
 mod picture;
+mod restore;
 mod snapshot;
 mod stroke;
 mod text;
@@ -24,6 +25,7 @@ pub use fill::Region;
 pub use lift::{Lifted, Move, Selection, MAX_SCALE, MIN_SCALE};
 pub use op::{Fill, Op, Painter, Shape, ShapeKind, Stroke, Tool, HIGHLIGHTER_ALPHA};
 pub use picture::{Picture, Placed, Placement};
+pub use restore::{same_pixels, Restore};
 pub use snapshot::{encode_png, encode_tile, Snapshot};
 pub use stroke::{stroke_geometry, stroke_path, stroke_radius, Geometry};
 pub use text::{face, layout, metrics, FontMetrics, Glyph, Text, FONT, FONT_FILE};
@@ -181,6 +183,7 @@ impl Canvas {
         match painter.op() {
             Op::Fill(f) => f.region.as_ref().map(Region::tile_ids).unwrap_or_default(),
             Op::Clear => self.all_tiles(),
+            Op::Restore(r) => r.tile_ids(),
             Op::Move(m) => m.tiles(self),
             Op::Text(_) => {
                 // Only the tiles some glyph reaches: a long text's box may be mostly empty.
@@ -216,15 +219,11 @@ impl Canvas {
     }
 
     fn paint_with(&mut self, painter: &Painter<'_>, tiles: &[TileId]) {
-        if matches!(painter.op(), Op::Clear) {
-            for &id in tiles {
-                let i = self.index(id);
-                self.tiles[i] = None;
-            }
-            return;
-        }
         for &id in tiles {
-            painter.render_tile(id, self.tile_mut(id));
+            match painter.op().replacement(id) {
+                Some(tile) => self.set_tile(id, tile),
+                None => painter.render_tile(id, self.tile_mut(id)),
+            }
         }
     }
 

@@ -10,6 +10,7 @@ use tiny_skia::{
 use super::fill::Region;
 use super::lift::Move;
 use super::picture::Picture;
+use super::restore::Restore;
 use super::stroke::{stroke_geometry, Geometry};
 use super::text::{self, Glyph, Text};
 use super::{Rgba, TileId, TILE_SIZE};
@@ -108,9 +109,21 @@ pub enum Op {
     Text(Text),
     /// An uploaded image scaled into a rectangle.
     Image(Picture),
+    /// The canvas set back to how it was at an earlier seq.
+    Restore(Restore),
 }
 
 impl Op {
+    /// For ops that replace a tile's pixels instead of painting over them (a clear, a restore):
+    /// what tile `id` becomes (`Some(None)`: transparent). `None` for every other op.
+    pub fn replacement(&self, id: TileId) -> Option<Option<std::sync::Arc<Pixmap>>> {
+        match self {
+            Op::Clear => Some(None),
+            Op::Restore(r) => r.target(id),
+            _ => None,
+        }
+    }
+
     /// Paints the op into one tile (a pixmap covering tile `id`). Fills must have their region.
     /// To paint several tiles, use [`Op::painter`] once instead.
     pub fn render_tile(&self, id: TileId, tile: &mut Pixmap) {
@@ -160,7 +173,7 @@ impl Op {
             Op::Image(p) => p
                 .area()
                 .map(|(l, t, r, b)| (l as f32, t as f32, r as f32, b as f32)),
-            Op::Fill(_) | Op::Clear | Op::Move(_) => None,
+            Op::Fill(_) | Op::Clear | Op::Move(_) | Op::Restore(_) => None,
         }
     }
 }
@@ -223,6 +236,13 @@ impl Painter<'_> {
                 }
             }
             (Op::Clear, _) => tile.fill(tiny_skia::Color::TRANSPARENT),
+            (Op::Restore(r), _) => match r.target(id) {
+                Some(Some(target)) if target.data().len() == tile.data().len() => {
+                    tile.data_mut().copy_from_slice(target.data());
+                }
+                Some(_) => tile.fill(tiny_skia::Color::TRANSPARENT),
+                None => {}
+            },
             (Op::Move(m), _) => m.render_tile(id, tile),
             (Op::Text(t), _) => {
                 let area = Rect::from_xywh(x0, y0, tile.width() as f32, tile.height() as f32);

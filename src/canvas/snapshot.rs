@@ -83,6 +83,13 @@ impl Snapshot {
     /// The canvas as PNG, scaled by `scale`, over `background` (or transparent when `None`).
     /// `None` when the scaled image cannot be allocated.
     pub fn export_png(&self, background: Option<Rgba>, scale: f32) -> Option<Vec<u8>> {
+        self.render(background, scale)
+            .map(|full| encode_tile(&full))
+    }
+
+    /// The canvas as one premultiplied pixmap, scaled by `scale`, over `background` (or
+    /// transparent when `None`). `None` when it cannot be allocated.
+    pub fn render(&self, background: Option<Rgba>, scale: f32) -> Option<Pixmap> {
         let (w, h) = self.export_size(scale);
         let mut full = Pixmap::new(w, h)?;
         if let Some(bg) = background {
@@ -110,7 +117,7 @@ impl Snapshot {
             };
             full.draw_pixmap(0, 0, Pixmap::as_ref(tile), &paint, transform, None);
         }
-        Some(encode_tile(&full))
+        Some(full)
     }
 }
 

@@ -339,6 +339,19 @@ pub static FIELDS: &[Field] = &[
     field!(History, history_window, Positive<u64>,
         "Only ops among a room's last this-many can be undone; bounds the history kept in memory \
          and replayed when a room loads."),
+    field!(History, keyframe_every, Positive<u64>,
+        "A keyframe (the canvas at that seq, for time travel) is stored at least every this \
+         many ops."),
+    field!(History, keyframe_megapixels, Positive<u64>,
+        "... or once this many megapixels of tiles were painted since the last one."),
+    field!(History, history_renders, Positive<usize>,
+        "Renders of a board's earlier canvas (canvas.png?seq=, restores) at once; more get 429."),
+    field!(History, timelapse_jobs, Positive<usize>,
+        "Timelapses rendered at once; more get 429."),
+    field!(History, max_timelapse_frames, Positive<u32>,
+        "Most frames a timelapse may have."),
+    field!(History, max_timelapse_frame_pixels, Positive<u64>,
+        "Most pixels one timelapse frame may have (after its scale)."),
     // Connections
     field!(Connections, heartbeat_interval, Span,
         "How often the server pings each connection."),

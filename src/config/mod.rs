@@ -170,6 +170,22 @@ pub struct Config {
     /// Only ops among a room's last this-many seqs can be undone. Bounds the history kept in
     /// memory and replayed when a room loads. Default 1000.
     pub history_window: u64,
+    /// A keyframe (the canvas at that seq, for time travel) is stored at least every this many
+    /// ops, so the canvas at any seq is a keyframe plus a short replay. Default 256.
+    pub keyframe_every: u64,
+    /// ... or once this many megapixels of tiles were painted since the last keyframe,
+    /// whichever comes first. Default 64.
+    pub keyframe_megapixels: u64,
+    /// Renders of a board's earlier canvas (`canvas.png?seq=`, restores) running at once;
+    /// more get `429 busy`. Default 2.
+    pub history_renders: usize,
+    /// Timelapses rendered at once; more get `429 busy`. Default 1.
+    pub timelapse_jobs: usize,
+    /// Most frames a timelapse may have. Default 1000.
+    pub max_timelapse_frames: u32,
+    /// Most pixels one timelapse frame may have (its size after `scale`). Default 8.3 M
+    /// (3840x2160).
+    pub max_timelapse_frame_pixels: u64,
     /// A room with no members for this long is unloaded from memory (it stays in the store and
     /// loads again on its next visit). Default 60 s.
     pub room_idle_unload: Duration,
@@ -277,6 +293,12 @@ impl Default for Config {
             undo_depth: 50,
             checkpoint_every: 32,
             history_window: 1000,
+            keyframe_every: 256,
+            keyframe_megapixels: 64,
+            history_renders: 2,
+            timelapse_jobs: 1,
+            max_timelapse_frames: 1000,
+            max_timelapse_frame_pixels: 3840 * 2160,
             room_idle_unload: Duration::from_secs(60),
             allowed_origins: Vec::new(),
             durable: true,

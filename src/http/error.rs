@@ -109,6 +109,7 @@ impl From<ProtoError> for ApiError {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::ServerBusy | ErrorCode::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError {
@@ -140,6 +141,9 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status);
         if self.code == ErrorCode::Unauthorized {
             res.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if self.code == ErrorCode::Busy {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, "2"));
         }
         res.json(json!({
             "error": { "code": self.code.as_str(), "message": self.message }

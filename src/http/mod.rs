@@ -1,4 +1,5 @@
-//! HTTP handlers: the rooms API, image uploads, the PNG export, the WebSocket upgrade, the owner's
+//! HTTP handlers: the rooms API, image uploads, the PNG export, history (earlier canvases,
+//! timelapses), the WebSocket upgrade, the owner's
 //! edit-key replacement, the admin API, the static
 //! front end, liveness and readiness checks and Prometheus metrics. JSON errors share one shape:
 //! `{"error":{"code","message"}}`.
@@ -7,6 +8,7 @@ pub mod admin;
 pub mod assets;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod images;
 pub mod metrics;
 pub mod moderation;

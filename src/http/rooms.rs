@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::history::Moment;
 use super::ApiError;
 use crate::canvas::Rgba;
 use crate::meta::NewRoom;
@@ -115,6 +116,10 @@ pub struct ExportQuery {
     scale: Option<String>,
     /// `transparent` to leave out the background color.
     background: Option<String>,
+    /// The canvas as it was at this seq (see `http::history`).
+    seq: Option<String>,
+    /// The canvas as it was at this RFC 3339 time: the last op at or before it.
+    at: Option<String>,
 }
 
 /// `GET /api/rooms/{id}/canvas.png[?scale=0.5][&background=transparent]`: the committed canvas.
@@ -141,6 +146,15 @@ pub async fn canvas_png(
             ))
         }
     };
+    let moment = match (query.seq.as_deref(), query.at.as_deref()) {
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("give seq or at, not both")),
+        (Some(seq), None) => Some(Moment::Seq(seq)),
+        (None, Some(at)) => Some(Moment::At(at)),
+        (None, None) => None,
+    };
+    if let Some(moment) = moment {
+        return super::history::canvas_png(&registry, &path, moment, scale, transparent).await;
+    }
     let (meta, addr) = registry
         .open(id)
         .await?
@@ -188,7 +202,7 @@ fn export_file_name(name: &str, (w, h): (u32, u32), background: Option<&str>) ->
 }
 
 /// A safe file name from a room name.
-fn file_stem(name: &str) -> String {
+pub(super) fn file_stem(name: &str) -> String {
     let stem: String = name
         .chars()
         .map(|c| {

@@ -247,6 +247,15 @@ pub enum ClientMsg {
         /// The member whose ops go.
         member: MemberId,
     },
+    /// Sets the canvas to its state at an earlier seq, as one op (`restore`) the sender can
+    /// undo. Only the owner, on a board that has one; any editor on an older board without.
+    Restore {
+        /// Optional client id, echoed in the commit (or in the `error` if it fails).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// The seq whose canvas comes back (0 is the blank board).
+        seq: u64,
+    },
 }
 
 fn black() -> String {
@@ -285,7 +294,7 @@ impl ClientMsg {
 impl ClientMsg {
     /// Every message type as it appears in `type` on the wire, in [`ClientMsg::type_index`]
     /// order.
-    pub const TYPES: [&'static str; 20] = [
+    pub const TYPES: [&'static str; 21] = [
         "hello",
         "stroke_begin",
         "stroke_points",
@@ -306,6 +315,7 @@ impl ClientMsg {
         "text",
         "image",
         "revert",
+        "restore",
     ];
 
     /// The position of this message's type in [`ClientMsg::TYPES`].
@@ -331,6 +341,7 @@ impl ClientMsg {
             ClientMsg::Text { .. } => 17,
             ClientMsg::Image { .. } => 18,
             ClientMsg::Revert { .. } => 19,
+            ClientMsg::Restore { .. } => 20,
         }
     }
 
@@ -353,6 +364,7 @@ impl ClientMsg {
                 | ClientMsg::Undo
                 | ClientMsg::Redo
                 | ClientMsg::Revert { .. }
+                | ClientMsg::Restore { .. }
         )
     }
 }

@@ -113,6 +113,13 @@ pub enum Command {
         /// The client's id, echoed in the commit.
         id: Option<u32>,
     },
+    /// Sets the canvas back to its state at `seq`.
+    Restore {
+        /// The client's id, echoed in the commit.
+        id: Option<u32>,
+        /// The seq whose canvas comes back.
+        seq: u64,
+    },
     /// Draws an uploaded image into a rectangle.
     Image {
         /// The client's id, echoed in the commit.
@@ -206,6 +213,7 @@ impl Command {
                 | Command::Move { .. }
                 | Command::Text { .. }
                 | Command::Image { .. }
+                | Command::Restore { .. }
                 | Command::Undo
                 | Command::Redo
         )

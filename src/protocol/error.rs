@@ -61,11 +61,15 @@ pub enum ErrorCode {
     BadImage,
     /// An upload would take the room past its quota of image bytes (HTTP 413).
     ImageQuota,
+    /// As many history renders or timelapses are running as the server allows (HTTP 429, with
+    /// `Retry-After`); try again shortly.
+    Busy,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
+        ErrorCode::Busy,
         ErrorCode::Locked,
         ErrorCode::Forbidden,
         ErrorCode::UnknownImage,
@@ -119,6 +123,7 @@ impl ErrorCode {
             ErrorCode::UnknownImage => "unknown_image",
             ErrorCode::BadImage => "bad_image",
             ErrorCode::ImageQuota => "image_quota",
+            ErrorCode::Busy => "busy",
         }
     }
 }

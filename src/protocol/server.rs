@@ -35,6 +35,8 @@ pub enum OpKind {
     Move,
     /// The owner's revert of every op of one member (see `revert`); the page fetches the tiles.
     Revert,
+    /// The canvas set back to an earlier seq (see `restore`); the page fetches the tiles.
+    Restore,
 }
 
 /// Whether a member may draw.

@@ -232,6 +232,7 @@ pub fn validate(
         }
         ClientMsg::StrokeEnd { stroke } => Command::StrokeEnd { stroke },
         ClientMsg::Clear { id } => Command::Clear { id },
+        ClientMsg::Restore { id, seq } => Command::Restore { id, seq },
         ClientMsg::Move {
             id,
             rect,

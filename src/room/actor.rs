@@ -21,10 +21,11 @@ use super::state::{Effect, Joining, RoomState, RoomStatus};
 use super::tiles::encode_frames;
 use crate::canvas::{Document, Snapshot, TileId};
 use crate::config::Config;
+use crate::history::{HistoryJobs, JobKind};
 use crate::meta::RoomMeta;
 use crate::metrics::Metrics;
-use crate::protocol::{close, Command, MemberId, ProtoError};
-use crate::store::Store;
+use crate::protocol::{close, Command, ErrorCode, MemberId, ProtoError};
+use crate::store::{NewOp, Store, StoreError};
 
 /// A session's input for the room, through the room's bounded input channel.
 #[derive(Debug)]
@@ -57,6 +58,8 @@ pub struct Room {
     metrics: Arc<Metrics>,
     /// When the input being handled arrived (commit latency counts from it).
     arrived: Option<Instant>,
+    /// Slots for rendering earlier canvases (restores).
+    history: HistoryJobs,
 }
 
 impl Room {
@@ -68,6 +71,7 @@ impl Room {
         doc: Document,
         store: Arc<Store>,
         metrics: Arc<Metrics>,
+        history: HistoryJobs,
     ) -> (Room, mpsc::Sender<Input>) {
         let (tx, rx) = mpsc::channel(config.room_input_queue.max(1));
         let state = RoomState::new(
@@ -85,6 +89,7 @@ impl Room {
             delivery_scheduled: false,
             metrics,
             arrived: None,
+            history,
         };
         (room, tx)
     }
@@ -114,16 +119,24 @@ impl Room {
                     seq,
                     author,
                     record,
+                    reach,
+                    tiles,
                 } => {
                     let addr = ctx.address();
                     let room = self.state.meta().id;
                     let metrics = Arc::clone(&self.metrics);
+                    let op = NewOp {
+                        seq,
+                        author: &author,
+                        record: &record,
+                        at: unix_millis(),
+                        reach,
+                        tiles,
+                    };
                     self.store.append(
                         room,
-                        seq,
-                        &author,
-                        &record,
-                        Box::new(move |result| {
+                        op,
+                        Box::new(move |result: Result<(), Arc<StoreError>>| {
                             if result.is_ok() {
                                 metrics.committed(arrived);
                             }
@@ -134,12 +147,27 @@ impl Room {
                         }),
                     );
                 }
-                Effect::SaveBase { seq, tiles } => {
+                Effect::Keyframe { seq, tiles } => {
                     let addr = ctx.address();
-                    self.store.save_base(
+                    self.store.save_keyframe(
                         self.state.meta().id,
                         seq,
                         tiles,
+                        Box::new(move |result| {
+                            if let Err(e) = result {
+                                addr.do_send(Durable {
+                                    seq,
+                                    failed: Some(format!("keyframe not stored: {e}")),
+                                });
+                            }
+                        }),
+                    );
+                }
+                Effect::SetBase { seq } => {
+                    let addr = ctx.address();
+                    self.store.set_base(
+                        self.state.meta().id,
+                        seq,
                         Box::new(move |result| {
                             if let Err(e) = result {
                                 addr.do_send(Durable {
@@ -149,6 +177,38 @@ impl Room {
                             }
                         }),
                     );
+                }
+                Effect::RenderRestore {
+                    member,
+                    client_id,
+                    seq,
+                } => {
+                    let (store, config) = (Arc::clone(&self.store), Arc::clone(&self.config));
+                    let meta = Arc::clone(self.state.meta());
+                    let jobs = self.history.clone();
+                    let job = async move {
+                        let _slot = jobs.start(JobKind::Render).await;
+                        tokio::task::spawn_blocking(move || {
+                            render_restore(&store, &meta, &config, seq)
+                        })
+                        .await
+                        .unwrap_or_else(|e| {
+                            Err(ProtoError::new(
+                                ErrorCode::Internal,
+                                format!("rendering the earlier board failed: {e}"),
+                            ))
+                        })
+                    };
+                    ctx.spawn(job.into_actor(self).map(move |canvas, room, ctx| {
+                        let _ = room.state.restore_ready(
+                            member,
+                            client_id,
+                            seq,
+                            canvas,
+                            Instant::now(),
+                        );
+                        room.run_effects(ctx);
+                    }));
                 }
                 Effect::Reload { upto } => {
                     let (store, config) = (Arc::clone(&self.store), Arc::clone(&self.config));
@@ -252,6 +312,37 @@ impl Room {
             }
         }
     }
+}
+
+/// Now, in unix milliseconds (an op's commit time).
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The canvas at `seq` for a restore, once every op up to it is durable. Blocking.
+fn render_restore(
+    store: &Store,
+    meta: &RoomMeta,
+    config: &Config,
+    seq: u64,
+) -> Result<crate::canvas::Canvas, ProtoError> {
+    let unavailable = |e: &dyn std::fmt::Display| {
+        tracing::error!(room = %meta.id, "rendering step {seq} for a restore: {e}");
+        ProtoError::new(
+            ErrorCode::StoreUnavailable,
+            "the board's history cannot be read right now; try again in a moment",
+        )
+    };
+    store.flush().map_err(|e| unavailable(&e))?;
+    let conn = store.history_reader().map_err(|e| unavailable(&e))?;
+    crate::history::canvas_at(&conn, meta, config, seq).map_err(|e| match e {
+        crate::history::HistoryError::OutOfRange { .. } => {
+            ProtoError::new(ErrorCode::BadMessage, e.to_string())
+        }
+        other => unavailable(&other),
+    })
 }
 
 impl Actor for Room {

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::actor::{Input, Room};
 use crate::config::Config;
+use crate::history::HistoryJobs;
 use crate::meta::{validate, NewRoom, RoomMeta};
 use crate::metrics::{Live, Metrics};
 use crate::protocol::{ErrorCode, ProtoError};
@@ -42,6 +43,8 @@ struct Slot {
 pub struct Registry {
     config: Arc<Config>,
     store: Arc<Store>,
+    /// Slots for history renders and timelapses, shared by rooms and the HTTP handlers.
+    history: HistoryJobs,
     rooms: Mutex<HashMap<Uuid, Slot>>,
     /// Serializes loads, so a room is never loaded twice at once (and deletes and lock changes
     /// with them, see `admin.rs` and `sweeper.rs`).
@@ -58,6 +61,7 @@ impl Registry {
     /// A registry over a store; its rooms record into `metrics`.
     pub fn new(config: Arc<Config>, store: Arc<Store>, metrics: Arc<Metrics>) -> Registry {
         Registry {
+            history: HistoryJobs::new(config.history_renders, config.timelapse_jobs),
             config,
             store,
             rooms: Mutex::new(HashMap::new()),
@@ -81,6 +85,11 @@ impl Registry {
     /// The configuration rooms run with.
     pub fn config(&self) -> &Arc<Config> {
         &self.config
+    }
+
+    /// Slots for history renders and timelapses.
+    pub fn history_jobs(&self) -> &HistoryJobs {
+        &self.history
     }
 
     /// The store rooms persist to.
@@ -244,6 +253,7 @@ impl Registry {
             doc,
             Arc::clone(&self.store),
             Arc::clone(&self.metrics),
+            self.history.clone(),
         );
         // An operator's lock outlives the room's time in memory.
         room.state.set_locked(locked, std::time::Instant::now());

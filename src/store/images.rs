@@ -3,12 +3,11 @@
 //! uploads can never go past it.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use uuid::Uuid;
 
-use super::{Record, StoreError};
+use super::StoreError;
 
 /// An image to store.
 #[derive(Debug, Clone)]
@@ -95,28 +94,4 @@ pub(super) fn read(conn: &Connection, room: Uuid, id: &str) -> Result<Option<Vec
             |r| r.get(0),
         )
         .optional()?)
-}
-
-/// The bytes of every image the records draw, by id (what replaying them needs).
-pub(super) fn read_for(
-    conn: &Connection,
-    room: Uuid,
-    records: &[(u64, String, Record)],
-) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-    let mut images = HashMap::new();
-    for (seq, _, record) in records {
-        let Some((id, _)) = record.image() else {
-            continue;
-        };
-        if images.contains_key(id) {
-            continue;
-        }
-        let data = read(conn, room, id)?.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "room {room} op {seq} draws image {id}, which is not stored"
-            ))
-        })?;
-        images.insert(id.to_owned(), data);
-    }
-    Ok(images)
 }

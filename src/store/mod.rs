@@ -5,13 +5,16 @@
 //! editors; each write reports back when it is durable. Reads (room lookups and loads) use a
 //! separate connection and run on the blocking pool.
 //!
-//! A room on disk is its metadata, a *base* (the tiles at the oldest point its undo history can
-//! reach) and every op after the base. Loading replays those ops through the same
+//! A room on disk is its metadata, every op it ever committed (with its commit time), and
+//! keyframes: the canvas at some seqs (see `history.rs`). Loading starts at the room's *base*,
+//! a keyframe no later op reaches behind, and replays the ops after it through the same
 //! [`Document`](crate::canvas::Document) code that applied them live, so the canvas and every
-//! person's undo history come back exactly.
+//! person's undo history come back exactly. The canvas at any earlier seq is a keyframe plus
+//! the ops after it ([`crate::history`]).
 
 pub mod backup;
 mod facts;
+pub mod history;
 mod images;
 mod record;
 mod retention;
@@ -24,15 +27,15 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use tiny_skia::Pixmap;
 use uuid::Uuid;
 
 pub use facts::{FactUpdate, RoomFacts};
+pub use history::{Bounds, StoredOp, TileSlot};
 pub use images::{ImageDone, ImageSaved, NewImage};
 pub use record::Record;
 pub use retention::{unix_now, whole_secs};
 
-use crate::canvas::{Canvas, Rgba, TileId};
+use crate::canvas::{Canvas, Rgba};
 use crate::meta::{parse_background, RoomMeta};
 use crate::metrics::StoreMetrics;
 
@@ -66,12 +69,23 @@ enum Job {
         seq: u64,
         author: String,
         data: String,
+        /// Commit time, unix milliseconds.
+        at: i64,
+        /// For an undo, redo or revert: the oldest seq it re-rendered from.
+        reach: Option<u64>,
+        /// A restore's pixels.
+        tiles: Vec<TileSlot>,
         done: Done,
     },
-    SaveBase {
+    Keyframe {
         room: Uuid,
         seq: u64,
-        tiles: Vec<(TileId, Arc<Pixmap>)>,
+        tiles: Vec<TileSlot>,
+        done: Done,
+    },
+    SetBase {
+        room: Uuid,
+        seq: u64,
         done: Done,
     },
     Flush(Done),
@@ -97,7 +111,7 @@ pub struct StoreOptions {
     pub max_bytes: Option<u64>,
 }
 
-/// A room as stored: metadata, base and the ops after it.
+/// A room as stored: metadata, the keyframe a load starts from and the ops after it.
 pub struct StoredRoom {
     /// The room.
     pub meta: RoomMeta,
@@ -105,10 +119,27 @@ pub struct StoredRoom {
     pub base_seq: u64,
     /// The canvas at the base.
     pub base: Canvas,
-    /// Ops after the base, in seq order: (seq, author key, record).
-    pub ops: Vec<(u64, String, Record)>,
+    /// Ops after the base, in seq order.
+    pub ops: Vec<StoredOp>,
     /// The bytes of the images those ops draw, by id.
     pub images: std::collections::HashMap<String, Vec<u8>>,
+}
+
+/// One op to append to a room's log.
+#[derive(Debug, Clone)]
+pub struct NewOp<'a> {
+    /// Its seq.
+    pub seq: u64,
+    /// The key of the undo stack it went on.
+    pub author: &'a str,
+    /// The op.
+    pub record: &'a Record,
+    /// When it was committed, unix milliseconds.
+    pub at: i64,
+    /// For an undo, redo or revert: the oldest seq it re-rendered from.
+    pub reach: Option<u64>,
+    /// A restore's pixels: the tiles it changed.
+    pub tiles: Vec<TileSlot>,
 }
 
 /// The SQLite store.
@@ -249,26 +280,35 @@ impl Store {
 
     /// Queues one op of a room's log; `done` runs once it is durable. Appends complete in the
     /// order they were queued.
-    pub fn append(&self, room: Uuid, seq: u64, author: &str, record: &Record, done: Done) {
-        let data = serde_json::to_string(record).expect("records always serialize");
+    pub fn append(&self, room: Uuid, op: NewOp<'_>, done: Done) {
+        let data = serde_json::to_string(op.record).expect("records always serialize");
         self.send(Job::Append {
             room,
-            seq,
-            author: author.to_owned(),
+            seq: op.seq,
+            author: op.author.to_owned(),
             data,
+            at: op.at,
+            reach: op.reach,
+            tiles: op.tiles,
             done,
         });
     }
 
-    /// Queues a new history base for a room: its tiles at `seq`. Ops up to `seq` are then
-    /// dropped. `done` runs once it is durable.
-    pub fn save_base(&self, room: Uuid, seq: u64, tiles: Vec<(TileId, Arc<Pixmap>)>, done: Done) {
-        self.send(Job::SaveBase {
+    /// Queues keyframe `seq` of a room: its canvas's tiles then (only those that differ from
+    /// the room's latest keyframe are written). `done` runs once it is durable.
+    pub fn save_keyframe(&self, room: Uuid, seq: u64, tiles: Vec<TileSlot>, done: Done) {
+        self.send(Job::Keyframe {
             room,
             seq,
             tiles,
             done,
         });
+    }
+
+    /// Queues a new base for a room: the stored keyframe `seq`, which no later op reaches
+    /// behind, becomes where its loads start. `done` runs once it is durable.
+    pub fn set_base(&self, room: Uuid, seq: u64, done: Done) {
+        self.send(Job::SetBase { room, seq, done });
     }
 
     /// After a failed write, asks whether a room may write again: drops whatever the room
@@ -371,71 +411,12 @@ impl Store {
             return Ok(None);
         };
         let conn = self.reader();
-        let room = id.to_string();
-        let base_seq: u64 = conn
-            .query_row(
-                "SELECT seq FROM bases WHERE room = ?1",
-                params![room],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        let mut base = Canvas::new(meta.width, meta.height).ok_or_else(|| {
-            StoreError::Corrupt(format!("room {id} has size {}x{}", meta.width, meta.height))
-        })?;
-        let mut stmt = conn.prepare("SELECT col, row, png FROM base_tiles WHERE room = ?1")?;
-        let tiles = stmt.query_map(params![room], |r| {
-            Ok((
-                r.get::<_, u16>(0)?,
-                r.get::<_, u16>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        for tile in tiles {
-            let (col, row, png) = tile?;
-            let id_t = TileId { row, col };
-            let (gw, gh) = base.grid();
-            if u32::from(col) >= gw || u32::from(row) >= gh {
-                return Err(StoreError::Corrupt(format!(
-                    "room {id} has tile {col},{row} outside its grid"
-                )));
-            }
-            let (w, h) = base.tile_size(id_t);
-            let img = image::load_from_memory(&png)
-                .map_err(|e| StoreError::Corrupt(format!("room {id} tile {col},{row}: {e}")))?
-                .to_rgba8();
-            if img.dimensions() != (w, h) {
-                return Err(StoreError::Corrupt(format!(
-                    "room {id} tile {col},{row} has the wrong size"
-                )));
-            }
-            let size = tiny_skia::IntSize::from_wh(w, h)
-                .ok_or_else(|| StoreError::Corrupt("empty tile".into()))?;
-            // Tiles are stored as their premultiplied bytes, so they come back exactly.
-            let pixmap = Pixmap::from_vec(img.into_raw(), size).ok_or_else(|| {
-                StoreError::Corrupt(format!("room {id} tile {col},{row} is not premultiplied"))
-            })?;
-            base.set_tile(id_t, Some(Arc::new(pixmap)));
-        }
-        let mut stmt = conn.prepare(
-            "SELECT seq, author, data FROM ops WHERE room = ?1 AND seq > ?2 AND seq <= ?3 \
-             ORDER BY seq",
-        )?;
-        let rows = stmt.query_map(params![room, base_seq, upto.min(i64::MAX as u64)], |r| {
-            Ok((
-                r.get::<_, u64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        let mut ops = Vec::new();
-        for row in rows {
-            let (seq, author, data) = row?;
-            let record: Record = serde_json::from_str(&data)
-                .map_err(|e| StoreError::Corrupt(format!("room {id} op {seq}: {e}")))?;
-            ops.push((seq, author, record));
-        }
-        let images = images::read_for(&conn, id, &ops)?;
+        let from = history::bounds(&conn, id)?.map_or(0, |b| b.from);
+        let base = history::base_seq(&conn, id)?.min(upto);
+        let base_seq = history::start_for(&conn, id, from, base, upto)?;
+        let base = history::keyframe(&conn, &meta, base_seq)?;
+        let ops = history::ops(&conn, &meta, base_seq, upto, usize::MAX >> 1)?;
+        let images = history::images_for(&conn, id, &ops, &Default::default())?;
         Ok(Some(StoredRoom {
             meta,
             base_seq,
@@ -443,6 +424,17 @@ impl Store {
             ops,
             images,
         }))
+    }
+
+    /// A connection of its own for reading a room's history (long reads that should not hold
+    /// up room loads). Blocking.
+    pub fn history_reader(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(conn)
     }
 
     /// Number of rooms stored.

@@ -103,6 +103,12 @@ pub enum Record {
     Undo,
     /// The author redid their latest undone op.
     Redo,
+    /// The canvas set back to how it was at seq `seq`, as one op (its pixels are stored with
+    /// the op: the tiles it changed, see `history.rs`).
+    Restore {
+        /// The seq whose canvas it brought back.
+        seq: u64,
+    },
     /// The author (the room's owner) reverted another author's ops: every one of them not
     /// undone from seq `from` on (see `Document::revert_from`).
     Revert {
@@ -161,6 +167,7 @@ impl Record {
                     delete: m.delete,
                 }
             }
+            Op::Restore(r) => Record::Restore { seq: r.seq },
             Op::Image(p) => Record::Image {
                 image: p.image.clone(),
                 x: p.at.x,
@@ -194,8 +201,9 @@ impl Record {
         }
     }
 
-    /// The op to replay, or `None` for undo, redo and revert, unreadable colors, and images (whose
-    /// pixels come from [`Record::image`] and the stored upload).
+    /// The op to replay, or `None` for undo, redo and revert, unreadable colors, images (whose
+    /// pixels come from [`Record::image`] and the stored upload) and restores (whose pixels are
+    /// stored with the op).
     pub fn to_op(&self) -> Option<Op> {
         let color = |c: &str| -> Option<Rgba> { Rgba::from_hex(c) };
         Some(match self {
@@ -274,9 +282,11 @@ impl Record {
                 delete: *delete,
                 lifted: None,
             }),
-            Record::Undo | Record::Redo | Record::Revert { .. } | Record::Image { .. } => {
-                return None
-            }
+            Record::Undo
+            | Record::Redo
+            | Record::Revert { .. }
+            | Record::Image { .. }
+            | Record::Restore { .. } => return None,
         })
     }
 }

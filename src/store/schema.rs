@@ -55,6 +55,44 @@ const MIGRATIONS: &[&str] = &[
         data BLOB NOT NULL,
         PRIMARY KEY (room, id)
     );",
+    // 6: time travel (see `history.rs`). Every op is kept for the life of its room, with its
+    // commit time (`at`, unix milliseconds) and, for an undo, redo or revert, the oldest seq it
+    // re-rendered from (`reach`). Keyframes hold the canvas at some seqs, each keyframe only
+    // the tiles that changed since the one before (`png` NULL: transparent). A restore's
+    // pixels are stored with it. The room's history base becomes its first keyframe and a
+    // pointer (`bases.seq`) to the keyframe a load starts from. Earlier versions deleted the
+    // ops before the base: that early history is gone, and `rooms.history_from` says where the
+    // kept history starts. Ops stored before this version have no time (`at` NULL).
+    "ALTER TABLE ops ADD COLUMN at INTEGER;
+    ALTER TABLE ops ADD COLUMN reach INTEGER;
+    ALTER TABLE rooms ADD COLUMN history_from INTEGER NOT NULL DEFAULT 0;
+    UPDATE rooms SET history_from = COALESCE((SELECT seq FROM bases WHERE bases.room = rooms.id), 0);
+    CREATE TABLE keyframes (
+        room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (room, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE keyframe_tiles (
+        room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        row INTEGER NOT NULL,
+        col INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        png BLOB,
+        PRIMARY KEY (room, row, col, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE restore_tiles (
+        room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        row INTEGER NOT NULL,
+        col INTEGER NOT NULL,
+        png BLOB,
+        PRIMARY KEY (room, seq, row, col)
+    ) WITHOUT ROWID;
+    INSERT INTO keyframes (room, seq) SELECT room, seq FROM bases;
+    INSERT INTO keyframe_tiles (room, row, col, seq, hash, png)
+        SELECT t.room, t.row, t.col, b.seq, 0, t.png FROM base_tiles t JOIN bases b ON b.room = t.room;
+    DROP TABLE base_tiles;",
 ];
 
 /// The schema version this binary writes.

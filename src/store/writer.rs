@@ -2,7 +2,7 @@
 //! and reports each write's outcome.
 //!
 //! A write that fails never leaves a hole in a room's log: the room is *held* from then on (its
-//! later appends and bases fail without being tried), until the room has rolled back to what is
+//! later appends, keyframes and bases fail without being tried), until the room has rolled back to what is
 //! stored and a [`Job::Probe`] succeeds. The probe deletes anything the room wrote after its
 //! last durable seq (a commit whose outcome was unknown) and proves the database takes a page
 //! again.
@@ -24,8 +24,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
-use super::{connect, connect_writer, Done, Job, StoreError, StoreOptions};
-use crate::canvas::encode_png;
+use super::{connect, connect_writer, history, Done, Job, StoreError, StoreOptions};
 use crate::metrics::StoreMetrics;
 
 /// Most jobs written in one transaction.
@@ -61,7 +60,8 @@ pub(super) struct Writer {
     /// Recreating a removed file failed half-way: the connections are gone, nothing is written
     /// until a restart.
     broken: bool,
-    /// Rooms whose last write failed: their appends and bases fail until a probe succeeds.
+    /// Rooms whose last write failed: their appends, keyframes and bases fail until a probe
+    /// succeeds.
     held: HashSet<Uuid>,
     /// Shared with [`Store::writable`](super::Store::writable).
     writable: Arc<AtomicBool>,
@@ -249,10 +249,7 @@ impl Writer {
         self.check_file()?;
         let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM ops WHERE room = ?1 AND seq > ?2",
-            params![room.to_string(), after],
-        )?;
+        history::drop_after(&tx, room, after)?;
         tx.execute(
             "INSERT INTO store_probe (data) VALUES (zeroblob(?1))",
             params![page_size],
@@ -268,7 +265,9 @@ impl Job {
     /// The room this job writes ops or a base of, if any.
     fn room_write(&self) -> Option<Uuid> {
         match self {
-            Job::Append { room, .. } | Job::SaveBase { room, .. } => Some(*room),
+            Job::Append { room, .. } | Job::Keyframe { room, .. } | Job::SetBase { room, .. } => {
+                Some(*room)
+            }
             _ => None,
         }
     }
@@ -283,7 +282,8 @@ impl Job {
         let done: Done = match self {
             Job::CreateRoom(_, done)
             | Job::Append { done, .. }
-            | Job::SaveBase { done, .. }
+            | Job::Keyframe { done, .. }
+            | Job::SetBase { done, .. }
             | Job::Flush(done)
             | Job::DeleteRoom(_, done)
             | Job::Probe { done, .. }
@@ -320,48 +320,28 @@ fn write_job(tx: &rusqlite::Transaction<'_>, job: &Job) -> Result<(), StoreError
             seq,
             author,
             data,
+            at,
+            reach,
+            tiles,
             ..
         } => {
+            let room = room.to_string();
             // A room deleted meanwhile takes no more ops (and must not fail the batch).
             tx.prepare_cached(
-                "INSERT INTO ops (room, seq, author, data) \
-                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
+                "INSERT INTO ops (room, seq, author, data, at, reach) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
             )?
-            .execute(params![room.to_string(), seq, author, data])?;
+            .execute(params![room, seq, author, data, at, reach])?;
+            if !tiles.is_empty() {
+                history::write_restore(tx, &room, *seq, tiles)?;
+            }
         }
-        Job::SaveBase {
+        Job::Keyframe {
             room, seq, tiles, ..
-        } => {
-            let room = room.to_string();
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
-                params![room],
-                |r| r.get(0),
-            )?;
-            if !exists {
-                return Ok(());
-            }
-            tx.execute("DELETE FROM base_tiles WHERE room = ?1", params![room])?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO base_tiles (room, col, row, png) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (id, pixmap) in tiles {
-                // The premultiplied bytes as they are: exact, and PNG-compressed.
-                let png = encode_png(pixmap.data(), pixmap.width(), pixmap.height());
-                insert.execute(params![room, id.col, id.row, png])?;
-            }
-            tx.execute(
-                "INSERT INTO bases (room, seq) VALUES (?1, ?2) \
-                 ON CONFLICT(room) DO UPDATE SET seq = excluded.seq",
-                params![room, seq],
-            )?;
-            tx.execute(
-                "DELETE FROM ops WHERE room = ?1 AND seq <= ?2",
-                params![room, seq],
-            )?;
-        }
+        } => history::write_keyframe(tx, *room, *seq, tiles)?,
+        Job::SetBase { room, seq, .. } => history::write_base(tx, *room, *seq)?,
         Job::DeleteRoom(id, _) => {
-            // Ops, bases and tiles go with the room (ON DELETE CASCADE).
+            // Ops, keyframes and tiles go with the room (ON DELETE CASCADE).
             tx.execute("DELETE FROM rooms WHERE id = ?1", params![id.to_string()])?;
         }
         Job::Facts(update, _) => super::facts::write(tx, update)?,

@@ -489,6 +489,20 @@ impl Client {
             .await;
     }
 
+    /// Reads until a commit of `op` by this client; returns its seq.
+    pub async fn await_op(&mut self, op: inkroom::protocol::OpKind) -> u64 {
+        loop {
+            if let ServerMsg::Commit {
+                seq, author, op: o, ..
+            } = self.recv().await
+            {
+                if author == self.id && o == op {
+                    return seq;
+                }
+            }
+        }
+    }
+
     /// Reads until the commit of this client's `stroke`; returns its seq.
     pub async fn await_commit(&mut self, stroke: u32) -> u64 {
         loop {

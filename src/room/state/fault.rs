@@ -80,6 +80,7 @@ impl RoomState {
         self.doc = doc;
         self.saved_base = self.doc.base_seq();
         self.reaching_back.clear();
+        self.reset_keyframes();
         self.cache.forget_after(durable);
         // Members who joined or caught up while the ops were in the canvas get the tiles too.
         for m in self.members.values_mut() {

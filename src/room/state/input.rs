@@ -11,7 +11,7 @@ use crate::protocol::{
 };
 use crate::room::cost;
 use crate::room::member::OpenStroke;
-use crate::store::Record;
+use crate::store::{Record, TileSlot};
 
 impl RoomState {
     /// Handles a validated command from a member. A refusal is queued to the member as `error`
@@ -269,6 +269,7 @@ impl RoomState {
                 self.commit(id, Op::Clear, OpKind::Clear, None, client_id, now);
                 Ok(())
             }
+            Command::Restore { id: client_id, seq } => self.ask_restore(id, client_id, seq),
             Command::Image {
                 id: client_id,
                 image,
@@ -314,7 +315,7 @@ impl RoomState {
                 if let Some(m) = self.members.get_mut(&id) {
                     m.paint.charge(now, cost::tiles(applied.tiles.len()));
                 }
-                self.persist(key, applied.seq, record);
+                self.persist(key, &applied, record, Vec::new());
                 self.announce(id, applied, kind, None, None, now);
                 Ok(())
             }
@@ -336,38 +337,42 @@ impl RoomState {
         };
         let record = Record::of(&op);
         let is_fill = matches!(op, Op::Fill(_));
+        let restored = match &op {
+            Op::Restore(r) => r.tiles.clone(),
+            _ => Vec::new(),
+        };
         let applied = self.doc.commit(&key, op);
         if is_fill {
             if let Some(m) = self.members.get_mut(&author) {
                 m.paint.charge(now, cost::tiles(applied.tiles.len()));
             }
         }
-        self.persist(key, applied.seq, record);
+        self.persist(key, &applied, record, restored);
         self.announce(author, applied, kind, stroke, client_id, now);
     }
 
-    /// Hands an op to the store, and a new history base whenever the document's advanced and
-    /// no later undo or redo reaches back to or before it (replay could not repeat that event).
-    pub(super) fn persist(&mut self, author: String, seq: u64, record: Record) {
+    /// Hands an op to the store (with how far back it re-rendered, for an undo, redo or
+    /// revert, and a restore's pixels), then asks for a keyframe if one is due.
+    pub(super) fn persist(
+        &mut self,
+        author: String,
+        applied: &Applied,
+        record: Record,
+        tiles: Vec<TileSlot>,
+    ) {
+        let reach = self
+            .reaching_back
+            .last()
+            .filter(|&&(event, _)| event == applied.seq)
+            .map(|&(_, target)| target);
         self.effects.push(Effect::Persist {
-            seq,
+            seq: applied.seq,
             author,
             record,
+            reach,
+            tiles,
         });
-        let base = self.doc.base_seq();
-        // An event at or before the base is in the base's pixels and is not replayed.
-        let reaches_back = self
-            .reaching_back
-            .iter()
-            .any(|&(event, target)| event > base && target <= base);
-        if base > self.saved_base && !reaches_back {
-            self.saved_base = base;
-            self.reaching_back.retain(|&(event, _)| event > base);
-            self.effects.push(Effect::SaveBase {
-                seq: base,
-                tiles: self.doc.base_tiles(),
-            });
-        }
+        self.keyframe_if_due(applied);
     }
 
     /// Queues the commit until it is durable and marks its tiles dirty. Clients render strokes

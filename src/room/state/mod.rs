@@ -21,8 +21,10 @@ mod editing;
 mod fault;
 mod images;
 mod input;
+mod keyframes;
 mod moderation;
 mod preview;
+mod restore;
 mod revert;
 mod rounds;
 mod sync;
@@ -43,7 +45,7 @@ use crate::protocol::{
     close, CursorPos, ErrorCode, MemberId, MemberInfo, ProtoError, Role, ServerMsg,
 };
 use crate::rate::Bucket;
-use crate::store::Record;
+use crate::store::{Record, TileSlot};
 
 /// Work for the runner of a [`RoomState`].
 #[derive(Debug)]
@@ -56,13 +58,22 @@ pub enum Effect {
         author: String,
         /// The op as stored.
         record: Record,
+        /// For an undo, redo or revert: the oldest seq it re-rendered from.
+        reach: Option<u64>,
+        /// A restore's pixels: the tiles it changed.
+        tiles: Vec<TileSlot>,
     },
-    /// Store a new history base (the oldest state undo can reach).
-    SaveBase {
-        /// Seq of the base.
+    /// Store a keyframe: the canvas at `seq` (for time travel).
+    Keyframe {
+        /// Its seq (the document's seq when it was asked for).
         seq: u64,
-        /// Its tiles.
-        tiles: Vec<(TileId, Arc<Pixmap>)>,
+        /// The tiles that changed since the room's last keyframe (all, for its first).
+        tiles: Vec<TileSlot>,
+    },
+    /// Make the stored keyframe `seq` the room's base, where its loads start.
+    SetBase {
+        /// Seq of the keyframe.
+        seq: u64,
     },
     /// The store failed to write ops after `upto`: load the room as stored up to `upto` and
     /// hand the document to [`RoomState::reloaded`] (or report [`RoomState::reload_failed`]).
@@ -90,6 +101,17 @@ pub enum Effect {
     },
     /// Store a change of the room's facts (the owner's lock); a failure is only logged.
     Facts(crate::store::FactUpdate),
+    /// Render the room's canvas at `seq` from the store off the room's loop (waiting for the
+    /// ops up to it to be durable) for `member`'s restore; report with
+    /// [`RoomState::restore_ready`].
+    RenderRestore {
+        /// Who restores.
+        member: MemberId,
+        /// The client's id for the op.
+        client_id: Option<u32>,
+        /// The seq to bring back.
+        seq: u64,
+    },
     /// Load the room's image `image` from the store, decode it and scale it into `at` off the
     /// room's loop; report with [`RoomState::image_placed`].
     PlaceImage {
@@ -213,6 +235,8 @@ pub struct RoomState {
     /// Undo and redo events after the saved base: (event seq, target seq). A base may only be
     /// saved where no later event reaches back before it, or replay could not repeat the event.
     reaching_back: Vec<(u64, u64)>,
+    /// Keyframes asked for, and which may become the base.
+    keyframes: keyframes::Keyframes,
     /// An operator locked the room: nobody may draw.
     locked: bool,
     /// The room's owner locked it: nobody may draw (apart from the operator's lock).
@@ -280,6 +304,7 @@ impl RoomState {
             durable_seq,
             saved_base,
             reaching_back: Vec::new(),
+            keyframes: keyframes::Keyframes::starting_at(durable_seq),
             locked: false,
             owner_locked: false,
             store_down: false,

@@ -86,11 +86,12 @@ impl RoomState {
         }
         self.persist(
             owner_key,
-            applied.seq,
+            &applied,
             Record::Revert {
                 author: victim,
                 from: oldest,
             },
+            Vec::new(),
         );
         self.announce(from, applied, OpKind::Revert, None, None, now);
         Ok(())
@@ -102,9 +103,9 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use tiny_skia::Pixmap;
+    use std::collections::BTreeMap;
 
-    use crate::canvas::{Canvas, Document, Rgba, Shape, ShapeKind, TileId};
+    use crate::canvas::{Canvas, Document, Rgba, Shape, ShapeKind};
     use crate::config::Config;
     use crate::meta::{validate, NewRoom, RoomMeta};
     use crate::metrics::{Metrics, StoreMetrics};
@@ -112,17 +113,20 @@ mod tests {
     use crate::room::outbox::{outbox, OutboxRx};
     use crate::room::state::Effect;
     use crate::room::{load, Joining, RoomState};
-    use crate::store::{Record, StoredRoom};
+    use crate::store::{StoredOp, StoredRoom};
 
-    /// A room and what a store would hold of it: the saved base and the ops after it.
+    /// A room and what a store would hold of it: every op, keyframes (kept whole here) and the
+    /// base; and the live canvas at every seq, to compare replays with.
     struct Stored {
         room: RoomState,
         meta: RoomMeta,
         config: Config,
         now: Instant,
-        base: (u64, Vec<(TileId, Arc<Pixmap>)>),
-        ops: Vec<(u64, String, Record)>,
+        base: u64,
+        keyframes: BTreeMap<u64, Canvas>,
+        ops: Vec<StoredOp>,
         bases_saved: usize,
+        live: Vec<Canvas>,
         _rx: Vec<OutboxRx>,
     }
 
@@ -155,9 +159,11 @@ mod tests {
                 meta,
                 config,
                 now,
-                base: (0, Vec::new()),
+                base: 0,
+                keyframes: BTreeMap::new(),
                 ops: Vec::new(),
                 bases_saved: 0,
+                live: vec![Canvas::new(400, 300).expect("canvas")],
                 _rx: Vec::new(),
             }
         }
@@ -188,13 +194,35 @@ mod tests {
                         seq,
                         author,
                         record,
+                        reach,
+                        tiles,
                     } => {
-                        self.ops.push((seq, author, record));
+                        self.ops.push(StoredOp {
+                            seq,
+                            author,
+                            record,
+                            at: reach.map(|r| r as i64),
+                            tiles,
+                        });
                         self.room.stored(seq, None, self.now);
+                        self.live.push(self.room.doc.canvas().clone());
                     }
-                    Effect::SaveBase { seq, tiles } => {
-                        self.ops.retain(|(s, _, _)| *s > seq);
-                        self.base = (seq, tiles);
+                    Effect::Keyframe { seq, tiles } => {
+                        // Tiles changed since the last keyframe (all for the first).
+                        let mut canvas = match self.keyframes.last_key_value() {
+                            Some((_, c)) => c.clone(),
+                            None => Canvas::new(400, 300).expect("canvas"),
+                        };
+                        for (id, tile) in tiles {
+                            canvas.set_tile(id, tile);
+                        }
+                        assert!(same_pixels(&canvas, &self.live[seq as usize]));
+                        self.keyframes.insert(seq, canvas);
+                    }
+                    Effect::SetBase { seq } => {
+                        assert!(self.keyframes.contains_key(&seq), "the base is a keyframe");
+                        assert!(seq > self.base, "the base moves on");
+                        self.base = seq;
                         self.bases_saved += 1;
                     }
                     _ => {}
@@ -224,21 +252,52 @@ mod tests {
             assert_eq!(drawn, Ok(()));
         }
 
-        /// The document a load of what is stored gives.
-        fn reload(&self) -> Document {
-            let mut base = Canvas::new(400, 300).expect("canvas");
-            for (id, tile) in &self.base.1 {
-                base.set_tile(*id, Some(Arc::clone(tile)));
-            }
+        /// The document a replay of the stored ops after keyframe `from` gives, up to `upto`.
+        fn replay(&self, from: u64, upto: u64) -> Document {
+            let base = match from {
+                0 => Canvas::new(400, 300).expect("canvas"),
+                k => self.keyframes[&k].clone(),
+            };
             let stored = StoredRoom {
                 meta: self.meta.clone(),
-                base_seq: self.base.0,
+                base_seq: from,
                 base,
-                ops: self.ops.clone(),
+                ops: self
+                    .ops
+                    .iter()
+                    .filter(|o| o.seq > from && o.seq <= upto)
+                    .cloned()
+                    .collect(),
                 images: std::collections::HashMap::new(),
             };
             let (_, doc) = load::rebuild(stored, &self.config).expect("replays");
             doc
+        }
+
+        /// The document a load of what is stored gives.
+        fn reload(&self) -> Document {
+            self.replay(self.base, u64::MAX)
+        }
+
+        /// The canvas at `seq` as time travel renders it: from the latest keyframe no op up to
+        /// `seq` reaches behind (the reach is kept in `at` here).
+        fn canvas_at(&self, seq: u64) -> Canvas {
+            let reach = |k: u64| {
+                self.ops
+                    .iter()
+                    .filter(|o| o.seq > k && o.seq <= seq)
+                    .filter_map(|o| o.at)
+                    .min()
+                    .map_or(u64::MAX, |r| r as u64)
+            };
+            let start = self
+                .keyframes
+                .keys()
+                .rev()
+                .copied()
+                .find(|&k| k <= seq && reach(k) > k)
+                .unwrap_or(0);
+            self.replay(start, seq).canvas().clone()
         }
     }
 
@@ -254,13 +313,15 @@ mod tests {
 
     /// Through reverts, the owner's undo and redo of them, and enough drawing for the history
     /// base to move on (and be saved) many times, what is stored always loads to the live canvas
-    /// and seq: no base is saved past an op a stored revert (or its undo) needs.
+    /// and seq: no base is saved past an op a stored revert (or its undo) needs; and the canvas
+    /// at every seq, replayed from a keyframe, is the one the room had then.
     #[test]
     fn stored_reverts_replay_to_the_live_canvas() {
         let mut s = Stored::new(Config {
             undo_depth: 2,
             checkpoint_every: 2,
             history_window: 1000,
+            keyframe_every: 3,
             ..Config::default()
         });
         let owner = s.join(Role::Owner);
@@ -301,6 +362,14 @@ mod tests {
         draw(&mut s, ann, 8);
         check(&s, "after the reverts left the owner's undo");
         assert!(s.bases_saved > 0, "the base moved on at least once");
+        assert!(s.keyframes.len() > 10, "{} keyframes", s.keyframes.len());
+        // Time travel: the canvas at every seq, from its keyframe, is what the room showed.
+        for seq in 0..=s.room.doc.seq() {
+            assert!(
+                same_pixels(&s.canvas_at(seq), &s.live[seq as usize]),
+                "the canvas at seq {seq}"
+            );
+        }
         assert_eq!(
             s.send(owner, Command::Revert { member: ed }),
             Err(ErrorCode::NothingToUndo)

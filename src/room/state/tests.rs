@@ -513,6 +513,7 @@ fn store_failure_takes_back_ops_and_recovers() {
             seq,
             author,
             record,
+            ..
         } = e
         {
             stored_doc.commit(&author, record.to_op().expect("an op"));

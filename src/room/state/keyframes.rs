@@ -1,0 +1,117 @@
+//! When the room asks the store for a keyframe (the canvas at the current seq, for time
+//! travel), and when one of them becomes the room's base (where a load starts).
+//!
+//! A keyframe is asked for once [`Config::keyframe_every`](crate::config::Config::keyframe_every)
+//! ops or [`Config::keyframe_megapixels`](crate::config::Config::keyframe_megapixels) of
+//! painted tiles have gone by since the last one, so the canvas at any seq is a keyframe plus a
+//! bounded replay. It carries only the tiles that changed since the last keyframe this room
+//! asked for (all tiles for the first after a load; the store skips those it already holds).
+//! A keyframe becomes the base once history can no longer reach behind it: the document's
+//! oldest reachable state is at or after it, it is durable, and no undo, redo or revert since
+//! reached back to or before it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use tiny_skia::Pixmap;
+
+use super::{Effect, RoomState};
+use crate::canvas::{Applied, TILE_SIZE};
+
+/// The room's keyframe bookkeeping.
+#[derive(Debug, Default)]
+pub(super) struct Keyframes {
+    /// Seq of the latest keyframe asked for (or of the document the room started from).
+    last: u64,
+    /// Its tile slots; `None` until this room asked for one.
+    slots: Option<Vec<Option<Arc<Pixmap>>>>,
+    /// Pixels of tiles painted since it.
+    painted: u64,
+    /// Keyframes asked for that are not yet the base, ascending.
+    candidates: VecDeque<u64>,
+}
+
+impl Keyframes {
+    /// Bookkeeping for a room whose document starts at `seq`.
+    pub(super) fn starting_at(seq: u64) -> Keyframes {
+        Keyframes {
+            last: seq,
+            ..Keyframes::default()
+        }
+    }
+}
+
+impl RoomState {
+    /// After an op is handed to the store: asks for a keyframe when one is due, and moves the
+    /// base on to the latest keyframe history can no longer reach behind.
+    pub(super) fn keyframe_if_due(&mut self, applied: &Applied) {
+        let k = &mut self.keyframes;
+        let tile_pixels = u64::from(TILE_SIZE * TILE_SIZE);
+        k.painted = k
+            .painted
+            .saturating_add(applied.tiles.len() as u64 * tile_pixels);
+        let due = applied.seq.saturating_sub(k.last) >= self.config.keyframe_every
+            || k.painted >= self.config.keyframe_megapixels.saturating_mul(1_000_000);
+        if due {
+            let slots = self.doc.canvas().slots();
+            let canvas = self.doc.canvas();
+            let tiles = slots
+                .iter()
+                .enumerate()
+                .filter(|(i, tile)| match k.slots.as_ref().and_then(|s| s.get(*i)) {
+                    Some(before) => match (before, tile) {
+                        (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+                        (None, None) => false,
+                        _ => true,
+                    },
+                    None => true,
+                })
+                .map(|(i, tile)| (canvas.tile_id(i), tile.clone()))
+                .collect();
+            k.last = applied.seq;
+            k.slots = Some(slots);
+            k.painted = 0;
+            k.candidates.push_back(applied.seq);
+            self.effects.push(Effect::Keyframe {
+                seq: applied.seq,
+                tiles,
+            });
+        }
+        self.move_base();
+    }
+
+    /// Makes the latest keyframe that history can no longer reach behind the base.
+    fn move_base(&mut self) {
+        let reachable = self.doc.base_seq().min(self.durable_seq);
+        let reaching = &self.reaching_back;
+        let Some(base) = self
+            .keyframes
+            .candidates
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&k| k <= reachable)
+            .find(|&k| {
+                !reaching
+                    .iter()
+                    .any(|&(event, target)| event > k && target <= k)
+            })
+        else {
+            return;
+        };
+        if base <= self.saved_base {
+            return;
+        }
+        self.saved_base = base;
+        self.keyframes.candidates.retain(|&k| k > base);
+        self.reaching_back.retain(|&(event, _)| event > base);
+        self.effects.push(Effect::SetBase { seq: base });
+    }
+
+    /// After the document was reloaded from the store: keyframes asked for since are
+    /// forgotten (those that were stored stay usable for time travel), and the next one sends
+    /// every tile.
+    pub(super) fn reset_keyframes(&mut self) {
+        self.keyframes = Keyframes::starting_at(self.doc.seq());
+    }
+}

@@ -1,0 +1,108 @@
+//! A restore: the canvas set back to an earlier seq as one op. The earlier canvas is rendered
+//! from the store off the room's loop ([`Effect::RenderRestore`]); once it is ready the room
+//! commits the tiles that differ from the canvas as it is then, like any op, undoable by the
+//! member who restored.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use super::{Audience, Effect, RoomState};
+use crate::canvas::{Canvas, Op, Restore};
+use crate::protocol::{ErrorCode, MemberId, OpKind, ProtoError, Role, ServerMsg};
+use crate::room::cost;
+
+impl RoomState {
+    /// Why `member` may not restore, if it may not: on a board with an owner only the owner
+    /// may (the caller has checked it may draw).
+    fn restore_refusal(&self, member: MemberId) -> Option<ProtoError> {
+        let role = self.members.get(&member)?.info.role;
+        (self.meta.owner_key.is_some() && role != Role::Owner).then(|| {
+            ProtoError::new(
+                ErrorCode::Forbidden,
+                "only the board's owner can restore an earlier moment",
+            )
+        })
+    }
+
+    /// A member asks to restore the canvas at `seq`: renders it off the loop.
+    pub(super) fn ask_restore(
+        &mut self,
+        member: MemberId,
+        client_id: Option<u32>,
+        seq: u64,
+    ) -> Result<(), ProtoError> {
+        if let Some(refusal) = self.restore_refusal(member) {
+            return Err(refusal);
+        }
+        if seq > self.doc.seq() {
+            return Err(ProtoError::new(
+                ErrorCode::BadMessage,
+                format!(
+                    "this board has no step {seq}: it is at step {}",
+                    self.doc.seq()
+                ),
+            ));
+        }
+        self.effects.push(Effect::RenderRestore {
+            member,
+            client_id,
+            seq,
+        });
+        Ok(())
+    }
+
+    /// The canvas at `seq` for `member`'s restore is ready (or rendering it failed). Commits
+    /// the restore, unless the member has left or may no longer draw or restore; a refusal is
+    /// sent to the member as `error` with the op's client id (and returned, for tests and logs).
+    pub fn restore_ready(
+        &mut self,
+        member: MemberId,
+        client_id: Option<u32>,
+        seq: u64,
+        canvas: Result<Canvas, ProtoError>,
+        now: Instant,
+    ) -> Result<(), ProtoError> {
+        let Some(m) = self.members.get(&member) else {
+            return Ok(());
+        };
+        let result = if !m.is_editor() {
+            Err(ProtoError::new(
+                ErrorCode::ReadOnly,
+                "this is a view-only link: you cannot draw",
+            ))
+        } else if let Some(refusal) = self.editing_refusal().or(self.restore_refusal(member)) {
+            Err(refusal)
+        } else {
+            canvas.map(|target| {
+                let restore = Restore::between(seq, self.doc.canvas(), &target);
+                let tiles = restore.tiles.len();
+                if let Some(m) = self.members.get_mut(&member) {
+                    m.paint.charge(now, cost::tiles(tiles));
+                }
+                tracing::info!(room = %self.meta.id, member, seq, tiles, "restored an earlier moment");
+                self.commit(
+                    member,
+                    Op::Restore(restore),
+                    OpKind::Restore,
+                    None,
+                    client_id,
+                    now,
+                );
+            })
+        };
+        if let Err(e) = &result {
+            self.metrics.error_sent(e.code);
+            self.log.push(
+                &ServerMsg::Error {
+                    code: e.code,
+                    message: Cow::Borrowed(&e.message),
+                    seq: None,
+                    stroke: None,
+                    id: client_id,
+                },
+                Audience::Only(member),
+            );
+        }
+        result
+    }
+}
