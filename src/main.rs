@@ -1,5 +1,6 @@
 //! The `inkroom` binary: serves boards (the default), prints the effective configuration,
-//! exports a stored board as PNG, backs up and restores the store.
+//! exports a stored board as PNG or its history as a timelapse, backs up and restores the
+//! store.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -30,6 +31,8 @@ enum Command {
     Config(Flags),
     /// Write a stored board as PNG, with the server stopped.
     Export(ExportArgs),
+    /// Write a stored board's history as an animated PNG (APNG), with the server stopped.
+    Timelapse(TimelapseArgs),
     /// Copy the store to a new file, safely while the server runs.
     Backup(BackupArgs),
     /// Replace the store with a backup, with the server stopped.
@@ -75,12 +78,47 @@ struct ExportArgs {
     transparent: bool,
 }
 
+#[derive(Debug, Args)]
+struct TimelapseArgs {
+    /// Directory of the room store.
+    #[arg(long, env = "INKROOM_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The room's id.
+    #[arg(long)]
+    room: uuid::Uuid,
+    /// Where to write the animated PNG.
+    #[arg(long)]
+    out: PathBuf,
+    /// Frames, 1 to 1000 (fewer when the history has fewer steps).
+    #[arg(long, default_value_t = inkroom::history::timelapse::DEFAULT_FRAMES)]
+    frames: u32,
+    /// How long it plays, in seconds (default: 12 frames a second).
+    #[arg(long)]
+    duration: Option<f32>,
+    /// Scale factor of each frame, 0.1 to 4.
+    #[arg(long, default_value_t = inkroom::history::timelapse::DEFAULT_SCALE)]
+    scale: f32,
+    /// First step (seq) shown (default: where the kept history starts).
+    #[arg(long)]
+    from: Option<u64>,
+    /// Last step (seq) shown (default: the latest).
+    #[arg(long)]
+    to: Option<u64>,
+    /// Leave out the background color.
+    #[arg(long)]
+    transparent: bool,
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Export(args)) => {
             start_logging(false);
             export(args)
+        }
+        Some(Command::Timelapse(args)) => {
+            start_logging(false);
+            timelapse(args)
         }
         Some(Command::Backup(args)) => backup(args),
         Some(Command::Restore(args)) => restore(args),
@@ -146,6 +184,42 @@ fn raise_open_files_limit() {
         Ok(limit) => tracing::info!(limit, "open files limit"),
         Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
     }
+}
+
+fn timelapse(args: TimelapseArgs) -> Result<(), String> {
+    use inkroom::history::timelapse::{render, Timelapse};
+    let config = Config::default();
+    let store = inkroom::store::Store::open(&args.data_dir, true).map_err(|e| e.to_string())?;
+    let meta = store
+        .room_meta(args.room)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no room {} in {}", args.room, args.data_dir.display()))?;
+    let request = Timelapse {
+        from: args.from,
+        to: args.to,
+        frames: args.frames,
+        duration: args.duration,
+        scale: args.scale,
+        background: (!args.transparent).then_some(meta.background),
+    };
+    request.check(&config)?;
+    let conn = store.history_reader().map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let lapse = render(&conn, &meta, &config, &request).map_err(|e| e.to_string())?;
+    std::fs::write(&args.out, &lapse.png)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    eprintln!(
+        "inkroom: wrote {} ({} frames of {}x{}, seqs {} to {}, {} bytes, {:.1} s)",
+        args.out.display(),
+        lapse.frames,
+        lapse.width,
+        lapse.height,
+        lapse.from,
+        lapse.to,
+        lapse.png.len(),
+        started.elapsed().as_secs_f32()
+    );
+    Ok(())
 }
 
 fn export(args: ExportArgs) -> Result<(), String> {

@@ -141,8 +141,16 @@ async fn the_canvas_at_every_seq_is_what_the_room_showed() {
     drop(bob);
     drop(server);
 
-    // After a restart the store gives the same history.
+    // After a restart the room loads from its base keyframe to the same canvas, and the store
+    // gives the same history.
     let server = TestServer::with_config(config(&dir));
+    let (now, seq) = png(&server, &format!("/api/rooms/{id}/canvas.png")).await;
+    assert_eq!(seq, Some(last));
+    assert_same_pixels(
+        &now,
+        &shown[last as usize],
+        "the room loaded after a restart",
+    );
     check_all(server, shown, id).await;
 }
 
@@ -232,7 +240,7 @@ async fn timelapses_and_bad_requests() {
             .await;
         ann.await_commit(i).await;
     }
-    let res = http(
+    let lapse = http(
         server.addr,
         "GET",
         &format!("/api/rooms/{id}/timelapse.png?frames=5&scale=0.5&duration=2"),
@@ -240,6 +248,7 @@ async fn timelapses_and_bad_requests() {
         &[],
     )
     .await;
+    let res = &lapse;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.header("x-inkroom-frames"), Some("5"));
     assert!(res
@@ -311,4 +320,39 @@ async fn timelapses_and_bad_requests() {
         let res = http(server.addr, "GET", &format!("{nobody}/{path}"), None, &[]).await;
         assert_eq!(res.status, 404, "{path}");
     }
+    drop(ann);
+    drop(server);
+
+    // `inkroom timelapse` with the server stopped writes the same file.
+    let out = dir.0.join("board.png");
+    let run = |room: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_inkroom"))
+            .arg("timelapse")
+            .arg("--data-dir")
+            .arg(&dir.0)
+            .args([
+                "--room",
+                room,
+                "--frames",
+                "5",
+                "--scale",
+                "0.5",
+                "--duration",
+                "2",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("runs")
+    };
+    let done = run(&id);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(std::fs::read(&out).expect("written"), lapse.body.to_vec());
+    let missing = run("00000000-0000-4000-8000-000000000000");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no room"));
 }

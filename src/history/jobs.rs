@@ -51,3 +51,28 @@ impl HistoryJobs {
         Arc::clone(self.slots(kind)).acquire_owned().await.ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A second job of a kind finds no slot while the first holds it, and gets one after; the
+    /// kinds do not share slots.
+    #[tokio::test]
+    async fn slots_bound_each_kind() {
+        let jobs = HistoryJobs::new(1, 1);
+        let lapse = jobs.try_start(JobKind::Timelapse).expect("a free slot");
+        assert!(jobs.try_start(JobKind::Timelapse).is_none(), "busy");
+        let render = jobs
+            .try_start(JobKind::Render)
+            .expect("renders have their own");
+        drop(lapse);
+        assert!(jobs.try_start(JobKind::Timelapse).is_some());
+        let waiting = tokio::spawn({
+            let jobs = jobs.clone();
+            async move { jobs.start(JobKind::Render).await.is_some() }
+        });
+        drop(render);
+        assert!(waiting.await.expect("joins"), "a restore waits for a slot");
+    }
+}

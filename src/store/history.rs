@@ -266,6 +266,8 @@ pub fn latest_keyframe(
     upto: u64,
 ) -> Result<Option<u64>, StoreError> {
     let id = room.to_string();
+    // SQLite integers are signed.
+    let upto = upto.min(i64::MAX as u64);
     let mut keyframes = conn.prepare_cached(
         "SELECT seq FROM keyframes WHERE room = ?1 AND seq <= ?2 AND seq >= ?3 \
          ORDER BY seq DESC",

@@ -118,3 +118,101 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rusqlite::{params, Connection};
+    use tiny_skia::Pixmap;
+    use uuid::Uuid;
+
+    use super::{migrate, MIGRATIONS};
+    use crate::canvas::{encode_png, TileId};
+    use crate::config::Config;
+    use crate::history::{canvas_at, HistoryError};
+    use crate::store::{history, Record, Store};
+
+    /// A store from before time travel (version 5: a base and the ops after it, the ops before
+    /// it deleted) is migrated in place: the base becomes its first keyframe, its kept history
+    /// starts there, the room loads as before, and the canvas at the base and after it renders
+    /// while an earlier seq is out of range.
+    #[test]
+    fn a_version_5_store_keeps_its_base_as_the_first_keyframe() {
+        let dir = std::env::temp_dir().join(format!("inkroom-mig-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let room = Uuid::new_v4();
+        {
+            let mut conn = Connection::open(dir.join("inkroom.db")).expect("open");
+            for (i, sql) in MIGRATIONS.iter().take(5).enumerate() {
+                conn.execute_batch(sql).expect("old migration");
+                conn.pragma_update(None, "user_version", i + 1)
+                    .expect("version");
+            }
+            conn.execute(
+                "INSERT INTO rooms (id, name, width, height, background, edit_key, created_at) \
+                 VALUES (?1, 'Old', 300, 300, '#ffffff', 'k', 1700000000)",
+                params![room.to_string()],
+            )
+            .expect("room");
+            let mut tile = Pixmap::new(256, 256).expect("tile");
+            tile.fill(tiny_skia::Color::from_rgba8(200, 30, 30, 255));
+            conn.execute(
+                "INSERT INTO base_tiles (room, col, row, png) VALUES (?1, 0, 0, ?2)",
+                params![room.to_string(), encode_png(tile.data(), 256, 256)],
+            )
+            .expect("tile");
+            conn.execute(
+                "INSERT INTO bases (room, seq) VALUES (?1, 7)",
+                params![room.to_string()],
+            )
+            .expect("base");
+            for seq in [8, 9] {
+                let record = Record::Stroke {
+                    tool: crate::canvas::Tool::Pen,
+                    color: "#000000".into(),
+                    width: 6.0,
+                    points: vec![10.0, 10.0 * seq as f32, 0.5, 290.0, 10.0 * seq as f32, 0.5],
+                };
+                conn.execute(
+                    "INSERT INTO ops (room, seq, author, data) VALUES (?1, ?2, 'ann', ?3)",
+                    params![
+                        room.to_string(),
+                        seq,
+                        serde_json::to_string(&record).expect("json")
+                    ],
+                )
+                .expect("op");
+            }
+            migrate(&mut conn).expect("migrates");
+            let version: u32 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .expect("version");
+            assert_eq!(version, super::VERSION);
+        }
+        let store = Store::open(&dir, false).expect("opens");
+        let conn = store.history_reader().expect("reader");
+        let bounds = history::bounds(&conn, room).expect("reads").expect("room");
+        assert_eq!((bounds.from, bounds.seq), (7, 9));
+        let stored = store.load_room(room).expect("loads").expect("room");
+        assert_eq!((stored.base_seq, stored.ops.len()), (7, 2));
+        assert!(
+            stored.ops.iter().all(|o| o.at.is_none()),
+            "old ops have no time"
+        );
+        let red = stored.base.tile(TileId { row: 0, col: 0 }).map(Arc::clone);
+        assert_eq!(red.and_then(|t| t.pixel(0, 0)).map(|p| p.red()), Some(200));
+        let meta = store.room_meta(room).expect("meta").expect("room");
+        let config = Config::default();
+        for seq in 7..=9 {
+            canvas_at(&conn, &meta, &config, seq).expect("renders");
+        }
+        assert!(matches!(
+            canvas_at(&conn, &meta, &config, 6),
+            Err(HistoryError::OutOfRange { from: 7, .. })
+        ));
+        drop(conn);
+        store.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
