@@ -13,6 +13,8 @@ use crate::store::StoreError;
 
 /// Ops read from the store at a time.
 const CHUNK: usize = 512;
+/// A cursor moving forward jumps to a keyframe only this many ops or more ahead of it.
+const JUMP: u64 = 32;
 
 /// Why the canvas at a seq cannot be had.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +101,9 @@ impl<'a> Cursor<'a> {
         if seq <= here {
             return Ok(());
         }
-        if let Some(k) = stored::latest_keyframe(self.conn, self.meta.id, here + 1, seq, seq)? {
+        // A keyframe costs decoding its tiles: worth it over replaying a few dozen ops.
+        let from = here + JUMP;
+        if let Some(k) = stored::latest_keyframe(self.conn, self.meta.id, from, seq, seq)? {
             let base = stored::keyframe(self.conn, self.meta, k)?;
             let images = self.replay.take_images();
             self.replay = Replay::new(self.meta.id, base, k, self.config);

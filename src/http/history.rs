@@ -10,6 +10,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::rooms::{export_size, file_stem, png_response, transparent};
 use super::ApiError;
 use crate::history::time::{format_rfc3339, parse_rfc3339};
 use crate::history::timelapse::{self, Timelapse};
@@ -156,16 +157,12 @@ pub async fn canvas_png(
             )
         })?),
     };
-    let (w, h) = (
-        ((meta.width as f32 * scale).round() as u32).max(1),
-        ((meta.height as f32 * scale).round() as u32).max(1),
-    );
-    let max = registry.config().max_export_pixels;
-    if u64::from(w) * u64::from(h) > max {
-        return Err(ApiError::bad_request(format!(
-            "a {w}x{h} export is over the limit of {max} pixels; use a smaller scale"
-        )));
-    }
+    export_size(
+        (meta.width, meta.height),
+        scale,
+        registry.config().max_export_pixels,
+        "an export",
+    )?;
     let _slot = registry
         .history_jobs()
         .try_start(JobKind::Render)
@@ -197,16 +194,8 @@ pub async fn canvas_png(
         Ok((png, seq))
     })
     .await?;
-    let stem = super::rooms::file_stem(&name);
-    Ok(HttpResponse::Ok()
-        .content_type("image/png")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("X-Inkroom-Seq", seq.to_string()))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("inline; filename=\"{stem}-step-{seq}.png\""),
-        ))
-        .body(png))
+    let file_name = format!("{}-step-{seq}.png", file_stem(&name));
+    Ok(png_response(png, seq, &file_name))
 }
 
 /// Query of `timelapse.png`.
@@ -236,15 +225,7 @@ pub async fn timelapse_png(
     query: web::Query<TimelapseQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let meta = meta_of(&registry, &path).await?;
-    let transparent = match query.background.as_deref() {
-        None => false,
-        Some("transparent") => true,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "background may only be \"transparent\"",
-            ))
-        }
-    };
+    let transparent = transparent(query.background.as_deref())?;
     let request = Timelapse {
         from: parsed(query.from.as_deref(), "from")?,
         to: parsed(query.to.as_deref(), "to")?,
@@ -255,16 +236,12 @@ pub async fn timelapse_png(
     };
     let config = Arc::clone(registry.config());
     request.check(&config).map_err(ApiError::bad_request)?;
-    let (w, h) = (
-        ((meta.width as f32 * request.scale).round() as u32).max(1),
-        ((meta.height as f32 * request.scale).round() as u32).max(1),
-    );
-    let max = config.max_timelapse_frame_pixels;
-    if u64::from(w) * u64::from(h) > max {
-        return Err(ApiError::bad_request(format!(
-            "{w}x{h} frames are over the limit of {max} pixels; use a smaller scale"
-        )));
-    }
+    export_size(
+        (meta.width, meta.height),
+        request.scale,
+        config.max_timelapse_frame_pixels,
+        "a timelapse frame",
+    )?;
     let _slot = registry
         .history_jobs()
         .try_start(JobKind::Timelapse)
@@ -281,7 +258,7 @@ pub async fn timelapse_png(
         ms = started.elapsed().as_millis() as u64,
         "timelapse rendered"
     );
-    let stem = super::rooms::file_stem(&name);
+    let stem = file_stem(&name);
     Ok(HttpResponse::Ok()
         .content_type("image/png")
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -137,15 +137,7 @@ pub async fn canvas_png(
             .filter(|s| (0.1..=4.0).contains(s))
             .ok_or_else(|| ApiError::bad_request("scale must be a number from 0.1 to 4"))?,
     };
-    let transparent = match query.background.as_deref() {
-        None => false,
-        Some("transparent") => true,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "background may only be \"transparent\"",
-            ))
-        }
-    };
+    let transparent = transparent(query.background.as_deref())?;
     let moment = match (query.seq.as_deref(), query.at.as_deref()) {
         (Some(_), Some(_)) => return Err(ApiError::bad_request("give seq or at, not both")),
         (Some(seq), None) => Some(Moment::Seq(seq)),
@@ -164,20 +156,55 @@ pub async fn canvas_png(
         .send(TakeSnapshot)
         .await
         .map_err(|_| ApiError::internal("the room is not available"))?;
-    let (w, h) = snapshot.export_size(scale);
-    let max = registry.config().max_export_pixels;
-    if u64::from(w) * u64::from(h) > max {
-        return Err(ApiError::bad_request(format!(
-            "a {w}x{h} export is over the limit of {max} pixels; use a smaller scale"
-        )));
-    }
+    let (w, h) = export_size(
+        (meta.width, meta.height),
+        scale,
+        registry.config().max_export_pixels,
+        "an export",
+    )?;
     let background = (!transparent).then_some(meta.background);
     let file_name = export_file_name(&meta.name, (w, h), background.map(Rgba::to_hex).as_deref());
     let png = web::block(move || snapshot.export_png(background, scale))
         .await
         .map_err(|_| ApiError::internal("encoding the canvas failed"))?
         .ok_or_else(|| ApiError::internal("not enough memory for this export"))?;
-    Ok(HttpResponse::Ok()
+    Ok(png_response(png, seq, &file_name))
+}
+
+/// Whether an export's `background` parameter leaves out the background: only `transparent`
+/// is allowed.
+pub(super) fn transparent(background: Option<&str>) -> Result<bool, ApiError> {
+    match background {
+        None => Ok(false),
+        Some("transparent") => Ok(true),
+        Some(_) => Err(ApiError::bad_request(
+            "background may only be \"transparent\"",
+        )),
+    }
+}
+
+/// The size of `(width, height)` at `scale` (each side at least 1 pixel, as
+/// [`Snapshot::export_size`](crate::canvas::Snapshot::export_size)); `400` when it is over `max`
+/// pixels.
+pub(super) fn export_size(
+    (width, height): (u32, u32),
+    scale: f32,
+    max: u64,
+    what: &str,
+) -> Result<(u32, u32), ApiError> {
+    let side = |v: u32| ((v as f32 * scale).round() as u32).max(1);
+    let (w, h) = (side(width), side(height));
+    if u64::from(w) * u64::from(h) > max {
+        return Err(ApiError::bad_request(format!(
+            "{what} of {w}x{h} is over the limit of {max} pixels; use a smaller scale"
+        )));
+    }
+    Ok((w, h))
+}
+
+/// A PNG of the canvas at `seq`, shown inline under `file_name`.
+pub(super) fn png_response(png: Vec<u8>, seq: u64, file_name: &str) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("image/png")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("X-Inkroom-Seq", seq.to_string()))
@@ -185,7 +212,7 @@ pub async fn canvas_png(
             header::CONTENT_DISPOSITION,
             format!("inline; filename=\"{file_name}\""),
         ))
-        .body(png))
+        .body(png)
 }
 
 /// An export's file name: the room's name, the image's size and its background, so that exports

@@ -78,12 +78,7 @@ pub(super) fn write_keyframe(
     tiles: &[TileSlot],
 ) -> Result<(), StoreError> {
     let room = room.to_string();
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
-        params![room],
-        |r| r.get(0),
-    )?;
-    if !exists {
+    if !super::room_exists(tx, &room)? {
         return Ok(());
     }
     let mut latest = tx.prepare_cached(

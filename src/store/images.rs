@@ -54,12 +54,7 @@ pub(super) struct ImageJob {
 pub(super) fn write(tx: &Transaction<'_>, job: &ImageJob) -> Result<(), StoreError> {
     let image = &job.image;
     let room = image.room.to_string();
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
-        params![room],
-        |r| r.get(0),
-    )?;
-    if !exists {
+    if !super::room_exists(tx, &room)? {
         job.outcome.set(ImageSaved::NoRoom);
         return Ok(());
     }

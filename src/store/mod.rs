@@ -168,6 +168,15 @@ fn connect_writer(path: &Path, options: StoreOptions) -> Result<Connection, Stor
     Ok(conn)
 }
 
+/// Whether the room exists (jobs for a room deleted meanwhile are skipped, not failed).
+fn room_exists(conn: &Connection, room: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1)",
+        params![room],
+        |r| r.get(0),
+    )?)
+}
+
 fn connect(path: &Path, durable: bool) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;

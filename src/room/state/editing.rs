@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::time::Instant;
 
 use super::{Audience, RoomState};
-use crate::protocol::{encode, ErrorCode, ProtoError, ServerMsg};
+use crate::protocol::{encode, ErrorCode, MemberId, ProtoError, ServerMsg};
 
 const LOCKED: &str = "An operator locked this board: you can look but not draw.";
 const OWNER_LOCKED: &str =
@@ -15,6 +15,18 @@ const STORE_DOWN: &str =
      Nothing saved is lost, and drawing comes back by itself.";
 
 impl RoomState {
+    /// For an op finished off the room's loop (an image, a restore): why `member` may no
+    /// longer draw, if so: it is a viewer now, or the room refuses drawing.
+    pub(super) fn drawing_refusal(&self, member: MemberId) -> Option<ProtoError> {
+        match self.members.get(&member) {
+            Some(m) if !m.is_editor() => Some(ProtoError::new(
+                ErrorCode::ReadOnly,
+                "this is a view-only link: you cannot draw",
+            )),
+            _ => self.editing_refusal(),
+        }
+    }
+
     /// Why drawing is refused now, if it is (the store's failure first: it ends by itself).
     pub(super) fn editing_refusal(&self) -> Option<ProtoError> {
         if self.store_down {

@@ -2,12 +2,11 @@
 //! loop, see [`Effect::PlaceImage`](super::Effect::PlaceImage)), it is committed like any op, or
 //! its author is told why not.
 
-use std::borrow::Cow;
 use std::time::Instant;
 
-use super::{Audience, RoomState};
+use super::RoomState;
 use crate::canvas::{Op, Picture};
-use crate::protocol::{ErrorCode, MemberId, OpKind, ProtoError, ServerMsg};
+use crate::protocol::{MemberId, OpKind, ProtoError};
 
 impl RoomState {
     /// The pixels of `member`'s image op are ready (or loading them failed). Commits the op,
@@ -20,16 +19,11 @@ impl RoomState {
         picture: Result<Picture, ProtoError>,
         now: Instant,
     ) -> Result<(), ProtoError> {
-        let Some(m) = self.members.get(&member) else {
+        if !self.members.contains_key(&member) {
             // Left while the image was being scaled; nothing to answer.
             return Ok(());
-        };
-        let result = if !m.is_editor() {
-            Err(ProtoError::new(
-                ErrorCode::ReadOnly,
-                "this is a view-only link: you cannot draw",
-            ))
-        } else if let Some(refusal) = self.editing_refusal() {
+        }
+        let result = if let Some(refusal) = self.drawing_refusal(member) {
             Err(refusal)
         } else {
             picture.map(|p| {
@@ -37,17 +31,7 @@ impl RoomState {
             })
         };
         if let Err(e) = &result {
-            self.metrics.error_sent(e.code);
-            self.log.push(
-                &ServerMsg::Error {
-                    code: e.code,
-                    message: Cow::Borrowed(&e.message),
-                    seq: None,
-                    stroke: None,
-                    id: client_id,
-                },
-                Audience::Only(member),
-            );
+            self.refuse(member, e, client_id);
         }
         result
     }

@@ -24,19 +24,7 @@ impl RoomState {
             self.end_preview(id, result.is_ok());
         }
         if let Err(e) = &result {
-            if self.members.contains_key(&id) {
-                self.metrics.error_sent(e.code);
-                self.log.push(
-                    &ServerMsg::Error {
-                        code: e.code,
-                        message: Cow::Borrowed(&e.message),
-                        seq: None,
-                        stroke: None,
-                        id: None,
-                    },
-                    Audience::Only(id),
-                );
-            }
+            self.refuse(id, e, None);
         }
         result
     }

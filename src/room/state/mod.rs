@@ -316,6 +316,24 @@ impl RoomState {
         }
     }
 
+    /// Tells `member` (if still here) why its message was refused, with the op's client id.
+    pub(super) fn refuse(&mut self, member: MemberId, e: &ProtoError, client_id: Option<u32>) {
+        if !self.members.contains_key(&member) {
+            return;
+        }
+        self.metrics.error_sent(e.code);
+        self.log.push(
+            &ServerMsg::Error {
+                code: e.code,
+                message: std::borrow::Cow::Borrowed(&e.message),
+                seq: None,
+                stroke: None,
+                id: client_id,
+            },
+            Audience::Only(member),
+        );
+    }
+
     /// The room's facts.
     pub fn meta(&self) -> &Arc<RoomMeta> {
         &self.meta

@@ -3,12 +3,11 @@
 //! commits the tiles that differ from the canvas as it is then, like any op, undoable by the
 //! member who restored.
 
-use std::borrow::Cow;
 use std::time::Instant;
 
-use super::{Audience, Effect, RoomState};
+use super::{Effect, RoomState};
 use crate::canvas::{Canvas, Op, Restore};
-use crate::protocol::{ErrorCode, MemberId, OpKind, ProtoError, Role, ServerMsg};
+use crate::protocol::{ErrorCode, MemberId, OpKind, ProtoError, Role};
 use crate::room::cost;
 
 impl RoomState {
@@ -62,15 +61,13 @@ impl RoomState {
         canvas: Result<Canvas, ProtoError>,
         now: Instant,
     ) -> Result<(), ProtoError> {
-        let Some(m) = self.members.get(&member) else {
+        if !self.members.contains_key(&member) {
             return Ok(());
-        };
-        let result = if !m.is_editor() {
-            Err(ProtoError::new(
-                ErrorCode::ReadOnly,
-                "this is a view-only link: you cannot draw",
-            ))
-        } else if let Some(refusal) = self.editing_refusal().or(self.restore_refusal(member)) {
+        }
+        let result = if let Some(refusal) = self
+            .drawing_refusal(member)
+            .or_else(|| self.restore_refusal(member))
+        {
             Err(refusal)
         } else {
             canvas.map(|target| {
@@ -91,17 +88,7 @@ impl RoomState {
             })
         };
         if let Err(e) = &result {
-            self.metrics.error_sent(e.code);
-            self.log.push(
-                &ServerMsg::Error {
-                    code: e.code,
-                    message: Cow::Borrowed(&e.message),
-                    seq: None,
-                    stroke: None,
-                    id: client_id,
-                },
-                Audience::Only(member),
-            );
+            self.refuse(member, e, client_id);
         }
         result
     }
