@@ -23,6 +23,7 @@ import { themeButton } from './ui/theme.js';
 import { People, memberColor } from './ui/people.js';
 import { Moderation, forgetOwnerKey, ownerKey } from './ui/moderation.js';
 import { Images } from './ui/images.js';
+import { History } from './ui/history.js';
 
 const roomId = location.pathname.split('/').filter(Boolean)[1] ?? '';
 // Read (and taken out of the address bar) before anything else looks at the fragment.
@@ -126,15 +127,22 @@ window.addEventListener('keydown', (e) => {
   if (e.key === '+' || e.key === '=') zoomCenter(1.25);
   if (e.key === '-') zoomCenter(0.8);
   if (e.key === '?') openHelp();
+  if (e.key.toLowerCase() === 'y' && !e.shiftKey) openHistory(!historyPanel.isOpen);
   if (e.key === 'Escape') {
     follow.stop();
     people.open(false);
     toolbar.openSheet(false);
     openZoomMenu(false);
+    historyPanel.open(false);
   }
 });
 themeButton(/** @type {HTMLButtonElement} */ ($('#theme')));
-$('#people-toggle').addEventListener('click', () => people.open(!document.body.classList.contains('people-open')));
+$('#people-toggle').addEventListener('click', () => {
+  const open = !document.body.classList.contains('people-open');
+  // On a phone the drawer and the history sheet would cover each other.
+  if (open && isPhone()) historyPanel.open(false);
+  people.open(open);
+});
 // On a phone the people panel is a drawer over the board: a press outside closes it.
 dismissOnOutsidePress({
   isOpen: () => document.body.classList.contains('people-open') && getComputedStyle($('.people')).position !== 'static',
@@ -231,6 +239,37 @@ const images = new Images({
   onError: (text) => toast(text, 'error'),
 });
 $('#add-image').addEventListener('click', () => images.choose());
+const restoreDialog = /** @type {HTMLDialogElement} */ ($('#restore-dialog'));
+setupDialog(restoreDialog, null);
+const historyPanel = new History($('.history-panel'), $('#history-toggle'), restoreDialog, {
+  roomId,
+  room: () => state.room,
+  role: () => state.role,
+  canDraw: () => canDraw() && state.synced,
+  restore: (seq) => {
+    const id = pen.nextId();
+    return socket.send(proto.restore(id, seq)) ? id : null;
+  },
+});
+/**
+ * Opens or closes the history panel; on a phone, opening it closes the people drawer and the
+ * tool sheet, which it would cover.
+ * @param {boolean} open
+ */
+function openHistory(open) {
+  if (open && isPhone()) {
+    people.open(false);
+    toolbar.openSheet(false);
+  }
+  historyPanel.open(open);
+}
+$('#history-toggle').addEventListener('click', () => openHistory(!historyPanel.isOpen));
+// On a phone the history is a sheet over the board: a press outside closes it.
+dismissOnOutsidePress({
+  isOpen: () => historyPanel.isOpen && isPhone(),
+  inside: () => [$('.history-panel'), $('#history-toggle'), restoreDialog],
+  close: () => historyPanel.open(false),
+});
 const pan = listenForPan($('.stage'), board);
 listenForGestures($('.stage'), board, {
   ignore: () => pen.penDown,
@@ -333,6 +372,7 @@ function handleMessage(msg) {
       people.setOnline(true);
       if (follow.leader !== null && !people.members.has(follow.leader)) follow.stop();
       toolbar.setHistory(false, false);
+      historyPanel.reconnected();
       // Strokes the pen still holds (drawn offline, or cut off) survive either way.
       if (msg.resumed) board.resume();
       else {
@@ -377,6 +417,8 @@ function handleMessage(msg) {
       break;
     case 'commit':
       if (msg.op === 'image' && msg.author === state.me && msg.id != null) images.committed(msg.id, msg.seq);
+      if (msg.op === 'restore' && msg.author === state.me && msg.id != null) historyPanel.committed(msg.id);
+      historyPanel.seqMoved(msg.seq);
       applyCommit(msg);
       if (msg.author === state.me) moderation.committed(msg.op);
       $('.board').dataset.seq = String(msg.seq);
@@ -430,7 +472,7 @@ function handleMessage(msg) {
       }
       if (msg.id != null) board.drop(`${state.me}:${msg.id}`);
       if (msg.id != null) images.failed(msg.id);
-      toast(moderation.explain(msg.code) ?? proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
+      toast(historyPanel.failed(msg.id, msg.code) ?? moderation.explain(msg.code) ?? proto.ERROR_TEXT[/** @type {keyof typeof proto.ERROR_TEXT} */ (msg.code)] ?? msg.message, 'error');
       break;
     default:
       break;
@@ -501,6 +543,7 @@ function showRoom() {
   notice.dataset.reason = state.editing.reason ?? '';
   $('.readonly-text').textContent = state.editing.message ?? '';
   rememberBoard(roomId, room.name, key);
+  historyPanel.changed();
 }
 
 /** @param {string} s */

@@ -99,6 +99,12 @@ export const move = (id, selection, dx, dy, scale, del) => ({
  */
 export const text = (id, x, y, text, size, color) => ({ type: 'text', id, x, y, text, size, color });
 
+/**
+ * Sets the whole canvas back to how it was at `seq`, as one op (undoable like any other).
+ * @param {number} id @param {number} seq
+ */
+export const restore = (id, seq) => ({ type: 'restore', id, seq });
+
 /** @param {string} name */
 export const rename = (name) => ({ type: 'rename', name });
 

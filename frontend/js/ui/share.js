@@ -58,6 +58,14 @@ async function copy(text, input, done) {
 }
 
 /**
+ * A board's name as the start of a file name: letters, digits, `_` and `-` only ("Team-sketch").
+ * @param {string} name
+ */
+export function fileStem(name) {
+  return name.replace(/[^\w-]+/g, '-').replace(/^-+|-+$/g, '') || 'inkroom';
+}
+
+/**
  * The file name of an export: the board's name, the image's size and its background, so that
  * exports of one board at several sizes or backgrounds do not overwrite each other
  * ("Team-sketch-3200x2000-transparent.png").
@@ -66,7 +74,7 @@ async function copy(text, input, done) {
  * @param {boolean} transparent
  */
 export function exportName(room, scale, transparent) {
-  const base = room.name.replace(/[^\w-]+/g, '-').replace(/^-+|-+$/g, '') || 'inkroom';
+  const base = fileStem(room.name);
   const size = `${Math.round(room.width * scale)}x${Math.round(room.height * scale)}`;
   const bg = (room.background ?? '').toLowerCase();
   const background = transparent ? 'transparent' : bg === '#ffffff' ? 'white' : bg === '#000000' ? 'black' : `bg-${bg.replace(/^#/, '') || 'none'}`;
