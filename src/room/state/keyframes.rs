@@ -4,16 +4,14 @@
 //! A keyframe is asked for once [`Config::keyframe_every`](crate::config::Config::keyframe_every)
 //! ops or [`Config::keyframe_megapixels`](crate::config::Config::keyframe_megapixels) of
 //! painted tiles have gone by since the last one, so the canvas at any seq is a keyframe plus a
-//! bounded replay. It carries only the tiles that changed since the last keyframe this room
-//! asked for (all tiles for the first after a load; the store skips those it already holds).
+//! bounded replay. It carries only the tiles the document changed since the last keyframe this
+//! room asked for (since the room's base for the first after a load; the store skips tiles it
+//! already holds), so the room keeps no pixels for it.
 //! A keyframe becomes the base once history can no longer reach behind it: the document's
 //! oldest reachable state is at or after it, it is durable, and no undo, redo or revert since
 //! reached back to or before it.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-
-use tiny_skia::Pixmap;
 
 use super::{Effect, RoomState};
 use crate::canvas::{Applied, TILE_SIZE};
@@ -21,10 +19,8 @@ use crate::canvas::{Applied, TILE_SIZE};
 /// The room's keyframe bookkeeping.
 #[derive(Debug, Default)]
 pub(super) struct Keyframes {
-    /// Seq of the latest keyframe asked for (or of the document the room started from).
+    /// Seq of the latest keyframe asked for (or the base the document started from).
     last: u64,
-    /// Its tile slots; `None` until this room asked for one.
-    slots: Option<Vec<Option<Arc<Pixmap>>>>,
     /// Pixels of tiles painted since it.
     painted: u64,
     /// Keyframes asked for that are not yet the base, ascending.
@@ -32,7 +28,7 @@ pub(super) struct Keyframes {
 }
 
 impl Keyframes {
-    /// Bookkeeping for a room whose document starts at `seq`.
+    /// Bookkeeping for a room whose document starts from the base `seq`.
     pub(super) fn starting_at(seq: u64) -> Keyframes {
         Keyframes {
             last: seq,
@@ -53,23 +49,14 @@ impl RoomState {
         let due = applied.seq.saturating_sub(k.last) >= self.config.keyframe_every
             || k.painted >= self.config.keyframe_megapixels.saturating_mul(1_000_000);
         if due {
-            let slots = self.doc.canvas().slots();
             let canvas = self.doc.canvas();
-            let tiles = slots
-                .iter()
-                .enumerate()
-                .filter(|(i, tile)| match k.slots.as_ref().and_then(|s| s.get(*i)) {
-                    Some(before) => match (before, tile) {
-                        (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
-                        (None, None) => false,
-                        _ => true,
-                    },
-                    None => true,
-                })
-                .map(|(i, tile)| (canvas.tile_id(i), tile.clone()))
+            let tiles = canvas
+                .all_tiles()
+                .into_iter()
+                .filter(|&id| self.doc.tile_version(id) > k.last)
+                .map(|id| (id, canvas.tile(id).cloned()))
                 .collect();
             k.last = applied.seq;
-            k.slots = Some(slots);
             k.painted = 0;
             k.candidates.push_back(applied.seq);
             self.effects.push(Effect::Keyframe {
@@ -110,8 +97,8 @@ impl RoomState {
 
     /// After the document was reloaded from the store: keyframes asked for since are
     /// forgotten (those that were stored stay usable for time travel), and the next one sends
-    /// every tile.
+    /// every tile changed since the base.
     pub(super) fn reset_keyframes(&mut self) {
-        self.keyframes = Keyframes::starting_at(self.doc.seq());
+        self.keyframes = Keyframes::starting_at(self.doc.base_seq());
     }
 }

@@ -304,7 +304,7 @@ impl RoomState {
             durable_seq,
             saved_base,
             reaching_back: Vec::new(),
-            keyframes: keyframes::Keyframes::starting_at(durable_seq),
+            keyframes: keyframes::Keyframes::starting_at(saved_base),
             locked: false,
             owner_locked: false,
             store_down: false,
