@@ -24,42 +24,10 @@ use tokio_tungstenite::tungstenite::Message;
 #[path = "support/mod.rs"]
 mod support;
 
+use support::Server;
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The real server on its own thread and actix system.
-struct Server {
-    addr: SocketAddr,
-    handle: actix_web::dev::ServerHandle,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(config: Config) -> Server {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = inkroom::server::run(listener, config, false).expect("server");
-                tx.send(server.handle()).expect("handle");
-                let _ = server.await;
-            })
-        });
-        Server {
-            addr,
-            handle: rx.recv().expect("handle"),
-            thread: Some(thread),
-        }
-    }
-
-    async fn stop(mut self) {
-        self.handle.stop(true).await;
-        if let Some(t) = self.thread.take() {
-            let _ = tokio::task::spawn_blocking(move || t.join()).await;
-        }
-    }
-}
 
 async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Value {
     serde_json::from_slice(&support::http(addr, method, path, body).await).unwrap_or(Value::Null)

@@ -1,5 +1,5 @@
-//! Shared by the benchmark programs that run the real server as its own process: starting it,
-//! plain HTTP requests, and reading its memory and CPU from /proc.
+//! Shared by the benchmark programs that run the real server (as its own process or in this
+//! one): starting it, plain HTTP requests, and reading memory from /proc.
 
 #![allow(dead_code)]
 
@@ -32,6 +32,41 @@ pub fn start_server(data: &Path) -> (Child, SocketAddr) {
         }
     };
     (child, addr)
+}
+
+/// The real server in this process, on its own thread and actix system (for benchmarks that
+/// call the library too, or set a `Config` the binary cannot take).
+pub struct Server {
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(config: inkroom::config::Config) -> Server {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = inkroom::server::run(listener, config, false).expect("server");
+                tx.send(server.handle()).expect("handle");
+                let _ = server.await;
+            })
+        });
+        Server {
+            addr,
+            handle: rx.recv().expect("handle"),
+            thread: Some(thread),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.handle.stop(true).await;
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
 }
 
 /// One HTTP/1.1 request; returns the body.
