@@ -31,6 +31,26 @@ async fn png(server: &TestServer, path: &str) -> (image::RgbaImage, Option<u64>)
     (img, seq)
 }
 
+/// The frames of an APNG, composited.
+fn apng(body: &[u8]) -> Vec<image::Frame> {
+    use image::AnimationDecoder;
+    image::codecs::png::PngDecoder::new(std::io::Cursor::new(body))
+        .expect("a PNG")
+        .apng()
+        .expect("an APNG")
+        .into_frames()
+        .collect::<Result<_, _>>()
+        .expect("frames decode")
+}
+
+/// The composited pictures of an APNG's frames.
+fn apng_frames(body: &[u8]) -> Vec<image::RgbaImage> {
+    apng(body)
+        .into_iter()
+        .map(image::Frame::into_buffer)
+        .collect()
+}
+
 async fn join(server: &TestServer, room: &str, key: &str, user: &str) -> Client {
     let hello = json!({"type": "hello", "name": user, "key": key, "user": user});
     Client::join_with(server, room, hello).await.0
@@ -137,6 +157,27 @@ async fn the_canvas_at_every_seq_is_what_the_room_showed() {
     let seq = seq.expect("seq header");
     assert!(seq >= 20 && time_of(&marks[seq as usize]) == time_of(mark));
     assert_same_pixels(&got, &shown[seq as usize], "the canvas at a time");
+    // A timelapse of every seq walks forward through the same history: each frame is what the
+    // room showed (undos and redos that reach behind a keyframe it jumped to included).
+    let lapse = http(
+        server.addr,
+        "GET",
+        &format!(
+            "/api/rooms/{id}/timelapse.png?frames={}&scale=0.25",
+            last + 1
+        ),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(lapse.status, 200, "{}", lapse.text());
+    let frames = apng_frames(&lapse.body);
+    assert_eq!(frames.len() as u64, last + 1);
+    for (seq, frame) in frames.iter().enumerate() {
+        let path = format!("/api/rooms/{id}/canvas.png?seq={seq}&scale=0.25");
+        let (want, _) = png(&server, &path).await;
+        assert_same_pixels(frame, &want, &format!("timelapse frame {seq}"));
+    }
     drop(ann);
     drop(bob);
     drop(server);
@@ -254,15 +295,7 @@ async fn timelapses_and_bad_requests() {
     assert!(res
         .header("content-disposition")
         .is_some_and(|d| d.contains("Lapse-timelapse.png")));
-    let decoder =
-        image::codecs::png::PngDecoder::new(std::io::Cursor::new(&res.body)).expect("a PNG");
-    use image::AnimationDecoder;
-    let frames: Vec<image::Frame> = decoder
-        .apng()
-        .expect("an APNG")
-        .into_frames()
-        .collect::<Result<_, _>>()
-        .expect("frames decode");
+    let frames: Vec<image::Frame> = apng(&res.body);
     assert_eq!(frames.len(), 5);
     for f in &frames {
         assert_eq!(f.buffer().dimensions(), (160, 100));

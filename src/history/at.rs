@@ -52,6 +52,8 @@ pub struct Cursor<'a> {
     meta: &'a RoomMeta,
     config: &'a Config,
     bounds: Bounds,
+    /// The keyframe the replay started from.
+    base: u64,
     replay: Replay,
 }
 
@@ -72,10 +74,21 @@ impl<'a> Cursor<'a> {
             meta,
             config,
             bounds,
+            base: start,
             replay,
         };
         cursor.replay_to(seq)?;
         Ok(cursor)
+    }
+
+    /// Starts the replay over from keyframe `k` (images already read are kept).
+    fn restart_at(&mut self, k: u64) -> Result<(), HistoryError> {
+        let base = stored::keyframe(self.conn, self.meta, k)?;
+        let images = self.replay.take_images();
+        self.replay = Replay::new(self.meta.id, base, k, self.config);
+        self.replay.add_images(images);
+        self.base = k;
+        Ok(())
     }
 
     /// The room's kept history when the cursor was opened.
@@ -101,13 +114,19 @@ impl<'a> Cursor<'a> {
         if seq <= here {
             return Ok(());
         }
-        // A keyframe costs decoding its tiles: worth it over replaying a few dozen ops.
-        let from = here + JUMP;
-        if let Some(k) = stored::latest_keyframe(self.conn, self.meta.id, from, seq, seq)? {
-            let base = stored::keyframe(self.conn, self.meta, k)?;
-            let images = self.replay.take_images();
-            self.replay = Replay::new(self.meta.id, base, k, self.config);
-            self.replay.add_images(images);
+        // Replaying on from here repeats history only if no op up to `seq` reaches behind the
+        // keyframe this replay started from.
+        let reach = stored::oldest_reach(self.conn, self.meta.id, here, seq)?;
+        let can_go_on = reach.is_none_or(|r| r > self.base);
+        // A keyframe ahead costs decoding its tiles: worth it over replaying a few dozen ops.
+        let ahead = stored::latest_keyframe(self.conn, self.meta.id, here + 1, seq, seq)?;
+        match ahead {
+            Some(k) if !can_go_on || k >= here + JUMP => self.restart_at(k)?,
+            _ if can_go_on => {}
+            _ => {
+                let k = stored::start_for(self.conn, self.meta.id, self.bounds.from, seq, seq)?;
+                self.restart_at(k)?;
+            }
         }
         self.replay_to(seq)
     }

@@ -195,26 +195,22 @@ pub(super) fn blank(meta: &RoomMeta) -> Result<Canvas, StoreError> {
     })
 }
 
-/// The canvas at keyframe `seq` (a blank one for seq 0 when the room has no keyframe there).
+/// The canvas at keyframe `seq` (a blank one for seq 0 when the room has no keyframe there):
+/// for each tile, its latest row at or before `seq`, found through the primary key (one seek
+/// per tile, however long the room's history).
 pub fn keyframe(conn: &Connection, meta: &RoomMeta, seq: u64) -> Result<Canvas, StoreError> {
     let mut canvas = blank(meta)?;
     let room = meta.id.to_string();
     let mut latest = conn.prepare_cached(
-        "SELECT row, col, MAX(seq) FROM keyframe_tiles WHERE room = ?1 AND seq <= ?2 \
-         GROUP BY row, col",
+        "SELECT png FROM keyframe_tiles WHERE room = ?1 AND row = ?2 AND col = ?3 AND seq <= ?4 \
+         ORDER BY seq DESC LIMIT 1",
     )?;
-    let rows: Vec<(u16, u16, u64)> = latest
-        .query_map(params![room, seq], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut png = conn.prepare_cached(
-        "SELECT png FROM keyframe_tiles WHERE room = ?1 AND row = ?2 AND col = ?3 AND seq = ?4",
-    )?;
-    for (row, col, at) in rows {
-        let data: Option<Vec<u8>> = png.query_row(params![room, row, col, at], |r| r.get(0))?;
-        if let Some(data) = data {
-            let (id, tile) = decode_tile(&canvas, meta.id, col, row, &data)?;
+    for id in canvas.all_tiles() {
+        let png: Option<Option<Vec<u8>>> = latest
+            .query_row(params![room, id.row, id.col, seq], |r| r.get(0))
+            .optional()?;
+        if let Some(Some(data)) = png {
+            let (id, tile) = decode_tile(&canvas, meta.id, id.col, id.row, &data)?;
             canvas.set_tile(id, tile);
         }
     }
@@ -284,6 +280,22 @@ pub fn latest_keyframe(
         }
     }
     Ok(None)
+}
+
+/// The oldest seq any op of `room` after `after`, up to `upto`, re-rendered from (`None` when
+/// none reaches back).
+pub fn oldest_reach(
+    conn: &Connection,
+    room: Uuid,
+    after: u64,
+    upto: u64,
+) -> Result<Option<u64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT MIN(reach) FROM ops WHERE room = ?1 AND seq > ?2 AND seq <= ?3")?
+        .query_row(
+            params![room.to_string(), after, upto.min(i64::MAX as u64)],
+            |r| r.get(0),
+        )?)
 }
 
 /// Up to `limit` ops of `room` after `after` and up to `upto`, in order, with the pixels of
