@@ -44,11 +44,15 @@
 //!   held until it has rolled back and a probe succeeds; online [`backup`](store::backup) and
 //!   restore.
 //! - [`rate`]: token buckets for message, op and pixel limits.
+//! - [`cluster`]: the cluster mode on PostgreSQL (not yet used by the server): room
+//!   [`Lease`](cluster::Lease)s with epoch fencing and the fenced op-log append
+//!   ([`cluster::OpLog`]), the schema and its migrations, the bounded connection pool.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod canvas;
+pub mod cluster;
 pub mod config;
 pub mod history;
 pub mod http;

@@ -1,0 +1,29 @@
+//! The cluster mode: several inkroom nodes behind a load balancer sharing rooms through
+//! PostgreSQL (the store of record, and who owns which room) and Redis (fan-out between nodes).
+//! SQLite ([`crate::store`]) stays the embedded single-node default; this is a second way to
+//! run the same rooms (issue 14).
+//!
+//! Each room is owned by one node at a time through a lease with an epoch; every op the owner
+//! writes is fenced by that epoch in the same transaction, so a former owner that stalled can
+//! never write again, and a room's log has one order with no gap and no duplicate. See
+//! `docs/cluster.md`.
+//!
+//! What exists so far (a library, not yet used by the server):
+//!
+//! - [`pg`]: [`Pg`], a bounded pool of PostgreSQL connections whose every call is
+//!   bounded in time, and [`PgError`].
+//! - `schema.rs`: the PostgreSQL schema and its versioned migrations (the SQLite store's tables
+//!   plus `leases`).
+//! - [`lease`]: [`Leases`], taking, renewing and releasing a room's
+//!   [`Lease`] on the database's clock, with a local deadline on this node's.
+//! - [`oplog`]: [`OpLog`], the fenced append of a room's ops under its lease.
+
+pub mod lease;
+pub mod oplog;
+pub mod pg;
+mod schema;
+
+pub use lease::{Lease, Leases};
+pub use oplog::{AppendError, LogOp, OpLog};
+pub use pg::{Pg, PgError, PgOptions};
+pub use schema::VERSION as SCHEMA_VERSION;
