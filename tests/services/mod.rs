@@ -39,7 +39,10 @@ fn free_port() -> u16 {
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -85,7 +88,9 @@ impl Postgres {
         let dir = Scratch::new("pg");
         let root = is_root();
         if root {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir.0));
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir.0));
         }
         let bin = postgres_bin();
         let data = dir.0.join("data");
@@ -98,10 +103,21 @@ impl Postgres {
             root,
             _dir: dir,
         };
-        run(&mut pg.command("initdb", &[
-            "-A", "trust", "-U", "inkroom", "--no-sync", "-E", "UTF8", "-D",
-        ])
-        .arg(&pg.data));
+        run(pg
+            .command(
+                "initdb",
+                &[
+                    "-A",
+                    "trust",
+                    "-U",
+                    "inkroom",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "-D",
+                ],
+            )
+            .arg(&pg.data));
         pg.up();
         pg
     }
