@@ -44,11 +44,14 @@
 //!   held until it has rolled back and a probe succeeds; online [`backup`](store::backup) and
 //!   restore.
 //! - [`rate`]: token buckets for message, op and pixel limits.
+//! - [`cluster`]: running rooms across nodes; [`cluster::bus`], the fan-out of a room's
+//!   encoded frames over Redis (a channel and a short stream per room, gaps filled by seq).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod canvas;
+pub mod cluster;
 pub mod config;
 pub mod history;
 pub mod http;
