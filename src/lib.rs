@@ -44,9 +44,11 @@
 //!   held until it has rolled back and a probe succeeds; online [`backup`](store::backup) and
 //!   restore.
 //! - [`rate`]: token buckets for message, op and pixel limits.
-//! - [`cluster`]: the cluster mode on PostgreSQL (not yet used by the server): room
+//! - [`cluster`]: the cluster mode (not yet used by the server): on PostgreSQL, room
 //!   [`Lease`](cluster::Lease)s with epoch fencing and the fenced op-log append
-//!   ([`cluster::OpLog`]), the schema and its migrations, the bounded connection pool.
+//!   ([`cluster::OpLog`]), the schema and its migrations, the bounded connection pool; on Redis,
+//!   [`cluster::bus`], the fan-out of a room's encoded frames (a channel and a short stream per
+//!   room, gaps filled by seq).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -17,7 +17,11 @@
 //! - [`lease`]: [`Leases`], taking, renewing and releasing a room's
 //!   [`Lease`] on the database's clock, with a local deadline on this node's.
 //! - [`oplog`]: [`OpLog`], the fenced append of a room's ops under its lease.
+//! - [`bus`]: the fan-out bus over Redis: a room's owner publishes each encoded frame once,
+//!   every node with local members receives it in seq order, and holes are filled from a
+//!   short stream history or reported for a catch-up from the database.
 
+pub mod bus;
 pub mod lease;
 pub mod oplog;
 pub mod pg;
