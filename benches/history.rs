@@ -368,6 +368,20 @@ fn open(dir: &Path, room: &str) -> (Store, RoomMeta) {
 /// of seqs 0..=`to` and prints one JSON line of its time and memory. `mode` is `render`
 /// (`timelapse::render`) or `frames`: each frame's canvas from `canvas_at`, then exported as
 /// `render` does (`export_ms` is the export alone: the timelapse without any replay).
+/// A sink that counts the bytes written to it.
+struct Counted(usize);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0 += data.len();
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn timelapse_child(dir: &Path, room: &str, to: u64, mode: &str) {
     let (store, meta) = open(dir, room);
     let config = config(dir);
@@ -389,21 +403,23 @@ fn timelapse_child(dir: &Path, room: &str, to: u64, mode: &str) {
     let started = Instant::now();
     let mut export = Duration::ZERO;
     let result = match mode {
-        "render" => timelapse::render(
-            &conn,
-            &meta,
-            &config,
-            &Timelapse {
+        "render" => {
+            let request = Timelapse {
                 from: None,
                 to: Some(to),
                 frames: FRAMES,
                 duration: None,
                 scale: SCALE,
                 background: None,
-            },
-        )
-        .map(|r| (r.frames, r.png.len()))
-        .map_err(|e| e.to_string()),
+            };
+            // Written out as it is rendered (the server streams it), counted, not kept.
+            timelapse::plan(&conn, &meta, &request)
+                .and_then(|plan| {
+                    timelapse::render(&conn, &meta, &config, &request, &plan, Counted(0))
+                        .map(|out| (plan.frames(), out.0))
+                })
+                .map_err(|e| e.to_string())
+        }
         _ => {
             let seqs = timelapse::frame_seqs(0, to, FRAMES);
             let (w, h) = Canvas::new(meta.width, meta.height)

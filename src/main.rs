@@ -205,18 +205,34 @@ fn timelapse(args: TimelapseArgs) -> Result<(), String> {
     request.check(&config)?;
     let conn = store.history_reader().map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let lapse = render(&conn, &meta, &config, &request).map_err(|e| e.to_string())?;
-    std::fs::write(&args.out, &lapse.png)
+    let plan =
+        inkroom::history::timelapse::plan(&conn, &meta, &request).map_err(|e| e.to_string())?;
+    let file = std::fs::File::create(&args.out)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let out = render(
+        &conn,
+        &meta,
+        &config,
+        &request,
+        &plan,
+        std::io::BufWriter::new(file),
+    )
+    .map_err(|e| e.to_string())?;
+    let size = out
+        .into_inner()
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?
+        .metadata()
+        .map(|m| m.len())
+        .unwrap_or(0);
     eprintln!(
         "inkroom: wrote {} ({} frames of {}x{}, seqs {} to {}, {} bytes, {:.1} s)",
         args.out.display(),
-        lapse.frames,
-        lapse.width,
-        lapse.height,
-        lapse.from,
-        lapse.to,
-        lapse.png.len(),
+        plan.frames(),
+        plan.width,
+        plan.height,
+        plan.from(),
+        plan.to(),
+        size,
         started.elapsed().as_secs_f32()
     );
     Ok(())

@@ -1,6 +1,9 @@
 //! A timelapse: the board's history as an animated PNG, frames at evenly spaced seqs, rendered
-//! in one forward pass over the ops (a [`Cursor`] that jumps ahead to keyframes), so memory
-//! holds a few canvases and two frames whatever the number of ops.
+//! in one forward pass over the ops (a [`Cursor`] that jumps ahead to keyframes) and written out
+//! as they come, so memory holds a few canvases and two frames whatever the number of ops or
+//! frames.
+
+use std::io::Write;
 
 use rusqlite::Connection;
 
@@ -79,31 +82,40 @@ pub fn frame_seqs(from: u64, to: u64, frames: u32) -> Vec<u64> {
     seqs
 }
 
-/// What was rendered.
+/// What a timelapse will hold, known before any frame is rendered (so an HTTP answer can give
+/// it in headers and refuse bad ranges before it starts streaming).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    /// The APNG file.
-    pub png: Vec<u8>,
-    /// Frames in it.
-    pub frames: u32,
-    /// Its size.
+pub struct Plan {
+    /// The seq of each frame, ascending.
+    pub seqs: Vec<u64>,
+    /// Frame size.
     pub width: u32,
-    /// Its size.
+    /// Frame size.
     pub height: u32,
-    /// First and last seq shown.
-    pub from: u64,
-    /// First and last seq shown.
-    pub to: u64,
+    /// How long each frame shows, in milliseconds.
+    pub delay_ms: u16,
 }
 
-/// Renders the timelapse of the room. Blocking and CPU-heavy: call from the blocking pool.
-/// `OutOfRange` when `from` or `to` is outside the kept history.
-pub fn render(
-    conn: &Connection,
-    meta: &RoomMeta,
-    config: &Config,
-    request: &Timelapse,
-) -> Result<Rendered, HistoryError> {
+impl Plan {
+    /// Number of frames.
+    pub fn frames(&self) -> u32 {
+        self.seqs.len() as u32
+    }
+
+    /// First seq shown.
+    pub fn from(&self) -> u64 {
+        self.seqs.first().copied().unwrap_or(0)
+    }
+
+    /// Last seq shown.
+    pub fn to(&self) -> u64 {
+        self.seqs.last().copied().unwrap_or(0)
+    }
+}
+
+/// Plans the timelapse of the room: `OutOfRange` when `from` or `to` is outside the kept
+/// history. Blocking (reads the store).
+pub fn plan(conn: &Connection, meta: &RoomMeta, request: &Timelapse) -> Result<Plan, HistoryError> {
     let bounds = stored::bounds(conn, meta.id)?.ok_or(HistoryError::NotFound)?;
     let from = request.from.unwrap_or(bounds.from);
     let to = request.to.unwrap_or(bounds.seq);
@@ -117,36 +129,44 @@ pub fn render(
         }
     }
     let seqs = frame_seqs(from, to.max(from), request.frames);
-    let frames = seqs.len() as u32;
-    let duration = request
-        .duration
-        .unwrap_or(frames as f32 / DEFAULT_FPS)
-        .max(0.1);
-    let delay_ms = ((duration * 1000.0 / frames as f32).round() as u32).clamp(10, 65_535) as u16;
-    let mut cursor = Cursor::open(conn, meta, config, seqs[0])?;
-    let (width, height) = cursor.canvas().snapshot().export_size(request.scale);
-    let too_big = || HistoryError::Render("not enough memory for a timelapse frame".into());
+    let frames = seqs.len() as f32;
+    let duration = request.duration.unwrap_or(frames / DEFAULT_FPS).max(0.1);
+    let delay_ms = ((duration * 1000.0 / frames).round() as u32).clamp(10, 65_535) as u16;
+    let side = |v: u32| ((v as f32 * request.scale).round() as u32).max(1);
+    Ok(Plan {
+        seqs,
+        width: side(meta.width),
+        height: side(meta.height),
+        delay_ms,
+    })
+}
+
+/// Renders the planned timelapse into `out` frame by frame, in one pass over the ops, and
+/// returns `out`. Blocking and CPU-heavy: call from the blocking pool. A write error (the
+/// client went away, say) stops it.
+pub fn render<W: Write + Send + 'static>(
+    conn: &Connection,
+    meta: &RoomMeta,
+    config: &Config,
+    request: &Timelapse,
+    plan: &Plan,
+    out: W,
+) -> Result<W, HistoryError> {
     let failed = |e: super::apng::ApngError| HistoryError::Render(e.to_string());
-    let mut out = ApngWriter::new(Vec::new(), width, height, frames, delay_ms).map_err(failed)?;
-    for &seq in &seqs {
+    let mut apng = ApngWriter::new(out, plan.width, plan.height, plan.frames(), plan.delay_ms)
+        .map_err(failed)?;
+    let mut cursor = Cursor::open(conn, meta, config, plan.from())?;
+    for &seq in &plan.seqs {
         cursor.advance(seq)?;
         let frame = cursor
             .canvas()
             .snapshot()
             .render(request.background, request.scale)
-            .ok_or_else(too_big)?
+            .ok_or_else(|| HistoryError::Render("not enough memory for a timelapse frame".into()))?
             .take_demultiplied();
-        out.push(&frame).map_err(failed)?;
+        apng.push(&frame).map_err(failed)?;
     }
-    let png = out.finish().map_err(failed)?;
-    Ok(Rendered {
-        png,
-        frames,
-        width,
-        height,
-        from,
-        to,
-    })
+    apng.finish().map_err(failed)
 }
 
 #[cfg(test)]

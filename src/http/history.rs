@@ -218,7 +218,8 @@ fn parsed<T: std::str::FromStr>(value: Option<&str>, what: &str) -> Result<Optio
         .transpose()
 }
 
-/// `GET /api/rooms/{id}/timelapse.png`: the board's history as an animated PNG.
+/// `GET /api/rooms/{id}/timelapse.png`: the board's history as an animated PNG, streamed as
+/// its frames are rendered.
 pub async fn timelapse_png(
     registry: web::Data<Registry>,
     path: web::Path<String>,
@@ -242,32 +243,56 @@ pub async fn timelapse_png(
         config.max_timelapse_frame_pixels,
         "a timelapse frame",
     )?;
-    let _slot = registry
+    let slot = registry
         .history_jobs()
         .try_start(JobKind::Timelapse)
         .ok_or_else(|| busy("timelapses"))?;
     let name = meta.name.clone();
-    let started = std::time::Instant::now();
-    let rendered = blocking(registry.store(), move |conn| {
-        Ok(timelapse::render(conn, &meta, &config, &request)?)
-    })
-    .await?;
-    tracing::info!(
-        frames = rendered.frames,
-        bytes = rendered.png.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "timelapse rendered"
-    );
+    let plan = {
+        let (meta, request) = (meta.clone(), request);
+        blocking(registry.store(), move |conn| {
+            Ok(timelapse::plan(conn, &meta, &request)?)
+        })
+        .await?
+    };
+    let (writer, body) = super::stream::body();
+    let aborter = writer.aborter();
+    let store = Arc::clone(registry.store());
+    let headers = (plan.frames(), plan.from(), plan.to());
+    // The job holds the slot until the last frame is written (or the client went away).
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let started = std::time::Instant::now();
+        let result = store
+            .history_reader()
+            .map_err(HistoryError::from)
+            .and_then(|conn| timelapse::render(&conn, &meta, &config, &request, &plan, writer));
+        match result {
+            Ok(mut writer) => {
+                let _ = std::io::Write::flush(&mut writer);
+                tracing::info!(
+                    room = %meta.id,
+                    frames = plan.frames(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "timelapse rendered"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(room = %meta.id, "timelapse stopped: {e}");
+                aborter.abort(e.to_string());
+            }
+        }
+    });
     let stem = file_stem(&name);
     Ok(HttpResponse::Ok()
         .content_type("image/png")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("X-Inkroom-Frames", rendered.frames.to_string()))
-        .insert_header(("X-Inkroom-From", rendered.from.to_string()))
-        .insert_header(("X-Inkroom-To", rendered.to.to_string()))
+        .insert_header(("X-Inkroom-Frames", headers.0.to_string()))
+        .insert_header(("X-Inkroom-From", headers.1.to_string()))
+        .insert_header(("X-Inkroom-To", headers.2.to_string()))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{stem}-timelapse.png\""),
         ))
-        .body(rendered.png))
+        .streaming(body))
 }

@@ -13,5 +13,6 @@ pub mod images;
 pub mod metrics;
 pub mod moderation;
 pub mod rooms;
+pub mod stream;
 
 pub use error::ApiError;
