@@ -360,7 +360,7 @@ impl RoomState {
             reach,
             tiles,
         });
-        self.keyframe_if_due(applied);
+        self.keyframe_if_due(applied, reach);
     }
 
     /// Queues the commit until it is durable and marks its tiles dirty. Clients render strokes

@@ -3,8 +3,8 @@
 //!
 //! A keyframe is asked for once [`Config::keyframe_every`](crate::config::Config::keyframe_every)
 //! ops or [`Config::keyframe_megapixels`](crate::config::Config::keyframe_megapixels) of
-//! painted tiles have gone by since the last one, so the canvas at any seq is a keyframe plus a
-//! bounded replay. It carries only the tiles the document changed since the last keyframe this
+//! painted tiles have gone by since the last one, and right after an undo, redo or revert that
+//! reached behind the last one, so the canvas at any seq is a keyframe plus a bounded replay. It carries only the tiles the document changed since the last keyframe this
 //! room asked for (since the room's base for the first after a load; the store skips tiles it
 //! already holds), so the room keeps no pixels for it.
 //! A keyframe becomes the base once history can no longer reach behind it: the document's
@@ -39,15 +39,19 @@ impl Keyframes {
 
 impl RoomState {
     /// After an op is handed to the store: asks for a keyframe when one is due, and moves the
-    /// base on to the latest keyframe history can no longer reach behind.
-    pub(super) fn keyframe_if_due(&mut self, applied: &Applied) {
+    /// base on to the latest keyframe history can no longer reach behind. An op that
+    /// re-rendered from at or before the last keyframe (`reach`: an undo soon after it, say)
+    /// asks for one at once: replays up to a later seq would otherwise have to start a whole
+    /// interval further back.
+    pub(super) fn keyframe_if_due(&mut self, applied: &Applied, reach: Option<u64>) {
         let k = &mut self.keyframes;
         let tile_pixels = u64::from(TILE_SIZE * TILE_SIZE);
         k.painted = k
             .painted
             .saturating_add(applied.tiles.len() as u64 * tile_pixels);
         let due = applied.seq.saturating_sub(k.last) >= self.config.keyframe_every
-            || k.painted >= self.config.keyframe_megapixels.saturating_mul(1_000_000);
+            || k.painted >= self.config.keyframe_megapixels.saturating_mul(1_000_000)
+            || reach.is_some_and(|r| r <= k.last && k.last > self.saved_base);
         if due {
             let canvas = self.doc.canvas();
             let tiles = canvas
