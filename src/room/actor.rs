@@ -25,7 +25,7 @@ use crate::history::{HistoryJobs, JobKind};
 use crate::meta::RoomMeta;
 use crate::metrics::Metrics;
 use crate::protocol::{close, Command, ErrorCode, MemberId, ProtoError};
-use crate::store::{NewOp, Store, StoreError};
+use crate::store::{encode_keyframe, NewOp, Store, StoreError};
 
 /// A session's input for the room, through the room's bounded input channel.
 #[derive(Debug)]
@@ -147,21 +147,36 @@ impl Room {
                         }),
                     );
                 }
-                Effect::Keyframe { seq, tiles } => {
-                    let addr = ctx.address();
-                    self.store.save_keyframe(
-                        self.state.meta().id,
-                        seq,
-                        tiles,
-                        Box::new(move |result| {
-                            if let Err(e) = result {
-                                addr.do_send(Durable {
-                                    seq,
-                                    failed: Some(format!("keyframe not stored: {e}")),
-                                });
-                            }
-                        }),
-                    );
+                Effect::Keyframe {
+                    seq,
+                    tiles,
+                    generation,
+                } => {
+                    // PNG encoding off the loop and off the writer thread (commits queue there).
+                    let job = tokio::task::spawn_blocking(move || encode_keyframe(&tiles));
+                    ctx.spawn(job.into_actor(self).map(move |encoded, room, ctx| {
+                        let Ok(encoded) = encoded else {
+                            tracing::error!(room = %room.state.meta().id, seq, "keyframe encoding failed");
+                            return;
+                        };
+                        if !room.state.keyframe_current(seq, generation) {
+                            return;
+                        }
+                        let addr = ctx.address();
+                        room.store.save_keyframe(
+                            room.state.meta().id,
+                            seq,
+                            encoded,
+                            Box::new(move |result| {
+                                if let Err(e) = result {
+                                    addr.do_send(Durable {
+                                        seq,
+                                        failed: Some(format!("keyframe not stored: {e}")),
+                                    });
+                                }
+                            }),
+                        );
+                    }));
                 }
                 Effect::SetBase { seq } => {
                     let addr = ctx.address();

@@ -69,13 +69,34 @@ fn tile_hash(tile: Option<&Arc<Pixmap>>) -> i64 {
     }
 }
 
+/// A keyframe tile ready to store: its pixels' hash and PNG (`None`: transparent).
+#[derive(Debug, Clone)]
+pub struct EncodedTile {
+    id: TileId,
+    hash: i64,
+    png: Option<Vec<u8>>,
+}
+
+/// Hashes and encodes a keyframe's tiles. CPU-heavy: the room runs it on the blocking pool, so
+/// the writer thread (and the commits queued behind it) never waits for PNG encoding.
+pub fn encode_keyframe(tiles: &[TileSlot]) -> Vec<EncodedTile> {
+    tiles
+        .iter()
+        .map(|(id, tile)| {
+            let hash = tile_hash(tile.as_ref());
+            let png = tile.as_ref().filter(|_| hash != 0).map(|p| encode_tile(p));
+            EncodedTile { id: *id, hash, png }
+        })
+        .collect()
+}
+
 /// Writes keyframe `seq` of `room`: the given tiles that differ from the room's latest stored
 /// keyframe. Nothing happens for a room that no longer exists.
 pub(super) fn write_keyframe(
     tx: &Transaction<'_>,
     room: Uuid,
     seq: u64,
-    tiles: &[TileSlot],
+    tiles: &[EncodedTile],
 ) -> Result<(), StoreError> {
     let room = room.to_string();
     if !super::room_exists(tx, &room)? {
@@ -89,16 +110,15 @@ pub(super) fn write_keyframe(
         "INSERT OR REPLACE INTO keyframe_tiles (room, row, col, seq, hash, png) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    for (id, tile) in tiles {
-        let hash = tile_hash(tile.as_ref());
+    for tile in tiles {
+        let (row, col) = (tile.id.row, tile.id.col);
         let stored: Option<i64> = latest
-            .query_row(params![room, id.row, id.col], |r| r.get(0))
+            .query_row(params![room, row, col], |r| r.get(0))
             .optional()?;
-        if stored.unwrap_or(0) == hash {
+        if stored.unwrap_or(0) == tile.hash {
             continue;
         }
-        let png = tile.as_ref().filter(|_| hash != 0).map(|p| encode_tile(p));
-        insert.execute(params![room, id.row, id.col, seq, hash, png])?;
+        insert.execute(params![room, row, col, seq, tile.hash, tile.png])?;
     }
     tx.prepare_cached("INSERT OR IGNORE INTO keyframes (room, seq) VALUES (?1, ?2)")?
         .execute(params![room, seq])?;

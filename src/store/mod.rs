@@ -30,7 +30,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 pub use facts::{FactUpdate, RoomFacts};
-pub use history::{Bounds, StoredOp, TileSlot};
+pub use history::{encode_keyframe, Bounds, EncodedTile, StoredOp, TileSlot};
 pub use images::{ImageDone, ImageSaved, NewImage};
 pub use record::Record;
 pub use retention::{unix_now, whole_secs};
@@ -80,7 +80,7 @@ enum Job {
     Keyframe {
         room: Uuid,
         seq: u64,
-        tiles: Vec<TileSlot>,
+        tiles: Vec<EncodedTile>,
         done: Done,
     },
     SetBase {
@@ -303,9 +303,10 @@ impl Store {
         });
     }
 
-    /// Queues keyframe `seq` of a room: its canvas's tiles then (only those that differ from
-    /// the room's latest keyframe are written). `done` runs once it is durable.
-    pub fn save_keyframe(&self, room: Uuid, seq: u64, tiles: Vec<TileSlot>, done: Done) {
+    /// Queues keyframe `seq` of a room: its canvas's tiles then, encoded with
+    /// [`encode_keyframe`] (only those that differ from the room's latest keyframe are
+    /// written). `done` runs once it is durable.
+    pub fn save_keyframe(&self, room: Uuid, seq: u64, tiles: Vec<EncodedTile>, done: Done) {
         self.send(Job::Keyframe {
             room,
             seq,

@@ -25,6 +25,9 @@ pub(super) struct Keyframes {
     painted: u64,
     /// Keyframes asked for that are not yet the base, ascending.
     candidates: VecDeque<u64>,
+    /// Bumped when the document is reloaded after a failed write: a keyframe asked for before
+    /// may show ops that were taken back, and must not be stored.
+    generation: u64,
 }
 
 impl Keyframes {
@@ -66,6 +69,7 @@ impl RoomState {
             self.effects.push(Effect::Keyframe {
                 seq: applied.seq,
                 tiles,
+                generation: k.generation,
             });
         }
         self.move_base();
@@ -103,6 +107,16 @@ impl RoomState {
     /// forgotten (those that were stored stay usable for time travel), and the next one sends
     /// every tile changed since the base.
     pub(super) fn reset_keyframes(&mut self) {
-        self.keyframes = Keyframes::starting_at(self.doc.base_seq());
+        let generation = self.keyframes.generation + 1;
+        self.keyframes = Keyframes {
+            generation,
+            ..Keyframes::starting_at(self.doc.base_seq())
+        };
+    }
+
+    /// Whether keyframe `seq`, asked for in `generation` and now encoded off the loop, may
+    /// still be stored: no write failed since (its pixels may show ops taken back).
+    pub fn keyframe_current(&self, seq: u64, generation: u64) -> bool {
+        !self.store_down && generation == self.keyframes.generation && seq <= self.doc.seq()
     }
 }

@@ -63,12 +63,15 @@ pub enum Effect {
         /// A restore's pixels: the tiles it changed.
         tiles: Vec<TileSlot>,
     },
-    /// Store a keyframe: the canvas at `seq` (for time travel).
+    /// Encode a keyframe (the canvas at `seq`, for time travel) off the room's loop, then,
+    /// if [`RoomState::keyframe_current`] still says so, store it.
     Keyframe {
         /// Its seq (the document's seq when it was asked for).
         seq: u64,
         /// The tiles that changed since the room's last keyframe (all, for its first).
         tiles: Vec<TileSlot>,
+        /// The room's keyframe generation then.
+        generation: u64,
     },
     /// Make the stored keyframe `seq` the room's base, where its loads start.
     SetBase {

@@ -207,7 +207,7 @@ mod tests {
                         self.room.stored(seq, None, self.now);
                         self.live.push(self.room.doc.canvas().clone());
                     }
-                    Effect::Keyframe { seq, tiles } => {
+                    Effect::Keyframe { seq, tiles, .. } => {
                         // Tiles changed since the last keyframe (all for the first).
                         let mut canvas = match self.keyframes.last_key_value() {
                             Some((_, c)) => c.clone(),
