@@ -167,13 +167,12 @@ impl Room {
                             room.state.meta().id,
                             seq,
                             encoded,
-                            Box::new(move |result| {
-                                if let Err(e) = result {
-                                    addr.do_send(Durable {
-                                        seq,
-                                        failed: Some(format!("keyframe not stored: {e}")),
-                                    });
-                                }
+                            Box::new(move |result| match result {
+                                Ok(()) => addr.do_send(KeyframeStored { seq, generation }),
+                                Err(e) => addr.do_send(Durable {
+                                    seq,
+                                    failed: Some(format!("keyframe not stored: {e}")),
+                                }),
                             }),
                         );
                     }));
@@ -421,6 +420,23 @@ impl Handler<Durable> for Room {
     fn handle(&mut self, d: Durable, ctx: &mut Context<Self>) {
         self.state
             .stored(d.seq, d.failed.as_deref(), Instant::now());
+        self.run_effects(ctx);
+    }
+}
+
+/// The store holds keyframe `seq` (asked for in `generation`).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct KeyframeStored {
+    seq: u64,
+    generation: u64,
+}
+
+impl Handler<KeyframeStored> for Room {
+    type Result = ();
+
+    fn handle(&mut self, k: KeyframeStored, ctx: &mut Context<Self>) {
+        self.state.keyframe_stored(k.seq, k.generation);
         self.run_effects(ctx);
     }
 }

@@ -23,8 +23,9 @@ pub(super) struct Keyframes {
     last: u64,
     /// Pixels of tiles painted since it.
     painted: u64,
-    /// Keyframes asked for that are not yet the base, ascending.
-    candidates: VecDeque<u64>,
+    /// Keyframes asked for that are not yet the base, ascending, and whether the store holds
+    /// each yet (only a stored one can become the base).
+    candidates: VecDeque<(u64, bool)>,
     /// Bumped when the document is reloaded after a failed write: a keyframe asked for before
     /// may show ops that were taken back, and must not be stored.
     generation: u64,
@@ -65,7 +66,7 @@ impl RoomState {
                 .collect();
             k.last = applied.seq;
             k.painted = 0;
-            k.candidates.push_back(applied.seq);
+            k.candidates.push_back((applied.seq, false));
             self.effects.push(Effect::Keyframe {
                 seq: applied.seq,
                 tiles,
@@ -75,7 +76,18 @@ impl RoomState {
         self.move_base();
     }
 
-    /// Makes the latest keyframe that history can no longer reach behind the base.
+    /// The store holds keyframe `seq`: it may become the base.
+    pub fn keyframe_stored(&mut self, seq: u64, generation: u64) {
+        if generation != self.keyframes.generation {
+            return;
+        }
+        if let Some(c) = self.keyframes.candidates.iter_mut().find(|c| c.0 == seq) {
+            c.1 = true;
+        }
+        self.move_base();
+    }
+
+    /// Makes the latest stored keyframe that history can no longer reach behind the base.
     fn move_base(&mut self) {
         let reachable = self.doc.base_seq().min(self.durable_seq);
         let reaching = &self.reaching_back;
@@ -84,8 +96,8 @@ impl RoomState {
             .candidates
             .iter()
             .rev()
-            .copied()
-            .filter(|&k| k <= reachable)
+            .filter(|&&(k, stored)| stored && k <= reachable)
+            .map(|&(k, _)| k)
             .find(|&k| {
                 !reaching
                     .iter()
@@ -98,7 +110,7 @@ impl RoomState {
             return;
         }
         self.saved_base = base;
-        self.keyframes.candidates.retain(|&k| k > base);
+        self.keyframes.candidates.retain(|&(k, _)| k > base);
         self.reaching_back.retain(|&(event, _)| event > base);
         self.effects.push(Effect::SetBase { seq: base });
     }

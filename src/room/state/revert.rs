@@ -207,7 +207,11 @@ mod tests {
                         self.room.stored(seq, None, self.now);
                         self.live.push(self.room.doc.canvas().clone());
                     }
-                    Effect::Keyframe { seq, tiles, .. } => {
+                    Effect::Keyframe {
+                        seq,
+                        tiles,
+                        generation,
+                    } => {
                         // Tiles changed since the last keyframe (all for the first).
                         let mut canvas = match self.keyframes.last_key_value() {
                             Some((_, c)) => c.clone(),
@@ -218,6 +222,7 @@ mod tests {
                         }
                         assert!(same_pixels(&canvas, &self.live[seq as usize]));
                         self.keyframes.insert(seq, canvas);
+                        self.room.keyframe_stored(seq, generation);
                     }
                     Effect::SetBase { seq } => {
                         assert!(self.keyframes.contains_key(&seq), "the base is a keyframe");
