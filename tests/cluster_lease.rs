@@ -62,6 +62,15 @@ impl Cluster {
     }
 
     /// The room's log as (seq, epoch), in seq order.
+    /// Takes the room's lease as `node`; fails the test if it is held.
+    async fn take(&self, room: Uuid, node: &str, ttl: Duration) -> Lease {
+        self.leases
+            .acquire(room, node, ttl)
+            .await
+            .expect("acquire")
+            .expect("the room is free")
+    }
+
     async fn stored(&self, room: Uuid) -> Vec<(i64, i64)> {
         self.db
             .client()
@@ -121,12 +130,7 @@ async fn a_held_room_stays_with_its_owner_across_renewals() {
     let c = cluster().await;
     let room = c.room().await;
     let ttl = Duration::from_secs(10);
-    let mut a = c
-        .leases
-        .acquire(room, "node-a", ttl)
-        .await
-        .expect("acquire")
-        .expect("free room");
+    let mut a = c.take(room, "node-a", ttl).await;
     assert_eq!(a.epoch(), 1);
     assert!(a.valid(Instant::now()));
     for _ in 0..3 {
@@ -143,24 +147,14 @@ async fn a_held_room_stays_with_its_owner_across_renewals() {
         assert!(renewed.deadline() >= a.deadline());
         a = renewed;
     }
-    let again = c
-        .leases
-        .acquire(room, "node-a", ttl)
-        .await
-        .expect("acquire")
-        .expect("A's own room");
+    let again = c.take(room, "node-a", ttl).await;
     assert_eq!(
         again.epoch(),
         a.epoch(),
         "taking its own room again keeps the epoch"
     );
     assert!(c.leases.release(&a).await.expect("release"));
-    let b = c
-        .leases
-        .acquire(room, "node-b", ttl)
-        .await
-        .expect("acquire")
-        .expect("released room");
+    let b = c.take(room, "node-b", ttl).await;
     assert_eq!(b.epoch(), a.epoch() + 1);
     assert_eq!(c.leases.renew(&a).await.expect("renew"), None);
 }
@@ -172,12 +166,7 @@ async fn an_expired_owner_is_fenced_off_and_the_next_writes_on() {
     let c = cluster().await;
     let room = c.room().await;
     let ttl = Duration::from_millis(500);
-    let a = c
-        .leases
-        .acquire(room, "node-a", ttl)
-        .await
-        .expect("acquire")
-        .expect("free room");
+    let a = c.take(room, "node-a", ttl).await;
     c.log.append(&a, &[op(1), op(2)]).await.expect("A writes");
     let b = c
         .acquire_when_free(room, "node-b", Duration::from_secs(10))
@@ -231,12 +220,7 @@ async fn a_stale_owner_racing_a_takeover_never_writes_after_it() {
     let mut raced = 0;
     for round in 0..12 {
         let room = c.room().await;
-        let a = c
-            .leases
-            .acquire(room, "node-a", Duration::from_secs(10))
-            .await
-            .expect("acquire")
-            .expect("free room");
+        let a = c.take(room, "node-a", Duration::from_secs(10)).await;
         c.log.append(&a, &[op(1)]).await.expect("A writes first");
         // A's lease now runs out mid-stream, as if A had stopped renewing.
         c.db.client()
@@ -323,12 +307,7 @@ async fn a_stale_owner_racing_a_takeover_never_writes_after_it() {
 async fn a_seq_that_skips_or_repeats_is_refused() {
     let c = cluster().await;
     let room = c.room().await;
-    let a = c
-        .leases
-        .acquire(room, "node-a", Duration::from_secs(10))
-        .await
-        .expect("acquire")
-        .expect("free room");
+    let a = c.take(room, "node-a", Duration::from_secs(10)).await;
     c.log.append(&a, &[op(1), op(2)]).await.expect("writes");
     for (batch, expected, got) in [
         (vec![op(4)], 3, 4),
@@ -350,12 +329,7 @@ async fn a_seq_that_skips_or_repeats_is_refused() {
     c.log.append(&a, &[op(3)]).await.expect("the next seq");
     assert_contiguous(&c.stored(room).await);
     let gone = Uuid::new_v4();
-    let lease = c
-        .leases
-        .acquire(gone, "node-a", Duration::from_secs(10))
-        .await
-        .expect("acquire")
-        .expect("free");
+    let lease = c.take(gone, "node-a", Duration::from_secs(10)).await;
     assert!(matches!(
         c.log.append(&lease, &[op(1)]).await,
         Err(AppendError::NoRoom(r)) if r == gone
@@ -368,12 +342,7 @@ async fn a_seq_that_skips_or_repeats_is_refused() {
 async fn an_outage_fails_fast_and_recovery_keeps_the_data() {
     let c = cluster().await;
     let room = c.room().await;
-    let a = c
-        .leases
-        .acquire(room, "node-a", Duration::from_secs(60))
-        .await
-        .expect("acquire")
-        .expect("free room");
+    let a = c.take(room, "node-a", Duration::from_secs(60)).await;
     c.log.append(&a, &[op(1), op(2)]).await.expect("writes");
     c.pg.stop();
     let bound = options().op_timeout + options().connect_timeout + Duration::from_secs(2);

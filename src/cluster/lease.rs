@@ -140,15 +140,7 @@ impl Leases {
     ) -> Result<Option<Lease>, PgError> {
         let requested = Instant::now();
         let row = self
-            .pg
-            .bounded(async {
-                let client = self.pg.client().await?;
-                Ok::<_, PgError>(
-                    client
-                        .query_opt(ACQUIRE, &[&room, &node, &millis(ttl)])
-                        .await?,
-                )
-            })
+            .query_opt(ACQUIRE, &[&room, &node, &millis(ttl)])
             .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -169,18 +161,10 @@ impl Leases {
     pub async fn renew(&self, lease: &Lease) -> Result<Option<Lease>, PgError> {
         let requested = Instant::now();
         let row = self
-            .pg
-            .bounded(async {
-                let client = self.pg.client().await?;
-                Ok::<_, PgError>(
-                    client
-                        .query_opt(
-                            RENEW,
-                            &[&lease.room, &lease.owner, &lease.epoch, &millis(lease.ttl)],
-                        )
-                        .await?,
-                )
-            })
+            .query_opt(
+                RENEW,
+                &[&lease.room, &lease.owner, &lease.epoch, &millis(lease.ttl)],
+            )
             .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -190,6 +174,20 @@ impl Leases {
             deadline: local_deadline(requested, lease.ttl, self.margin),
             ..lease.clone()
         }))
+    }
+
+    /// Runs one statement on a pooled connection, bounded in time; its row, if any.
+    async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, PgError> {
+        self.pg
+            .bounded(async {
+                let client = self.pg.client().await?;
+                Ok::<_, PgError>(client.query_opt(sql, params).await?)
+            })
+            .await
     }
 
     /// Gives `lease` up so another node may take the room at once (at the next epoch). False
