@@ -45,8 +45,8 @@
 //!   restore.
 //! - [`rate`]: token buckets for message, op and pixel limits.
 //! - [`cluster`]: the cluster mode (not yet used by the server): on PostgreSQL, room
-//!   [`Lease`](cluster::Lease)s with epoch fencing and the fenced op-log append
-//!   ([`cluster::OpLog`]), the schema and its migrations, the bounded connection pool; on Redis,
+//!   [`Lease`](cluster::Lease)s with epoch fencing, the task that keeps a room's lease
+//!   ([`cluster::LeaseKeeper`]), the fenced op-log append ([`cluster::OpLog`]), the schema and its migrations, the bounded connection pool; on Redis,
 //!   [`cluster::bus`], the fan-out of a room's encoded frames (a channel and a short stream per
 //!   room, gaps filled by seq).
 

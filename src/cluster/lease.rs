@@ -129,6 +129,14 @@ impl Leases {
         self.margin
     }
 
+    /// The same leases (same pool) with another safety margin.
+    pub fn with_margin(&self, margin: Duration) -> Leases {
+        Leases {
+            pg: self.pg.clone(),
+            margin,
+        }
+    }
+
     /// Takes `room` for `node` for `ttl`, if nobody else holds it: `None` while another
     /// node's lease is unexpired. A takeover (from another node, or of an expired lease)
     /// comes with the next epoch.

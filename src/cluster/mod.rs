@@ -16,17 +16,21 @@
 //!   plus `leases`).
 //! - [`lease`]: [`Leases`], taking, renewing and releasing a room's
 //!   [`Lease`] on the database's clock, with a local deadline on this node's.
+//! - [`keeper`]: [`LeaseKeeper`], the task that renews a room's lease while this node owns
+//!   the room, and tells the room at its local deadline to stop acting as the owner.
 //! - [`oplog`]: [`OpLog`], the fenced append of a room's ops under its lease.
 //! - [`bus`]: the fan-out bus over Redis: a room's owner publishes each encoded frame once,
 //!   every node with local members receives it in seq order, and holes are filled from a
 //!   short stream history or reported for a catch-up from the database.
 
 pub mod bus;
+pub mod keeper;
 pub mod lease;
 pub mod oplog;
 pub mod pg;
 mod schema;
 
+pub use keeper::{KeeperConfig, KeeperState, LeaseKeeper, LostReason};
 pub use lease::{Lease, Leases};
 pub use oplog::{AppendError, LogOp, OpLog};
 pub use pg::{Pg, PgError, PgOptions};
