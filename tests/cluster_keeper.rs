@@ -8,10 +8,9 @@ mod services;
 use std::time::{Duration, Instant, SystemTime};
 
 use inkroom::cluster::{
-    AppendError, KeeperConfig, KeeperState, LeaseKeeper, Leases, LogOp, LostReason, OpLog, Pg,
-    PgOptions,
+    AppendError, KeeperConfig, KeeperState, LeaseKeeper, LogOp, LostReason, PgOptions,
 };
-use services::Postgres;
+use services::cluster::Cluster;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -34,42 +33,11 @@ fn config() -> KeeperConfig {
 /// Bound on waiting for anything (a state change, an expiry).
 const PATIENCE: Duration = Duration::from_secs(30);
 
-struct Cluster {
-    pg: Postgres,
-    db: Pg,
-    leases: Leases,
-    log: OpLog,
-}
-
 async fn cluster() -> Cluster {
-    let pg = Postgres::start();
-    let db = Pg::connect(&pg.url, options()).await.expect("connects");
-    Cluster {
-        leases: Leases::new(db.clone(), config().margin),
-        log: OpLog::new(db.clone()),
-        db,
-        pg,
-    }
+    Cluster::start(options(), config().margin).await
 }
 
 impl Cluster {
-    /// A new room row.
-    async fn room(&self) -> Uuid {
-        let id = Uuid::new_v4();
-        self.db
-            .client()
-            .await
-            .expect("client")
-            .execute(
-                "INSERT INTO rooms (id, name, width, height, background, edit_key) \
-                 VALUES ($1, 'Test', 300, 300, '#ffffff', 'key')",
-                &[&id],
-            )
-            .await
-            .expect("room");
-        id
-    }
-
     /// Starts a keeper for `room` as `node`; fails the test if the room is held.
     async fn keep(&self, room: Uuid, node: &str) -> LeaseKeeper {
         LeaseKeeper::start(self.leases.clone(), room, node, config())

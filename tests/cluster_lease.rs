@@ -6,8 +6,8 @@ mod services;
 
 use std::time::{Duration, Instant};
 
-use inkroom::cluster::{AppendError, Lease, Leases, LogOp, OpLog, Pg, PgError, PgOptions};
-use services::Postgres;
+use inkroom::cluster::{AppendError, Lease, LogOp, OpLog, Pg, PgError, PgOptions};
+use services::cluster::Cluster;
 use uuid::Uuid;
 
 /// Short enough that the outage test fails fast, long enough for a loaded 2-core machine.
@@ -25,43 +25,11 @@ const MARGIN: Duration = Duration::from_millis(50);
 /// Bound on waiting for a lease to expire.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-struct Cluster {
-    pg: Postgres,
-    db: Pg,
-    leases: Leases,
-    log: OpLog,
-}
-
 async fn cluster() -> Cluster {
-    let pg = Postgres::start();
-    let db = Pg::connect(&pg.url, options()).await.expect("connects");
-    Cluster {
-        leases: Leases::new(db.clone(), MARGIN),
-        log: OpLog::new(db.clone()),
-        db,
-        pg,
-    }
+    Cluster::start(options(), MARGIN).await
 }
 
 impl Cluster {
-    /// A new room row.
-    async fn room(&self) -> Uuid {
-        let id = Uuid::new_v4();
-        self.db
-            .client()
-            .await
-            .expect("client")
-            .execute(
-                "INSERT INTO rooms (id, name, width, height, background, edit_key) \
-                 VALUES ($1, 'Test', 300, 300, '#ffffff', 'key')",
-                &[&id],
-            )
-            .await
-            .expect("room");
-        id
-    }
-
-    /// The room's log as (seq, epoch), in seq order.
     /// Takes the room's lease as `node`; fails the test if it is held.
     async fn take(&self, room: Uuid, node: &str, ttl: Duration) -> Lease {
         self.leases
@@ -71,6 +39,7 @@ impl Cluster {
             .expect("the room is free")
     }
 
+    /// The room's log as (seq, epoch), in seq order.
     async fn stored(&self, room: Uuid) -> Vec<(i64, i64)> {
         self.db
             .client()
