@@ -69,6 +69,22 @@ impl Cluster {
 }
 
 /// The next state the keeper publishes (fails the test after `PATIENCE`).
+/// Waits until the keeper goes from `Held` to `Expired` (it may renew meanwhile); the
+/// deadline of the last `Held`. Any other state fails the test, saying `while`.
+async fn await_expiry(rx: &mut watch::Receiver<KeeperState>, while_: &str) -> Instant {
+    let mut last = *rx.borrow_and_update();
+    loop {
+        match next_state(rx).await {
+            KeeperState::Expired => match last {
+                KeeperState::Held { deadline, .. } => return deadline,
+                other => panic!("expired from {other:?}"),
+            },
+            held @ KeeperState::Held { .. } => last = held,
+            other => panic!("{other:?} {while_}"),
+        }
+    }
+}
+
 async fn next_state(rx: &mut watch::Receiver<KeeperState>) -> KeeperState {
     tokio::time::timeout(PATIENCE, rx.changed())
         .await
@@ -143,17 +159,7 @@ async fn a_keeper_expires_at_its_deadline_while_the_database_is_down() {
         panic!("a started keeper holds its room");
     };
     c.pg.stop();
-    let mut last = *rx.borrow_and_update();
-    let deadline = loop {
-        match next_state(&mut rx).await {
-            KeeperState::Expired => match last {
-                KeeperState::Held { deadline, .. } => break deadline,
-                other => panic!("expired from {other:?}"),
-            },
-            held @ KeeperState::Held { .. } => last = held,
-            other => panic!("{other:?} while the database is down"),
-        }
-    };
+    let deadline = await_expiry(&mut rx, "while the database is down").await;
     assert!(Instant::now() >= deadline, "expired before its deadline");
     assert!(a.lease().is_none(), "an expired keeper hands out no lease");
     // The database's expiry is at most a ttl after the last renewal was answered, which was
@@ -217,17 +223,7 @@ async fn a_keeper_whose_renewal_is_stuck_expires_at_its_deadline() {
         .await
         .expect("lock the lease row");
 
-    let mut last = *rx.borrow_and_update();
-    let deadline = loop {
-        match next_state(&mut rx).await {
-            KeeperState::Expired => match last {
-                KeeperState::Held { deadline, .. } => break deadline,
-                other => panic!("expired from {other:?}"),
-            },
-            held @ KeeperState::Held { .. } => last = held,
-            other => panic!("{other:?} while the row is locked"),
-        }
-    };
+    let deadline = await_expiry(&mut rx, "while the row is locked").await;
     assert!(Instant::now() >= deadline, "expired before its deadline");
     assert!(a.lease().is_none(), "an expired keeper hands out no lease");
     let waiting: i64 = blocker
