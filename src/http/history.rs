@@ -163,7 +163,7 @@ pub async fn canvas_png(
         registry.config().max_export_pixels,
         "an export",
     )?;
-    let _slot = registry
+    let slot = registry
         .history_jobs()
         .try_start(JobKind::Render)
         .ok_or_else(|| busy("earlier canvases"))?;
@@ -171,6 +171,8 @@ pub async fn canvas_png(
     let background = (!transparent).then_some(meta.background);
     let name = meta.name.clone();
     let (png, seq) = blocking(registry.store(), move |conn| {
+        // Held by the render itself: a client that goes away does not free it early.
+        let _slot = slot;
         let seq = match wanted {
             Wanted::Seq(seq) => seq,
             Wanted::At(at) => {
@@ -256,7 +258,6 @@ pub async fn timelapse_png(
         .await?
     };
     let (writer, body) = super::stream::body();
-    let aborter = writer.aborter();
     let store = Arc::clone(registry.store());
     let headers = (plan.frames(), plan.from(), plan.to());
     // The job holds the slot until the last frame is written (or the client went away).
@@ -268,8 +269,10 @@ pub async fn timelapse_png(
             .map_err(HistoryError::from)
             .and_then(|conn| timelapse::render(&conn, &meta, &config, &request, &plan, writer));
         match result {
-            Ok(mut writer) => {
-                let _ = std::io::Write::flush(&mut writer);
+            Ok(writer) => {
+                if let Err(e) = writer.complete() {
+                    tracing::debug!(room = %meta.id, "timelapse not delivered: {e}");
+                }
                 tracing::info!(
                     room = %meta.id,
                     frames = plan.frames(),
@@ -277,10 +280,7 @@ pub async fn timelapse_png(
                     "timelapse rendered"
                 );
             }
-            Err(e) => {
-                tracing::warn!(room = %meta.id, "timelapse stopped: {e}");
-                aborter.abort(e.to_string());
-            }
+            Err(e) => tracing::warn!(room = %meta.id, "timelapse stopped: {e}"),
         }
     });
     let stem = file_stem(&name);

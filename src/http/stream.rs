@@ -1,8 +1,10 @@
 //! A blocking writer whose bytes become a streamed HTTP body: a job on the blocking pool writes,
 //! the response sends each chunk as it is full, and the job stops with an error as soon as the
-//! client has gone away.
+//! client has gone away. A body its job did not complete ends cut.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
@@ -17,48 +19,56 @@ const QUEUED: usize = 4;
 pub struct BodyWriter {
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     buf: BytesMut,
+    /// Set by [`BodyWriter::complete`]; otherwise the body ends cut.
+    complete: Arc<AtomicBool>,
 }
 
-/// A writer and the body stream it feeds.
+/// A writer and the body stream it feeds. The body ends cut (an error: the client sees the
+/// connection end without the last chunk) unless the job calls [`BodyWriter::complete`]: a job
+/// that fails or panics must never look like a complete answer.
 pub fn body() -> (
     BodyWriter,
     impl Stream<Item = Result<Bytes, std::io::Error>> + 'static,
 ) {
     let (tx, rx) = mpsc::channel(QUEUED);
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
+    let complete = Arc::new(AtomicBool::new(false));
+    let done = Arc::clone(&complete);
+    let stream = futures_util::stream::unfold(Some(rx), move |rx| {
+        let done = Arc::clone(&done);
+        async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(chunk) => Some((chunk, Some(rx))),
+                None if done.load(Ordering::Acquire) => None,
+                None => Some((
+                    Err(std::io::Error::other("the job producing the body failed")),
+                    None,
+                )),
+            }
+        }
     });
     (
         BodyWriter {
             tx,
             buf: BytesMut::with_capacity(CHUNK),
+            complete,
         },
         stream,
     )
 }
 
 impl BodyWriter {
-    fn send(&mut self, chunk: Result<Bytes, std::io::Error>) -> std::io::Result<()> {
-        self.tx.blocking_send(chunk).map_err(|_| {
+    fn send(&mut self, chunk: Bytes) -> std::io::Result<()> {
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
         })
     }
 
-    /// A handle that can end the body with an error after the writer is gone (a failed job
-    /// drops its writer with what it held).
-    pub fn aborter(&self) -> Aborter {
-        Aborter(self.tx.clone())
-    }
-}
-
-/// Ends a body with an error, so the client sees a cut response rather than a complete but
-/// wrong one. Dropping it unused lets the body end normally.
-pub struct Aborter(mpsc::Sender<Result<Bytes, std::io::Error>>);
-
-impl Aborter {
-    /// Cuts the body.
-    pub fn abort(self, message: String) {
-        let _ = self.0.blocking_send(Err(std::io::Error::other(message)));
+    /// Sends what is left and ends the body normally.
+    pub fn complete(mut self) -> std::io::Result<()> {
+        self.flush()?;
+        self.complete.store(true, Ordering::Release);
+        Ok(())
     }
 }
 
@@ -76,6 +86,6 @@ impl Write for BodyWriter {
             return Ok(());
         }
         let chunk = self.buf.split().freeze();
-        self.send(Ok(chunk))
+        self.send(chunk)
     }
 }

@@ -60,6 +60,11 @@ pub struct Room {
     arrived: Option<Instant>,
     /// Slots for rendering earlier canvases (restores).
     history: HistoryJobs,
+    /// Keyframes waiting to be encoded, oldest first: one is encoded at a time, so they reach
+    /// the store in seq order (each holds only the tiles changed since the one before).
+    keyframes: std::collections::VecDeque<(u64, Vec<crate::store::TileSlot>, u64)>,
+    /// A keyframe is being encoded.
+    encoding_keyframe: bool,
 }
 
 impl Room {
@@ -90,6 +95,8 @@ impl Room {
             metrics,
             arrived: None,
             history,
+            keyframes: std::collections::VecDeque::new(),
+            encoding_keyframe: false,
         };
         (room, tx)
     }
@@ -108,6 +115,47 @@ impl Room {
                 room.run_effects(ctx);
             });
         }
+    }
+
+    /// Encodes the oldest waiting keyframe off the loop and the writer thread, then hands it to
+    /// the store (if no write failed meanwhile) and goes on with the next.
+    fn next_keyframe(&mut self, ctx: &mut Context<Self>) {
+        if self.encoding_keyframe {
+            return;
+        }
+        let Some((seq, tiles, generation)) = self.keyframes.pop_front() else {
+            return;
+        };
+        self.encoding_keyframe = true;
+        let job = tokio::task::spawn_blocking(move || encode_keyframe(&tiles));
+        ctx.spawn(job.into_actor(self).map(move |encoded, room, ctx| {
+            room.encoding_keyframe = false;
+            match encoded {
+                Err(e) => {
+                    tracing::error!(room = %room.state.meta().id, seq, "keyframe encoding failed: {e}");
+                    room.keyframes.clear();
+                    room.state.keyframe_failed();
+                }
+                Ok(encoded) if room.state.keyframe_current(seq, generation) => {
+                    let addr = ctx.address();
+                    room.store.save_keyframe(
+                        room.state.meta().id,
+                        seq,
+                        encoded,
+                        Box::new(move |result| match result {
+                            Ok(()) => addr.do_send(KeyframeStored { seq, generation }),
+                            Err(e) => addr.do_send(Durable {
+                                seq,
+                                failed: Some(format!("keyframe not stored: {e}")),
+                            }),
+                        }),
+                    );
+                }
+                Ok(_) => {}
+            }
+            room.next_keyframe(ctx);
+            room.run_effects(ctx);
+        }));
     }
 
     /// Carries out the state's effects.
@@ -152,30 +200,8 @@ impl Room {
                     tiles,
                     generation,
                 } => {
-                    // PNG encoding off the loop and off the writer thread (commits queue there).
-                    let job = tokio::task::spawn_blocking(move || encode_keyframe(&tiles));
-                    ctx.spawn(job.into_actor(self).map(move |encoded, room, ctx| {
-                        let Ok(encoded) = encoded else {
-                            tracing::error!(room = %room.state.meta().id, seq, "keyframe encoding failed");
-                            return;
-                        };
-                        if !room.state.keyframe_current(seq, generation) {
-                            return;
-                        }
-                        let addr = ctx.address();
-                        room.store.save_keyframe(
-                            room.state.meta().id,
-                            seq,
-                            encoded,
-                            Box::new(move |result| match result {
-                                Ok(()) => addr.do_send(KeyframeStored { seq, generation }),
-                                Err(e) => addr.do_send(Durable {
-                                    seq,
-                                    failed: Some(format!("keyframe not stored: {e}")),
-                                }),
-                            }),
-                        );
-                    }));
+                    self.keyframes.push_back((seq, tiles, generation));
+                    self.next_keyframe(ctx);
                 }
                 Effect::SetBase { seq } => {
                     let addr = ctx.address();

@@ -62,7 +62,9 @@ const MIGRATIONS: &[&str] = &[
     // pixels are stored with it. The room's history base becomes its first keyframe and a
     // pointer (`bases.seq`) to the keyframe a load starts from. Earlier versions deleted the
     // ops before the base: that early history is gone, and `rooms.history_from` says where the
-    // kept history starts. Ops stored before this version have no time (`at` NULL).
+    // kept history starts. Ops stored before this version have no time (`at` NULL). A migrated
+    // tile's hash is 2, which no tile's pixels hash to (those are odd; 0 is transparent), so
+    // the next keyframe that carries the tile stores it again rather than trusting it.
     "ALTER TABLE ops ADD COLUMN at INTEGER;
     ALTER TABLE ops ADD COLUMN reach INTEGER;
     ALTER TABLE rooms ADD COLUMN history_from INTEGER NOT NULL DEFAULT 0;
@@ -91,7 +93,7 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     INSERT INTO keyframes (room, seq) SELECT room, seq FROM bases;
     INSERT INTO keyframe_tiles (room, row, col, seq, hash, png)
-        SELECT t.room, t.row, t.col, b.seq, 0, t.png FROM base_tiles t JOIN bases b ON b.room = t.room;
+        SELECT t.room, t.row, t.col, b.seq, 2, t.png FROM base_tiles t JOIN bases b ON b.room = t.room;
     DROP TABLE base_tiles;",
 ];
 

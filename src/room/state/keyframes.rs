@@ -4,9 +4,11 @@
 //! A keyframe is asked for once [`Config::keyframe_every`](crate::config::Config::keyframe_every)
 //! ops or [`Config::keyframe_megapixels`](crate::config::Config::keyframe_megapixels) of
 //! painted tiles have gone by since the last one, and right after an undo, redo or revert that
-//! reached behind the last one, so the canvas at any seq is a keyframe plus a bounded replay. It carries only the tiles the document changed since the last keyframe this
-//! room asked for (since the room's base for the first after a load; the store skips tiles it
-//! already holds), so the room keeps no pixels for it.
+//! //! reached behind the last one, so the canvas at any seq is a keyframe plus a bounded replay. It
+//! carries only the tiles the document changed since the last keyframe this room asked for, and
+//! every tile for the first after a load or reload (the store skips tiles it already holds), so
+//! the room keeps no pixels for it. Keyframes reach the store in seq order (the actor encodes
+//! one at a time), so each is a delta on the one before.
 //! A keyframe becomes the base once history can no longer reach behind it: the document's
 //! oldest reachable state is at or after it, it is durable, and no undo, redo or revert since
 //! reached back to or before it.
@@ -19,8 +21,11 @@ use crate::canvas::{Applied, TILE_SIZE};
 /// The room's keyframe bookkeeping.
 #[derive(Debug, Default)]
 pub(super) struct Keyframes {
-    /// Seq of the latest keyframe asked for (or the base the document started from).
+    /// Seq of the latest keyframe asked for (or of the document when the room started).
     last: u64,
+    /// Whether the next keyframe may carry only the tiles changed since `last`: false until
+    /// this room has asked for one (the store's latest keyframe may be older than `last`).
+    delta: bool,
     /// Pixels of tiles painted since it.
     painted: u64,
     /// Keyframes asked for that are not yet the base, ascending, and whether the store holds
@@ -32,7 +37,8 @@ pub(super) struct Keyframes {
 }
 
 impl Keyframes {
-    /// Bookkeeping for a room whose document starts from the base `seq`.
+    /// Bookkeeping for a room whose document is at `seq` (its next keyframe carries every
+    /// tile).
     pub(super) fn starting_at(seq: u64) -> Keyframes {
         Keyframes {
             last: seq,
@@ -61,9 +67,10 @@ impl RoomState {
             let tiles = canvas
                 .all_tiles()
                 .into_iter()
-                .filter(|&id| self.doc.tile_version(id) > k.last)
+                .filter(|&id| !k.delta || self.doc.tile_version(id) > k.last)
                 .map(|id| (id, canvas.tile(id).cloned()))
                 .collect();
+            k.delta = true;
             k.last = applied.seq;
             k.painted = 0;
             k.candidates.push_back((applied.seq, false));
@@ -117,13 +124,19 @@ impl RoomState {
 
     /// After the document was reloaded from the store: keyframes asked for since are
     /// forgotten (those that were stored stay usable for time travel), and the next one sends
-    /// every tile changed since the base.
+    /// every tile.
     pub(super) fn reset_keyframes(&mut self) {
         let generation = self.keyframes.generation + 1;
         self.keyframes = Keyframes {
             generation,
-            ..Keyframes::starting_at(self.doc.base_seq())
+            ..Keyframes::starting_at(self.doc.seq())
         };
+    }
+
+    /// A keyframe could not be encoded (or stored): the next one carries every tile, and
+    /// keyframes asked for before it are forgotten.
+    pub fn keyframe_failed(&mut self) {
+        self.reset_keyframes();
     }
 
     /// Whether keyframe `seq`, asked for in `generation` and now encoded off the loop, may

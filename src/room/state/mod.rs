@@ -240,6 +240,8 @@ pub struct RoomState {
     reaching_back: Vec<(u64, u64)>,
     /// Keyframes asked for, and which may become the base.
     keyframes: keyframes::Keyframes,
+    /// Members whose restore is being rendered (one at a time each).
+    restoring: BTreeSet<MemberId>,
     /// An operator locked the room: nobody may draw.
     locked: bool,
     /// The room's owner locked it: nobody may draw (apart from the operator's lock).
@@ -307,7 +309,8 @@ impl RoomState {
             durable_seq,
             saved_base,
             reaching_back: Vec::new(),
-            keyframes: keyframes::Keyframes::starting_at(saved_base),
+            keyframes: keyframes::Keyframes::starting_at(durable_seq),
+            restoring: BTreeSet::new(),
             locked: false,
             owner_locked: false,
             store_down: false,

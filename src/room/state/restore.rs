@@ -33,6 +33,12 @@ impl RoomState {
         if let Some(refusal) = self.restore_refusal(member) {
             return Err(refusal);
         }
+        if self.restoring.contains(&member) {
+            return Err(ProtoError::new(
+                ErrorCode::RateLimited,
+                "your last restore is still on its way; wait for it first",
+            ));
+        }
         if seq > self.doc.seq() {
             return Err(ProtoError::new(
                 ErrorCode::BadMessage,
@@ -42,6 +48,7 @@ impl RoomState {
                 ),
             ));
         }
+        self.restoring.insert(member);
         self.effects.push(Effect::RenderRestore {
             member,
             client_id,
@@ -61,6 +68,7 @@ impl RoomState {
         canvas: Result<Canvas, ProtoError>,
         now: Instant,
     ) -> Result<(), ProtoError> {
+        self.restoring.remove(&member);
         if !self.members.contains_key(&member) {
             return Ok(());
         }
@@ -69,6 +77,15 @@ impl RoomState {
             .or_else(|| self.restore_refusal(member))
         {
             Err(refusal)
+        } else if seq > self.doc.seq() {
+            // A failed write took the room back below `seq` while it was rendered.
+            Err(ProtoError::new(
+                ErrorCode::BadMessage,
+                format!(
+                    "this board has no step {seq} any more: it is at step {}",
+                    self.doc.seq()
+                ),
+            ))
         } else {
             canvas.map(|target| {
                 let restore = Restore::between(seq, self.doc.canvas(), &target);

@@ -236,6 +236,40 @@ mod tests {
             result
         }
 
+        /// The server restarts: the room is loaded again from what is stored.
+        fn restart(&mut self) {
+            let metrics =
+                Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
+            self.room = RoomState::new(
+                Arc::new(self.meta.clone()),
+                Arc::new(self.config.clone()),
+                self.reload(),
+                self.now,
+                Arc::new(metrics),
+            );
+        }
+
+        /// A short line inside the tile at (`col`, `row`).
+        fn dab(&mut self, id: MemberId, col: u32, row: u32, i: u32) {
+            let (x, y) = ((col * 256 + 20) as f32, (row * 256 + 20) as f32);
+            let shape = Shape {
+                kind: ShapeKind::Line,
+                x0: x,
+                y0: y + (i % 20) as f32,
+                x1: x + 30.0,
+                y1: y + 10.0,
+                color: Rgba {
+                    r: (i * 71 % 256) as u8,
+                    g: 90,
+                    b: 20,
+                    a: 255,
+                },
+                width: 4.0,
+                filled: false,
+            };
+            assert_eq!(self.send(id, Command::Shape { id: None, shape }), Ok(()));
+        }
+
         fn line(&mut self, id: MemberId, i: u32) {
             let f = i as f32;
             let shape = Shape {
@@ -383,5 +417,42 @@ mod tests {
             s.send(ann, Command::Revert { member: ed }),
             Err(ErrorCode::Forbidden)
         );
+    }
+
+    /// After a restart the room's first keyframe carries every tile: a tile last changed
+    /// before the reloaded document's oldest checkpoint, but after the store's latest
+    /// keyframe, is in it (each keyframe is checked against the live canvas as it is stored).
+    #[test]
+    fn the_first_keyframe_after_a_restart_is_whole() {
+        let mut s = Stored::new(Config {
+            undo_depth: 2,
+            checkpoint_every: 2,
+            history_window: 1000,
+            keyframe_every: 40,
+            ..Config::default()
+        });
+        let ann = s.join(Role::Editor);
+        // Tile (0, 0) once, then tile (1, 1) until history has moved well past it.
+        s.dab(ann, 0, 0, 0);
+        for i in 1..20 {
+            s.dab(ann, 1, 1, i);
+        }
+        assert!(
+            s.room.doc.base_seq() > 1,
+            "history moved past the first dab"
+        );
+        assert!(s.keyframes.is_empty(), "no keyframe yet");
+        s.restart();
+        let ann = s.join(Role::Editor);
+        for i in 20..70 {
+            s.dab(ann, 1, 1, i);
+        }
+        assert!(!s.keyframes.is_empty(), "a keyframe after the restart");
+        for seq in 0..=s.room.doc.seq() {
+            assert!(
+                same_pixels(&s.canvas_at(seq), &s.live[seq as usize]),
+                "the canvas at seq {seq}"
+            );
+        }
     }
 }
