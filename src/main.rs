@@ -59,8 +59,9 @@ struct RestoreArgs {
     from: PathBuf,
 }
 
+/// Which stored board to write where (shared by `export` and `timelapse`).
 #[derive(Debug, Args)]
-struct ExportArgs {
+struct BoardOut {
     /// Directory of the room store.
     #[arg(long, env = "INKROOM_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
@@ -70,25 +71,24 @@ struct ExportArgs {
     /// Where to write the PNG.
     #[arg(long)]
     out: PathBuf,
-    /// Scale factor, 0.1 to 4.
-    #[arg(long, default_value_t = 1.0)]
-    scale: f32,
     /// Leave out the background color.
     #[arg(long)]
     transparent: bool,
 }
 
 #[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    board: BoardOut,
+    /// Scale factor, 0.1 to 4.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f32,
+}
+
+#[derive(Debug, Args)]
 struct TimelapseArgs {
-    /// Directory of the room store.
-    #[arg(long, env = "INKROOM_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
-    /// The room's id.
-    #[arg(long)]
-    room: uuid::Uuid,
-    /// Where to write the animated PNG.
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    board: BoardOut,
     /// Frames, 1 to 1000 (fewer when the history has fewer steps).
     #[arg(long, default_value_t = inkroom::history::timelapse::DEFAULT_FRAMES)]
     frames: u32,
@@ -104,9 +104,6 @@ struct TimelapseArgs {
     /// Last step (seq) shown (default: the latest).
     #[arg(long)]
     to: Option<u64>,
-    /// Leave out the background color.
-    #[arg(long)]
-    transparent: bool,
 }
 
 fn main() {
@@ -186,29 +183,46 @@ fn raise_open_files_limit() {
     }
 }
 
+impl BoardOut {
+    /// The store, opened with the server stopped.
+    fn store(&self) -> Result<inkroom::store::Store, String> {
+        inkroom::store::Store::open(&self.data_dir, true).map_err(|e| e.to_string())
+    }
+
+    /// The error for a room the store does not have.
+    fn missing(&self) -> String {
+        format!("no room {} in {}", self.room, self.data_dir.display())
+    }
+
+    /// The error for an output file that cannot be written.
+    fn unwritable(&self, e: std::io::Error) -> String {
+        format!("cannot write {}: {e}", self.out.display())
+    }
+}
+
 fn timelapse(args: TimelapseArgs) -> Result<(), String> {
     use inkroom::history::timelapse::{render, Timelapse};
     let config = Config::default();
-    let store = inkroom::store::Store::open(&args.data_dir, true).map_err(|e| e.to_string())?;
+    let board = &args.board;
+    let store = board.store()?;
     let meta = store
-        .room_meta(args.room)
+        .room_meta(board.room)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no room {} in {}", args.room, args.data_dir.display()))?;
+        .ok_or_else(|| board.missing())?;
     let request = Timelapse {
         from: args.from,
         to: args.to,
         frames: args.frames,
         duration: args.duration,
         scale: args.scale,
-        background: (!args.transparent).then_some(meta.background),
+        background: (!board.transparent).then_some(meta.background),
     };
     request.check(&config)?;
     let conn = store.history_reader().map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let plan =
         inkroom::history::timelapse::plan(&conn, &meta, &request).map_err(|e| e.to_string())?;
-    let file = std::fs::File::create(&args.out)
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let file = std::fs::File::create(&board.out).map_err(|e| board.unwritable(e))?;
     let out = render(
         &conn,
         &meta,
@@ -220,13 +234,13 @@ fn timelapse(args: TimelapseArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let size = out
         .into_inner()
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?
+        .map_err(|e| board.unwritable(e.into_error()))?
         .metadata()
         .map(|m| m.len())
         .unwrap_or(0);
     eprintln!(
         "inkroom: wrote {} ({} frames of {}x{}, seqs {} to {}, {} bytes, {:.1} s)",
-        args.out.display(),
+        board.out.display(),
         plan.frames(),
         plan.width,
         plan.height,
@@ -243,23 +257,23 @@ fn export(args: ExportArgs) -> Result<(), String> {
         return Err("--scale must be between 0.1 and 4".into());
     }
     let config = Config::default();
-    let store = inkroom::store::Store::open(&args.data_dir, true).map_err(|e| e.to_string())?;
-    let stored = store
-        .load_room(args.room)
+    let board = &args.board;
+    let stored = board
+        .store()?
+        .load_room(board.room)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no room {} in {}", args.room, args.data_dir.display()))?;
+        .ok_or_else(|| board.missing())?;
     let (meta, doc) = inkroom::room::rebuild(stored, &config).map_err(|e| e.to_string())?;
-    let background = (!args.transparent).then_some(meta.background);
+    let background = (!board.transparent).then_some(meta.background);
     let png = doc
         .canvas()
         .snapshot()
         .export_png(background, args.scale)
         .ok_or("the export is too large for memory")?;
-    std::fs::write(&args.out, png)
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    std::fs::write(&board.out, png).map_err(|e| board.unwritable(e))?;
     eprintln!(
         "inkroom: wrote {} ({}x{} at scale {}, seq {})",
-        args.out.display(),
+        board.out.display(),
         meta.width,
         meta.height,
         args.scale,
