@@ -100,19 +100,16 @@ impl RoomState {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
     use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
 
     use crate::canvas::{Canvas, Document, Rgba, Shape, ShapeKind};
     use crate::config::Config;
-    use crate::meta::{validate, NewRoom, RoomMeta};
-    use crate::metrics::{Metrics, StoreMetrics};
+    use crate::meta::RoomMeta;
     use crate::protocol::{Command, ErrorCode, MemberId, Role};
-    use crate::room::outbox::{outbox, OutboxRx};
-    use crate::room::state::Effect;
-    use crate::room::{load, Joining, RoomState};
+    use crate::room::outbox::OutboxRx;
+    use crate::room::state::{testkit, Effect};
+    use crate::room::{load, RoomState};
     use crate::store::{StoredOp, StoredRoom};
 
     /// A room and what a store would hold of it: every op, keyframes (kept whole here) and the
@@ -132,28 +129,12 @@ mod tests {
 
     impl Stored {
         fn new(config: Config) -> Stored {
-            let meta = validate(
-                NewRoom {
-                    width: Some(400),
-                    height: Some(300),
-                    ..NewRoom::default()
-                },
-                &config,
-            )
-            .expect("valid room");
+            let meta = testkit::meta_sized(&config, 400, 300);
             let canvas = Canvas::new(400, 300).expect("canvas");
             let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every)
                 .with_history_window(config.history_window);
-            let metrics =
-                Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
             let now = Instant::now();
-            let room = RoomState::new(
-                Arc::new(meta.clone()),
-                Arc::new(config.clone()),
-                doc,
-                now,
-                Arc::new(metrics),
-            );
+            let room = testkit::state_over(&meta, &config, doc, now);
             Stored {
                 room,
                 meta,
@@ -169,19 +150,9 @@ mod tests {
         }
 
         fn join(&mut self, role: Role) -> MemberId {
-            let (tx, rx) = outbox(1 << 12, 1 << 26);
+            let (id, rx) = testkit::join_with_outbox(&mut self.room, role, 1 << 12, 1 << 26);
             self._rx.push(rx);
-            self.room
-                .join(Joining {
-                    name: "someone".into(),
-                    role,
-                    outbox: tx,
-                    user: None,
-                    since: None,
-                    batch: false,
-                    edit_key: Some(self.room.meta().edit_key.clone()),
-                })
-                .expect("joins")
+            id
         }
 
         /// Handles a command a second after the last, and stores what it asks to.
@@ -238,15 +209,7 @@ mod tests {
 
         /// The server restarts: the room is loaded again from what is stored.
         fn restart(&mut self) {
-            let metrics =
-                Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
-            self.room = RoomState::new(
-                Arc::new(self.meta.clone()),
-                Arc::new(self.config.clone()),
-                self.reload(),
-                self.now,
-                Arc::new(metrics),
-            );
+            self.room = testkit::state_over(&self.meta, &self.config, self.reload(), self.now);
         }
 
         /// A short line inside the tile at (`col`, `row`).

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::canvas::{Canvas, Document};
 use crate::config::Config;
-use crate::meta::{validate, NewRoom};
+use crate::meta::{validate, NewRoom, RoomMeta};
 use crate::metrics::{Metrics, StoreMetrics};
 use crate::protocol::Role;
 use crate::room::outbox::{outbox, OutboxRx};
@@ -13,16 +13,39 @@ use crate::room::{Joining, RoomState};
 
 /// A room with the default configuration and an empty canvas.
 pub(super) fn room() -> RoomState {
-    let config = Arc::new(Config::default());
+    let config = Config::default();
     let meta = validate(NewRoom::default(), &config).expect("valid room");
     let canvas = Canvas::new(meta.width, meta.height).expect("canvas");
     let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every);
+    state_over(&meta, &config, doc, Instant::now())
+}
+
+/// The metadata of a `width` x `height` room.
+pub(super) fn meta_sized(config: &Config, width: u32, height: u32) -> RoomMeta {
+    validate(
+        NewRoom {
+            width: Some(width),
+            height: Some(height),
+            ..NewRoom::default()
+        },
+        config,
+    )
+    .expect("valid room")
+}
+
+/// A room's state over a document, with metrics of its own.
+pub(super) fn state_over(
+    meta: &RoomMeta,
+    config: &Config,
+    doc: Document,
+    now: Instant,
+) -> RoomState {
     let metrics = Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
     RoomState::new(
-        Arc::new(meta),
-        config,
+        Arc::new(meta.clone()),
+        Arc::new(config.clone()),
         doc,
-        Instant::now(),
+        now,
         Arc::new(metrics),
     )
 }
@@ -30,7 +53,17 @@ pub(super) fn room() -> RoomState {
 /// Joins a member with the room's edit key (its role decides what it may do); returns its id
 /// and the reading end of its outbox.
 pub(super) fn join(room: &mut RoomState, role: Role) -> (u64, OutboxRx) {
-    let (tx, rx) = outbox(64, 1 << 20);
+    join_with_outbox(room, role, 64, 1 << 20)
+}
+
+/// [`join`] with an outbox of `frames` frames and `bytes` bytes.
+pub(super) fn join_with_outbox(
+    room: &mut RoomState,
+    role: Role,
+    frames: usize,
+    bytes: usize,
+) -> (u64, OutboxRx) {
+    let (tx, rx) = outbox(frames, bytes);
     let id = room
         .join(Joining {
             name: "someone".into(),

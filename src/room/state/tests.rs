@@ -2,14 +2,11 @@
 //! carried out by hand (the store "answers" by calling `stored`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Effect, Joining, RoomState};
+use super::{testkit, Effect, Joining, RoomState};
 use crate::canvas::{Canvas, Document, Rgba, Tool};
 use crate::config::Config;
-use crate::meta::{validate, NewRoom};
-use crate::metrics::{Metrics, StoreMetrics};
 use crate::protocol::{decode_server, Command, ErrorCode, MemberId, Role, ServerMsg};
 use crate::room::outbox::{outbox, OutboxRx, Outgoing};
 
@@ -22,21 +19,11 @@ struct Harness {
 
 impl Harness {
     fn new(config: Config) -> Harness {
-        let config = Arc::new(config);
-        let meta = validate(
-            NewRoom {
-                width: Some(400),
-                height: Some(300),
-                ..NewRoom::default()
-            },
-            &config,
-        )
-        .expect("valid room");
+        let meta = testkit::meta_sized(&config, 400, 300);
         let canvas = Canvas::new(400, 300).expect("canvas");
         let doc = Document::new(canvas, 0, config.undo_depth, config.checkpoint_every);
         let now = Instant::now();
-        let metrics = Metrics::new(&StoreMetrics::new().expect("store metrics")).expect("metrics");
-        let mut room = RoomState::new(Arc::new(meta), config, doc, now, Arc::new(metrics));
+        let mut room = testkit::state_over(&meta, &config, doc, now);
         room.take_effects();
         Harness {
             room,
