@@ -1,6 +1,5 @@
 //! The owner's HTTP request: `POST /api/rooms/{id}/edit_key` replaces the edit key.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use uuid::Uuid;
@@ -23,15 +22,7 @@ pub async fn edit_key(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = Uuid::parse_str(&path).map_err(|_| ApiError::room_not_found())?;
-    let key = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::unauthorized("send the owner key as Authorization: Bearer <key>")
-        })?;
+    let key = super::rooms::bearer(&req, "owner key")?;
     let meta = registry
         .replace_edit_key(id, key)
         .await?

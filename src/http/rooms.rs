@@ -248,6 +248,18 @@ pub(super) fn file_stem(name: &str) -> String {
     }
 }
 
+/// The key a request carries as `Authorization: Bearer <key>`; 401 naming `what` without one.
+pub(super) fn bearer<'a>(req: &'a HttpRequest, what: &str) -> Result<&'a str, ApiError> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized(format!("send the {what} as Authorization: Bearer <key>"))
+        })
+}
+
 /// `DELETE /api/rooms/{id}` with `Authorization: Bearer <edit_key>`: deletes the room.
 pub async fn delete(
     req: HttpRequest,
@@ -255,15 +267,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let key = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::unauthorized("send the edit key as Authorization: Bearer <key>")
-        })?;
+    let key = bearer(&req, "edit key")?;
     match registry.delete(id, key).await {
         Ok(true) => {
             tracing::info!(room = %id, "room deleted");
