@@ -49,7 +49,7 @@ pub async fn upload(
     mut body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let room = Uuid::parse_str(&path).map_err(|_| ApiError::room_not_found())?;
-    let key = bearer_key(&req)?;
+    let key = super::rooms::bearer(&req, "edit key")?.to_owned();
     let store = std::sync::Arc::clone(registry.store());
     let meta = crate::room::on_blocking_pool(move || store.room_meta(room))
         .await?
@@ -135,16 +135,6 @@ pub async fn upload(
         )),
         ImageSaved::NoRoom => Err(ApiError::room_not_found()),
     }
-}
-
-/// The key of `Authorization: Bearer <key>`, or 401 like the room `DELETE`.
-fn bearer_key(req: &HttpRequest) -> Result<String, ApiError> {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|k| k.trim().to_owned())
-        .ok_or_else(|| ApiError::unauthorized("send the edit key as Authorization: Bearer <key>"))
 }
 
 /// The HTTP error for an upload that is not a usable image.
