@@ -5,7 +5,7 @@
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Done, Job, Store, StoreError};
+use super::{Done, Job, Sqlite, StoreError};
 
 /// A change to a room's operator facts.
 #[derive(Clone, PartialEq, Eq)]
@@ -121,7 +121,7 @@ fn with_id((id, facts): (String, RoomFacts)) -> Result<RoomFacts, StoreError> {
     Ok(RoomFacts { id, ..facts })
 }
 
-impl Store {
+impl Sqlite {
     /// Whether the room's owner locked it (false for a room that does not exist). Blocking:
     /// call from the blocking pool.
     pub fn owner_locked(&self, id: Uuid) -> Result<bool, StoreError> {

@@ -72,9 +72,9 @@ fn tile_hash(tile: Option<&Arc<Pixmap>>) -> i64 {
 /// A keyframe tile ready to store: its pixels' hash and PNG (`None`: transparent).
 #[derive(Debug, Clone)]
 pub struct EncodedTile {
-    id: TileId,
-    hash: i64,
-    png: Option<Vec<u8>>,
+    pub(crate) id: TileId,
+    pub(crate) hash: i64,
+    pub(crate) png: Option<Vec<u8>>,
 }
 
 /// Hashes and encodes a keyframe's tiles. CPU-heavy: the room runs it on the blocking pool, so
@@ -174,7 +174,7 @@ fn encode_tile(p: &Pixmap) -> Vec<u8> {
 }
 
 /// A stored tile of `canvas` (premultiplied bytes in a PNG), checked against its grid and size.
-fn decode_tile(
+pub(crate) fn decode_tile(
     canvas: &Canvas,
     room: Uuid,
     col: u16,
@@ -206,7 +206,7 @@ fn decode_tile(
 }
 
 /// A blank canvas of the room's size.
-pub(super) fn blank(meta: &RoomMeta) -> Result<Canvas, StoreError> {
+pub(crate) fn blank(meta: &RoomMeta) -> Result<Canvas, StoreError> {
     Canvas::new(meta.width, meta.height).ok_or_else(|| {
         StoreError::Corrupt(format!(
             "room {} has size {}x{}",

@@ -12,6 +12,7 @@
 //! person's undo history come back exactly. The canvas at any earlier seq is a keyframe plus
 //! the ops after it ([`crate::history`]).
 
+mod backend;
 pub mod backup;
 mod facts;
 pub mod history;
@@ -29,6 +30,7 @@ use std::thread::JoinHandle;
 use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
+pub use backend::{Backend, Claim, Lost, Store};
 pub use facts::{FactUpdate, RoomFacts};
 pub use history::{encode_keyframe, Bounds, EncodedTile, StoredOp, TileSlot};
 pub use images::{ImageDone, ImageSaved, NewImage};
@@ -57,6 +59,15 @@ pub enum StoreError {
     /// An earlier write of this room failed; its writes wait for the room to recover.
     #[error("an earlier write of room {0} failed; its writes wait until it recovers")]
     Held(Uuid),
+    /// PostgreSQL (cluster mode) failed or could not be reached in time.
+    #[error("database error: {0}")]
+    Postgres(String),
+    /// This node does not (or no longer) own the room: another node writes it (cluster mode).
+    #[error("this node does not own room {0}")]
+    NotOwner(Uuid),
+    /// The engine does not do this (cluster mode, for now).
+    #[error("{0} is not available in cluster mode yet")]
+    Unsupported(&'static str),
 }
 
 /// Called when a write is durable (or failed).
@@ -143,7 +154,7 @@ pub struct NewOp<'a> {
 }
 
 /// The SQLite store.
-pub struct Store {
+pub struct Sqlite {
     /// Jobs for the writer thread.
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -186,11 +197,11 @@ fn connect(path: &Path, durable: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-impl Store {
+impl Sqlite {
     /// Opens (creating if needed) the store in `dir`. `durable` makes every commit wait for the
     /// disk (`synchronous=FULL`); without it a crash of the machine may lose recent ops.
-    pub fn open(dir: &Path, durable: bool) -> Result<Store, StoreError> {
-        Store::open_with(
+    pub fn open(dir: &Path, durable: bool) -> Result<Sqlite, StoreError> {
+        Sqlite::open_with(
             dir,
             StoreOptions {
                 durable,
@@ -200,7 +211,7 @@ impl Store {
     }
 
     /// Opens (creating if needed) the store in `dir` with these options.
-    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Sqlite, StoreError> {
         let durable = options.durable;
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Unusable(format!("cannot create data dir {}: {e}", dir.display()))
@@ -240,7 +251,7 @@ impl Store {
             .name("inkroom-store".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| StoreError::Unusable(format!("cannot start the store writer: {e}")))?;
-        Ok(Store {
+        Ok(Sqlite {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             read,
@@ -455,7 +466,7 @@ impl Store {
     }
 }
 
-impl Drop for Store {
+impl Drop for Sqlite {
     fn drop(&mut self) {
         self.close();
     }

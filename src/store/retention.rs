@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::params;
 use uuid::Uuid;
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
 /// Now, in unix seconds (the unit of `created_at` and `touched_at`).
 pub fn unix_now() -> i64 {
@@ -22,7 +22,7 @@ pub fn whole_secs(retention: Duration) -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
-impl Store {
+impl Sqlite {
     /// Up to `limit` rooms untouched since before `now - retention`, least recently touched
     /// first, where a room's retention is its own or else `default`; rooms with neither never
     /// expire. Blocking: call from the blocking pool.
@@ -93,13 +93,13 @@ mod tests {
         rx.recv().expect("the writer answers").expect("write ok");
     }
 
-    fn store() -> (Dir, Store) {
+    fn store() -> (Dir, Sqlite) {
         let dir = Dir(std::env::temp_dir().join(format!("inkroom-ret-{}", Uuid::new_v4())));
-        let store = Store::open(&dir.0, false).expect("store opens");
+        let store = Sqlite::open(&dir.0, false).expect("store opens");
         (dir, store)
     }
 
-    fn room(store: &Store, touched: i64) -> Uuid {
+    fn room(store: &Sqlite, touched: i64) -> Uuid {
         let meta = validate(NewRoom::default(), &crate::config::Config::default()).expect("ok");
         let id = meta.id;
         wait(|done| store.create_room(meta, done));

@@ -63,7 +63,7 @@ pub(super) struct Writer {
     /// Rooms whose last write failed: their appends, keyframes and bases fail until a probe
     /// succeeds.
     held: HashSet<Uuid>,
-    /// Shared with [`Store::writable`](super::Store::writable).
+    /// Shared with [`Store::writable`](super::Sqlite::writable).
     writable: Arc<AtomicBool>,
     /// Where transaction latency and failures are recorded.
     metrics: StoreMetrics,
@@ -156,7 +156,7 @@ impl Writer {
         }
     }
 
-    /// Logs a failure and keeps [`Store::writable`](super::Store::writable) up to date.
+    /// Logs a failure and keeps [`Store::writable`](super::Sqlite::writable) up to date.
     fn report<E: std::fmt::Display>(&self, result: &Result<(), E>) {
         if let Err(e) = result {
             self.metrics.write_failures.inc();
