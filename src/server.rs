@@ -2,11 +2,13 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
+use crate::cluster::{ClusterOptions, KeeperConfig, PgOptions, PgStore};
 use crate::config::{Config, TlsFiles};
 use crate::http::{admin, assets, health, history, images, metrics, rooms};
 use crate::metrics::Metrics;
@@ -53,9 +55,47 @@ pub fn run(listener: TcpListener, config: Config, signals: bool) -> std::io::Res
         durable: config.durable,
         max_bytes: config.max_store_bytes,
     };
-    let store = Store::open_with(&config.data_dir, options)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let store = match &config.store {
+        None => Store::open_with(&config.data_dir, options),
+        Some(url) => {
+            let options = cluster_options(&config, &listener)?;
+            PgStore::open(url, options).map(|s| Store::over(Box::new(s)))
+        }
+    }
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
     run_with_store(listener, config, Arc::new(store), signals)
+}
+
+/// How this node joins the cluster: its advertised URL (`advertise`, else `http://` and the
+/// address it listens on), lease timing, and database calls bounded shorter than a renewal
+/// interval (so a stuck call cannot make the lease keeper miss its deadline).
+fn cluster_options(config: &Config, listener: &TcpListener) -> std::io::Result<ClusterOptions> {
+    let advertise = match &config.advertise {
+        Some(url) => url.clone(),
+        None => {
+            let addr = listener.local_addr()?;
+            if addr.ip().is_unspecified() {
+                return Err(std::io::Error::other(format!(
+                    "listening on {addr}, other nodes cannot tell where to reach this one: \
+                     set advertise (--advertise http://HOST:PORT or INKROOM_ADVERTISE)"
+                )));
+            }
+            format!("http://{addr}")
+        }
+    };
+    let keeper = KeeperConfig::new(config.lease_ttl, config.lease_margin);
+    let pg = PgOptions {
+        op_timeout: keeper
+            .renew_every
+            .min(PgOptions::default().op_timeout)
+            .max(Duration::from_millis(100)),
+        ..PgOptions::default()
+    };
+    Ok(ClusterOptions {
+        advertise,
+        keeper,
+        pg,
+    })
 }
 
 /// Like [`run`], over a store that is already open.

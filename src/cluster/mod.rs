@@ -29,9 +29,11 @@ pub mod lease;
 pub mod oplog;
 pub mod pg;
 mod schema;
+mod store;
 
 pub use keeper::{KeeperConfig, KeeperState, LeaseKeeper, LostReason};
 pub use lease::{Lease, Leases};
 pub use oplog::{AppendError, LogOp, OpLog};
 pub use pg::{Pg, PgError, PgOptions};
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use store::{ClusterOptions, PgStore};

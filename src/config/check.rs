@@ -53,6 +53,35 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
         "store_retry_max",
     )?;
     require(
+        c.lease_margin < c.lease_ttl,
+        c,
+        "lease_margin",
+        "be less than",
+        "lease_ttl",
+    )?;
+    if let Some(url) = &c.store {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::Conflict(
+                "store must be a PostgreSQL URL (postgres://user:password@host:port/db)".into(),
+            ));
+        }
+    }
+    if let Some(url) = &c.advertise {
+        if !url.starts_with("http://") {
+            return Err(ConfigError::Conflict(format!(
+                "advertise must be an http:// URL (nodes talk plain http to each other), not \
+                 {url:?}"
+            )));
+        }
+    }
+    if c.store.is_some() && c.tls.is_some() {
+        return Err(ConfigError::Conflict(
+            "a cluster node serves plain http (nodes forward rooms to each other over it): \
+             terminate TLS at the load balancer and leave tls_cert and tls_key unset"
+                .into(),
+        ));
+    }
+    require(
         c.snapshot_interval <= c.snapshot_max_delay,
         c,
         "snapshot_interval",

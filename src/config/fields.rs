@@ -27,11 +27,13 @@ pub enum Section {
     Connections,
     /// The room store.
     Store,
+    /// Running as one node of several.
+    Cluster,
 }
 
 impl Section {
     /// Every section, in the order they are shown.
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Server,
         Section::Rooms,
         Section::Members,
@@ -40,6 +42,7 @@ impl Section {
         Section::History,
         Section::Connections,
         Section::Store,
+        Section::Cluster,
     ];
 
     /// The section's title.
@@ -53,6 +56,7 @@ impl Section {
             Section::History => "History",
             Section::Connections => "Connections",
             Section::Store => "Store",
+            Section::Cluster => "Cluster",
         }
     }
 }
@@ -372,6 +376,20 @@ pub static FIELDS: &[Field] = &[
          doubles on every failure up to store_retry_max."),
     field!(Store, store_retry_max, Span,
         "Longest wait between two tries of a failing store."),
+    // Cluster
+    field!(Cluster, store, Opt<Text>,
+        "Run as one node of a cluster: the PostgreSQL URL (postgres://user:password@host:port/db) \
+         of the store all nodes share. Unset: a single node with SQLite in data_dir.",
+        secret: true, flag: None, env: None),
+    field!(Cluster, advertise, Opt<Text>,
+        "The base URL other nodes reach this node at (http://10.0.0.5:8080): they forward the \
+         members of rooms this node owns to it. Unset: http:// and the address listened on."),
+    field!(Cluster, lease_ttl, Span,
+        "How long a node's hold on a room lasts unless renewed: when a node dies, others take \
+         its rooms within this long."),
+    field!(Cluster, lease_margin, Span,
+        "How long before its hold on a room runs out a node stops acknowledging the room's \
+         ops on its own (covers clock drift and pauses); less than lease_ttl."),
 ];
 
 #[cfg(test)]

@@ -214,6 +214,19 @@ pub struct Config {
     pub store_retry_min: Duration,
     /// Longest wait between two tries of a failing store. Default 10 s.
     pub store_retry_max: Duration,
+
+    /// Cluster mode: the PostgreSQL URL (`postgres://user:password@host:port/db`) of the store
+    /// every node shares. Default none: single-node SQLite in `data_dir`.
+    pub store: Option<String>,
+    /// Cluster mode: the base URL other nodes reach this node at (`http://10.0.0.5:8080`).
+    /// Default none: `http://` and the address the server listens on.
+    pub advertise: Option<String>,
+    /// Cluster mode: how long a node's lease on a room lasts unless renewed; after the owner
+    /// dies, another node takes the room this long after the last renewal at most. Default 10 s.
+    pub lease_ttl: Duration,
+    /// Cluster mode: how long before its lease expires an owner stops acknowledging ops on
+    /// its own (covers clock drift and pauses). Default 2 s.
+    pub lease_margin: Duration,
     /// Token for the admin API (`Authorization: Bearer <token>`). Default none: the admin API
     /// is off. A secret: never logged, masked by `inkroom config`.
     pub admin_token: Option<String>,
@@ -310,6 +323,10 @@ impl Default for Config {
             max_store_bytes: None,
             store_retry_min: Duration::from_millis(250),
             store_retry_max: Duration::from_secs(10),
+            store: None,
+            advertise: None,
+            lease_ttl: Duration::from_secs(10),
+            lease_margin: Duration::from_secs(2),
             admin_token: None,
             admin_page_max: 1000,
             room_retention: None,

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod assets;
 pub mod error;
+pub mod forward;
 pub mod health;
 pub mod history;
 pub mod images;

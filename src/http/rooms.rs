@@ -4,14 +4,16 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::history::Moment;
-use super::ApiError;
+use super::{forward, ApiError};
 use crate::canvas::Rgba;
 use crate::meta::NewRoom;
-use crate::room::{Registry, Status, TakeSnapshot};
+use crate::protocol::ErrorCode;
+use crate::room::{Located, Registry, Status, TakeSnapshot};
 use crate::session;
 
 /// The `201` body of `POST /api/rooms`: the only response that carries the edit key and the
@@ -83,14 +85,17 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
 
 /// `GET /api/rooms/{id}`: public facts and live member counts.
 pub async fn info(
+    req: HttpRequest,
     registry: web::Data<Registry>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let (meta, addr) = registry
-        .open(id)
-        .await?
-        .ok_or_else(ApiError::room_not_found)?;
+    let (meta, addr) = match located(&registry, id, &req).await? {
+        Located::Here(meta, addr) => (meta, addr),
+        Located::Elsewhere(_, node) => {
+            return forward::forward_http(&req, Bytes::new(), &node).await
+        }
+    };
     let status = addr
         .addr
         .send(Status)
@@ -124,6 +129,7 @@ pub struct ExportQuery {
 
 /// `GET /api/rooms/{id}/canvas.png[?scale=0.5][&background=transparent]`: the committed canvas.
 pub async fn canvas_png(
+    req: HttpRequest,
     registry: web::Data<Registry>,
     path: web::Path<String>,
     query: web::Query<ExportQuery>,
@@ -147,10 +153,12 @@ pub async fn canvas_png(
     if let Some(moment) = moment {
         return super::history::canvas_png(&registry, &path, moment, scale, transparent).await;
     }
-    let (meta, addr) = registry
-        .open(id)
-        .await?
-        .ok_or_else(ApiError::room_not_found)?;
+    let (meta, addr) = match located(&registry, id, &req).await? {
+        Located::Here(meta, addr) => (meta, addr),
+        Located::Elsewhere(_, node) => {
+            return forward::forward_http(&req, Bytes::new(), &node).await
+        }
+    };
     let (snapshot, seq) = addr
         .addr
         .send(TakeSnapshot)
@@ -290,11 +298,12 @@ pub async fn websocket(
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = parse_id(&path)?;
     check_origin(&req, registry.config())?;
-    let (meta, addr) = registry
-        .open(id)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(ApiError::room_not_found)?;
+    let (meta, addr) = match located(&registry, id, &req).await? {
+        Located::Here(meta, addr) => (meta, addr),
+        Located::Elsewhere(_, node) => {
+            return forward::relay_websocket(&req, body, &node, registry.config()).await
+        }
+    };
     let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
     let config = Arc::clone(registry.config());
     let metrics = Arc::clone(registry.metrics());
@@ -302,6 +311,23 @@ pub async fn websocket(
         ws_session, stream, meta, addr, config, metrics,
     ));
     Ok(response)
+}
+
+/// Where a room runs: here, or (cluster mode) on the node that owns it. A request another node
+/// already forwarded is never forwarded again: the room is between owners (503, try again).
+async fn located(registry: &Registry, id: Uuid, req: &HttpRequest) -> Result<Located, ApiError> {
+    let located = registry
+        .locate(id)
+        .await?
+        .ok_or_else(ApiError::room_not_found)?;
+    if matches!(located, Located::Elsewhere(..)) && forward::is_forwarded(req) {
+        return Err(ApiError::with_status(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServerBusy,
+            "this board is moving between servers; try again in a moment",
+        ));
+    }
+    Ok(located)
 }
 
 /// Refuses a WebSocket opened by a page from another site: its Origin must be the server's own

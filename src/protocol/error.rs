@@ -181,4 +181,9 @@ pub mod close {
     pub const RATE_LIMITED: u16 = 4029;
     /// An operator (admin API) or the room's owner (`kick`) removed the member from the room.
     pub const KICKED: u16 = 4003;
+    /// Cluster mode: the room moved to another node (this one lost it, or its owner went
+    /// away). Reconnect at once with `since`.
+    pub const MOVED: u16 = 1012;
+    /// Cluster mode: the room is between owners; reconnect after a short wait.
+    pub const TRY_AGAIN: u16 = 1013;
 }

@@ -411,6 +411,8 @@ impl Actor for Room {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.touch();
+        // Cluster mode: give the room up, so another node may take it at once.
+        self.store.release(self.state.meta().id);
     }
 }
 
@@ -532,6 +534,27 @@ impl Handler<Shutdown> for Room {
             close::GOING_AWAY,
             "the server is restarting; reconnect in a moment",
         );
+    }
+}
+
+/// Cluster mode: this node no longer owns the room (its lease was lost or ran out). Nothing
+/// more can be stored: close every member with 1012 so they reconnect to the new owner, and
+/// stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Moved;
+
+impl Handler<Moved> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: Moved, ctx: &mut Context<Self>) {
+        tracing::warn!(room = %self.state.meta().id, seq = self.state.doc().seq(), "lost the room to another node; unloading");
+        self.state.close_all(
+            close::MOVED,
+            "this board moved to another server; reconnecting",
+        );
+        self.state.drop_pending();
+        ctx.stop();
     }
 }
 

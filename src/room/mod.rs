@@ -33,9 +33,9 @@ pub mod state;
 pub mod sweeper;
 pub mod tiles;
 
-pub use actor::{Delete, Input, Join, Room, Shutdown, Status, TakeSnapshot, UnloadIfEmpty};
+pub use actor::{Delete, Input, Join, Moved, Room, Shutdown, Status, TakeSnapshot, UnloadIfEmpty};
 pub use load::rebuild;
-pub use registry::{Registry, RoomHandle};
+pub use registry::{Located, Registry, RoomHandle};
 pub use state::{Effect, Joining, RoomState, RoomStatus};
 
 /// Runs a blocking store read (or write that waits) on the blocking pool, off the I/O threads.

@@ -15,7 +15,7 @@ use crate::history::HistoryJobs;
 use crate::meta::{validate, NewRoom, RoomMeta};
 use crate::metrics::{Live, Metrics};
 use crate::protocol::{ErrorCode, ProtoError};
-use crate::store::{Store, StoreError};
+use crate::store::{Claim, Store, StoreError};
 
 /// How to reach a running room.
 #[derive(Clone)]
@@ -30,6 +30,14 @@ impl RoomHandle {
     fn connected(&self) -> bool {
         self.addr.connected()
     }
+}
+
+/// Where a room runs.
+pub enum Located {
+    /// On this node: its facts and its actor.
+    Here(Arc<RoomMeta>, RoomHandle),
+    /// Cluster mode: on another node, reached at this base URL (`http://host:port`).
+    Elsewhere(Arc<RoomMeta>, String),
 }
 
 /// A room in memory: its facts and, when loaded, its actor.
@@ -162,12 +170,25 @@ impl Registry {
     /// current arbiter when needed. `None` when no such room exists; `server_busy` when as many
     /// rooms as allowed are loaded and none of them is idle.
     pub async fn open(&self, id: Uuid) -> Result<Option<(Arc<RoomMeta>, RoomHandle)>, ProtoError> {
-        if let Some(found) = self.running(id) {
-            return Ok(Some(found));
+        match self.locate(id).await? {
+            None => Ok(None),
+            Some(Located::Here(meta, handle)) => Ok(Some((meta, handle))),
+            Some(Located::Elsewhere(..)) => Err(ProtoError::new(
+                ErrorCode::Internal,
+                "this board is open on another server",
+            )),
+        }
+    }
+
+    /// Like [`Registry::open`], but in cluster mode a room another node owns is found there
+    /// rather than loaded here.
+    pub async fn locate(&self, id: Uuid) -> Result<Option<Located>, ProtoError> {
+        if let Some((meta, handle)) = self.running(id) {
+            return Ok(Some(Located::Here(meta, handle)));
         }
         let _one_at_a_time = self.loading.lock().await;
-        if let Some(found) = self.running(id) {
-            return Ok(Some(found));
+        if let Some((meta, handle)) = self.running(id) {
+            return Ok(Some(Located::Here(meta, handle)));
         }
         self.make_room_for_one().await?;
         self.open_loaded(id).await.map_err(|e| {
@@ -223,13 +244,17 @@ impl Registry {
         Ok(())
     }
 
-    async fn open_loaded(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<(Arc<RoomMeta>, RoomHandle)>, StoreError> {
+    async fn open_loaded(&self, id: Uuid) -> Result<Option<Located>, StoreError> {
         let store = Arc::clone(&self.store);
         let config = Arc::clone(&self.config);
         let loaded = actix_web::web::block(move || -> Result<_, StoreError> {
+            // Cluster mode: only the node holding the room's lease loads it, and only once it
+            // holds it, so that it reads every op the former owner stored.
+            if let Claim::Elsewhere { node } = store.claim(id)? {
+                return Ok(store
+                    .room_meta(id)?
+                    .map(|meta| Err(Located::Elsewhere(Arc::new(meta), node))));
+            }
             let Some(stored) = store.load_room(id)? else {
                 return Ok(None);
             };
@@ -239,12 +264,14 @@ impl Registry {
             let ops = stored.ops.len();
             let (meta, doc) = super::load::rebuild(stored, &config)?;
             tracing::info!(room = %id, ops, ms = started.elapsed().as_millis() as u64, "room loaded");
-            Ok(Some((meta, doc, locked, owner_locked)))
+            Ok(Some(Ok((meta, doc, locked, owner_locked))))
         })
         .await
         .map_err(|_| StoreError::Closed)??;
-        let Some((meta, doc, locked, owner_locked)) = loaded else {
-            return Ok(None);
+        let (meta, doc, locked, owner_locked) = match loaded {
+            None => return Ok(None),
+            Some(Err(elsewhere)) => return Ok(Some(elsewhere)),
+            Some(Ok(loaded)) => loaded,
         };
         let meta = Arc::new(meta);
         let (mut room, input) = Room::new(
@@ -264,6 +291,14 @@ impl Registry {
             addr: room.start(),
             input,
         };
+        // Cluster mode: once this node no longer owns the room, it unloads it.
+        if let Some(lost) = self.store.lost(id) {
+            let addr = handle.addr.clone();
+            actix_web::rt::spawn(async move {
+                lost.await;
+                addr.do_send(super::actor::Moved);
+            });
+        }
         self.lock().insert(
             id,
             Slot {
@@ -271,7 +306,7 @@ impl Registry {
                 addr: Some(handle.clone()),
             },
         );
-        Ok(Some((meta, handle)))
+        Ok(Some(Located::Here(meta, handle)))
     }
 
     /// Deletes a room when `key` is its edit key: its members are disconnected (4004) and it is

@@ -1,0 +1,454 @@
+//! The cluster mode's store: rooms in PostgreSQL behind the same [`Backend`] interface as the
+//! SQLite store, with each room *claimed* through its lease before it is loaded.
+//!
+//! All PostgreSQL work runs on a runtime of its own (one thread, `inkroom-pg`), so the pool's
+//! connections never depend on an actix worker being free, and the blocking reads the rooms
+//! make from the blocking pool simply wait for an answer from it.
+//!
+//! Writes go through one writer task (`store/write.rs`) in the order they were queued; a run
+//! of one room's ops is one fenced append (group commit). An op is written only under the
+//! room's lease, checked in the append's own transaction, so a `commit` is never sent for an
+//! op another owner could contradict. Reads are `store/read.rs`.
+
+mod read;
+mod write;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::keeper::{KeeperConfig, KeeperState, LeaseKeeper};
+use super::lease::Leases;
+use super::oplog::{LogOp, OpLog};
+use super::pg::{Pg, PgError, PgOptions};
+use crate::meta::RoomMeta;
+use crate::metrics::StoreMetrics;
+use crate::store::{
+    Backend, Claim, Done, EncodedTile, FactUpdate, ImageDone, Lost, NewImage, NewOp, RoomFacts,
+    StoreError, StoredRoom,
+};
+use write::Job;
+
+impl From<PgError> for StoreError {
+    fn from(e: PgError) -> Self {
+        match e {
+            PgError::Corrupt(what) => StoreError::Corrupt(what),
+            other => StoreError::Postgres(other.to_string()),
+        }
+    }
+}
+
+/// How a node runs its rooms in the cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The URL other nodes reach this node at (`http://host:port`); it is written into the
+    /// leases this node holds, so that they can forward members to it.
+    pub advertise: String,
+    /// Lease length and renewal.
+    pub keeper: KeeperConfig,
+    /// The pool's size and time bounds.
+    pub pg: PgOptions,
+}
+
+/// What the handle and the writer task share about claimed rooms.
+#[derive(Debug, Default)]
+struct Claims {
+    /// The lease keeper of every room this node owns.
+    keepers: Mutex<HashMap<Uuid, LeaseKeeper>>,
+}
+
+impl Claims {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, LeaseKeeper>> {
+        self.keepers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The room's lease while this node may act as its owner.
+    fn lease(&self, room: Uuid) -> Option<super::Lease> {
+        self.lock().get(&room).and_then(LeaseKeeper::lease)
+    }
+}
+
+/// The PostgreSQL store of one node.
+pub struct PgStore {
+    /// Runs every PostgreSQL call.
+    handle: tokio::runtime::Handle,
+    /// Stops the runtime's thread (dropped on close).
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// The runtime's thread.
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pg: Pg,
+    leases: Leases,
+    /// This node's name in leases: `<advertise>#<run id>`, unique per process run.
+    node: String,
+    keeper: KeeperConfig,
+    claims: Arc<Claims>,
+    /// Jobs for the writer task (`None` once closed).
+    jobs: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    writable: Arc<AtomicBool>,
+    metrics: StoreMetrics,
+}
+
+impl PgStore {
+    /// Connects to `url`, brings the schema up to date and starts the writer. Blocking: call
+    /// it outside any async runtime (at start-up).
+    pub fn open(url: &str, options: ClusterOptions) -> Result<PgStore, StoreError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                StoreError::Unusable(format!("cannot start the PostgreSQL runtime: {e}"))
+            })?;
+        let handle = rt.handle().clone();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("inkroom-pg".into())
+            .spawn(move || {
+                rt.block_on(async {
+                    let _ = stop_rx.await;
+                });
+                // Give queued work a moment, then drop whatever is left.
+                rt.shutdown_timeout(Duration::from_secs(1));
+            })
+            .map_err(|e| {
+                StoreError::Unusable(format!("cannot start the PostgreSQL thread: {e}"))
+            })?;
+        let url = url.to_owned();
+        let pg_options = options.pg;
+        let pg = wait(&handle, async move { Pg::connect(&url, pg_options).await })
+            .ok_or(StoreError::Closed)?
+            .map_err(|e| StoreError::Unusable(format!("cannot use PostgreSQL: {e}")))?;
+        let metrics = StoreMetrics::new()
+            .map_err(|e| StoreError::Unusable(format!("cannot set up store metrics: {e}")))?;
+        let leases = Leases::new(pg.clone(), options.keeper.margin);
+        let claims = Arc::new(Claims::default());
+        let writable = Arc::new(AtomicBool::new(true));
+        let (tx, rx) = mpsc::unbounded_channel();
+        handle.spawn(
+            write::Writer {
+                pg: pg.clone(),
+                oplog: OpLog::new(pg.clone()),
+                claims: Arc::clone(&claims),
+                writable: Arc::clone(&writable),
+                metrics: metrics.clone(),
+                held: Default::default(),
+            }
+            .run(rx),
+        );
+        let node = format!(
+            "{}#{}",
+            options.advertise.trim_end_matches('/'),
+            Uuid::new_v4()
+        );
+        tracing::info!(%node, "cluster store ready");
+        Ok(PgStore {
+            handle,
+            stop: Mutex::new(Some(stop_tx)),
+            thread: Mutex::new(Some(thread)),
+            pg,
+            leases,
+            node,
+            keeper: options.keeper,
+            claims,
+            jobs: Mutex::new(Some(tx)),
+            writable,
+            metrics,
+        })
+    }
+
+    /// This node's name in the leases table.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Runs `work` on the PostgreSQL runtime and waits for it (blocking).
+    fn block<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        wait(&self.handle, work).ok_or(StoreError::Closed)?
+    }
+
+    fn send(&self, job: Job) {
+        let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        let failed = match jobs.as_ref() {
+            Some(tx) => tx.send(job).err().map(|e| e.0),
+            None => Some(job),
+        };
+        if let Some(job) = failed {
+            job.finish(Err(Arc::new(StoreError::Closed)));
+        }
+    }
+
+    /// The base URL of the node holding `room`'s unexpired lease, if another does.
+    async fn holder(pg: Pg, room: Uuid) -> Result<Option<String>, StoreError> {
+        let owner: Option<String> = pg
+            .bounded(async {
+                let client = pg.client().await?;
+                let row = client
+                    .query_opt(
+                        "SELECT owner FROM leases WHERE room = $1 AND expires_at > now()",
+                        &[&room],
+                    )
+                    .await
+                    .map_err(PgError::from)?;
+                Ok::<_, PgError>(row.map(|r| r.try_get::<_, String>(0)).transpose()?)
+            })
+            .await?;
+        Ok(owner.map(|o| o.split('#').next().unwrap_or_default().to_owned()))
+    }
+}
+
+/// Runs `work` on `handle`'s runtime and waits for its output from this (non-async) thread;
+/// `None` if the runtime stopped first.
+fn wait<T, F>(handle: &tokio::runtime::Handle, work: F) -> Option<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = tx.send(work.await);
+    });
+    rx.recv().ok()
+}
+
+impl Backend for PgStore {
+    fn metrics(&self) -> &StoreMetrics {
+        &self.metrics
+    }
+
+    fn writable(&self) -> bool {
+        self.writable.load(Ordering::Acquire)
+            && self
+                .jobs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some()
+    }
+
+    fn path(&self) -> Option<&Path> {
+        None
+    }
+
+    fn create_room(&self, meta: RoomMeta, done: Done) {
+        self.send(Job::CreateRoom(meta, done));
+    }
+
+    fn append(&self, room: Uuid, op: NewOp<'_>, done: Done) {
+        self.send(Job::Append {
+            room,
+            op: LogOp::encode(&op),
+            done,
+        });
+    }
+
+    fn save_keyframe(&self, room: Uuid, seq: u64, tiles: Vec<EncodedTile>, done: Done) {
+        self.send(Job::Keyframe {
+            room,
+            seq,
+            tiles,
+            done,
+        });
+    }
+
+    fn set_base(&self, room: Uuid, seq: u64, done: Done) {
+        self.send(Job::SetBase { room, seq, done });
+    }
+
+    fn probe(&self, room: Uuid, after: u64, done: Done) {
+        self.send(Job::Probe { room, after, done });
+    }
+
+    fn save_image(&self, image: NewImage, done: ImageDone) {
+        self.send(Job::SaveImage(image, done));
+    }
+
+    fn image(&self, room: Uuid, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let pg = self.pg.clone();
+        let id = id.to_owned();
+        self.block(async move { read::image(&pg, room, &id).await })
+    }
+
+    fn delete_room(&self, id: Uuid, done: Done) {
+        self.send(Job::DeleteRoom(id, done));
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.send(Job::Flush(Box::new(move |r| {
+            let _ = tx.send(r);
+        })));
+        match rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Unusable(e.to_string())),
+            Err(_) => Err(StoreError::Closed),
+        }
+    }
+
+    fn close(&self) {
+        let Some(jobs) = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
+            return;
+        };
+        // Everything queued is written (the writer ends when its queue closes and is empty).
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let _ = jobs.send(Job::Flush(Box::new(move |_| {
+            let _ = tx.send(());
+        })));
+        drop(jobs);
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+        // Give the rooms up, so that other nodes take them at once rather than at expiry.
+        let keepers: Vec<LeaseKeeper> = self.claims.lock().drain().map(|(_, k)| k).collect();
+        let _ = wait(&self.handle, async move {
+            for keeper in keepers {
+                let _ = keeper.release().await;
+            }
+        });
+        if let Some(stop) = self
+            .stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = thread.join();
+        }
+    }
+
+    fn room_meta(&self, id: Uuid) -> Result<Option<RoomMeta>, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { read::room_meta(&pg, id).await })
+    }
+
+    fn load_room_upto(&self, id: Uuid, upto: u64) -> Result<Option<StoredRoom>, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { read::load_room(&pg, id, upto).await })
+    }
+
+    fn history_reader(&self) -> Result<Connection, StoreError> {
+        Err(StoreError::Unsupported("the board's history"))
+    }
+
+    fn room_count(&self) -> Result<u64, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { read::room_count(&pg).await })
+    }
+
+    fn owner_locked(&self, id: Uuid) -> Result<bool, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { read::owner_locked(&pg, id).await })
+    }
+
+    fn update_facts(&self, update: FactUpdate, done: Done) {
+        self.send(Job::Facts(update, done));
+    }
+
+    fn room_facts(&self, id: Uuid) -> Result<Option<RoomFacts>, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { Ok(read::facts(&pg, Some(id), None, 1).await?.pop()) })
+    }
+
+    fn list_room_facts(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<RoomFacts>, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { read::facts(&pg, None, after, limit).await })
+    }
+
+    fn expired_rooms(
+        &self,
+        now: i64,
+        default: Option<Duration>,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { read::expired_rooms(&pg, now, default, limit).await })
+    }
+
+    fn shortest_retention(
+        &self,
+        default: Option<Duration>,
+    ) -> Result<Option<Duration>, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { read::shortest_retention(&pg, default).await })
+    }
+
+    fn claim(&self, room: Uuid) -> Result<Claim, StoreError> {
+        if let Some(keeper) = self.claims.lock().get(&room) {
+            if matches!(keeper.state(), KeeperState::Held { .. }) {
+                return Ok(Claim::Owned);
+            }
+        }
+        let pg = self.pg.clone();
+        let leases = self.leases.clone();
+        let node = self.node.clone();
+        let keeper = self.keeper;
+        let claimed = self.block(async move {
+            // A room that does not exist takes no lease (its load then finds nothing).
+            if read::room_meta(&pg, room).await?.is_none() {
+                return Ok(Err(None));
+            }
+            match LeaseKeeper::start(leases, room, &node, keeper).await? {
+                Some(keeper) => Ok(Ok(keeper)),
+                None => Ok(Err(PgStore::holder(pg, room).await?)),
+            }
+        })?;
+        match claimed {
+            Ok(keeper) => {
+                tracing::info!(%room, node = %self.node, state = ?keeper.state(), "room claimed");
+                // A keeper of an earlier claim is replaced (its lease was lost anyway).
+                self.claims.lock().insert(room, keeper);
+                Ok(Claim::Owned)
+            }
+            Err(None) => Ok(Claim::Owned),
+            Err(Some(node)) => Ok(Claim::Elsewhere { node }),
+        }
+    }
+
+    fn lost(&self, room: Uuid) -> Option<Lost> {
+        let mut rx = self.claims.lock().get(&room)?.subscribe();
+        Some(Box::pin(async move {
+            let _ = rx
+                .wait_for(|s| !matches!(s, KeeperState::Held { .. }))
+                .await;
+        }))
+    }
+
+    fn release(&self, room: Uuid) {
+        let Some(keeper) = self.claims.lock().remove(&room) else {
+            return;
+        };
+        self.handle.spawn(async move {
+            if let Err(e) = keeper.release().await {
+                tracing::warn!(%room, "could not release the room's lease (it will expire): {e}");
+            }
+        });
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
