@@ -489,7 +489,11 @@ function applyCommit(msg) {
   // Commits at or below the synced seq are already in the tiles received on joining (or on a
   // resync after falling behind, when the pen may still hold the stroke: it landed).
   if (msg.seq <= state.syncedSeq) {
-    if (msg.op === 'stroke' && msg.author === state.me) pen.committed(msg.stroke);
+    if (msg.op === 'stroke' && msg.author === state.me) {
+      pen.committed(msg.stroke);
+      // A stroke sent again that the server already had: its pixels are in the tiles.
+      board.drop(`${msg.author}:${msg.stroke}`);
+    }
     return;
   }
   let drawn = false;

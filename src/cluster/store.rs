@@ -344,6 +344,11 @@ impl Backend for PgStore {
         self.block(async move { read::load_room(&pg, id, upto).await })
     }
 
+    fn client_ops(&self, room: Uuid, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        let pg = self.pg.clone();
+        self.block(async move { read::client_ops(&pg, room, limit).await })
+    }
+
     fn history_reader(&self) -> Result<Connection, StoreError> {
         Err(StoreError::Unsupported("the board's history"))
     }

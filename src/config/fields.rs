@@ -376,6 +376,9 @@ pub static FIELDS: &[Field] = &[
          doubles on every failure up to store_retry_max."),
     field!(Store, store_retry_max, Span,
         "Longest wait between two tries of a failing store."),
+    field!(Store, remembered_ops, Count<usize>,
+        "How many of a room's latest client-named ops it remembers, to answer a stroke sent \
+         again after a reconnect with its commit rather than draw it twice."),
     // Cluster
     field!(Cluster, store, Opt<Text>,
         "Run as one node of a cluster: the PostgreSQL URL (postgres://user:password@host:port/db) \

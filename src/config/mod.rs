@@ -215,6 +215,11 @@ pub struct Config {
     /// Longest wait between two tries of a failing store. Default 10 s.
     pub store_retry_max: Duration,
 
+    /// How many of a room's latest client-named ops (`op` on `stroke_begin`) it remembers, to
+    /// answer a stroke sent again after a reconnect with its commit rather than draw it twice.
+    /// Default 4096.
+    pub remembered_ops: usize,
+
     /// Cluster mode: the PostgreSQL URL (`postgres://user:password@host:port/db`) of the store
     /// every node shares. Default none: single-node SQLite in `data_dir`.
     pub store: Option<String>,
@@ -323,6 +328,7 @@ impl Default for Config {
             max_store_bytes: None,
             store_retry_min: Duration::from_millis(250),
             store_retry_max: Duration::from_secs(10),
+            remembered_ops: 4096,
             store: None,
             advertise: None,
             lease_ttl: Duration::from_secs(10),

@@ -191,6 +191,7 @@ mod tests {
             max_store_bytes,
             store_retry_min,
             store_retry_max,
+            remembered_ops,
             store,
             advertise,
             lease_ttl,

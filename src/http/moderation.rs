@@ -23,6 +23,12 @@ pub async fn edit_key(
 ) -> Result<HttpResponse, ApiError> {
     let id = Uuid::parse_str(&path).map_err(|_| ApiError::room_not_found())?;
     let key = super::rooms::bearer(&req, "owner key")?;
+    // Cluster mode: the owner replaces it, so that its editors on the old key are told.
+    if let crate::room::Located::Elsewhere(_, node) =
+        super::rooms::located(&registry, id, &req).await?
+    {
+        return super::forward::forward_http(&req, bytes::Bytes::new(), &node).await;
+    }
     let meta = registry
         .replace_edit_key(id, key)
         .await?

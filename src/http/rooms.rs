@@ -276,6 +276,10 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let key = bearer(&req, "edit key")?;
+    // Cluster mode: the owner deletes it, so that its members are told (4004).
+    if let Located::Elsewhere(_, node) = located(&registry, id, &req).await? {
+        return forward::forward_http(&req, Bytes::new(), &node).await;
+    }
     match registry.delete(id, key).await {
         Ok(true) => {
             tracing::info!(room = %id, "room deleted");
@@ -315,7 +319,11 @@ pub async fn websocket(
 
 /// Where a room runs: here, or (cluster mode) on the node that owns it. A request another node
 /// already forwarded is never forwarded again: the room is between owners (503, try again).
-async fn located(registry: &Registry, id: Uuid, req: &HttpRequest) -> Result<Located, ApiError> {
+pub(super) async fn located(
+    registry: &Registry,
+    id: Uuid,
+    req: &HttpRequest,
+) -> Result<Located, ApiError> {
     let located = registry
         .locate(id)
         .await?

@@ -49,6 +49,11 @@ pub enum ClientMsg {
         /// Flat `[x, y, pressure, ...]` triples.
         #[serde(default)]
         points: Vec<f32>,
+        /// The client's own id for the op, the same when the stroke is sent again after a
+        /// reconnect: a stroke whose `op` the room already committed is answered with that
+        /// commit rather than drawn twice. 1 to 64 characters of `A-Za-z0-9_-`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op: Option<String>,
     },
     /// More points of an open stroke.
     StrokePoints {

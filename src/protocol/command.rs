@@ -59,6 +59,8 @@ pub enum Command {
         width: f32,
         /// Whole, finite, in-range `[x, y, pressure]` triples.
         points: Vec<f32>,
+        /// The client's id for the op (checked: 1 to 64 characters of `A-Za-z0-9_-`).
+        op: Option<String>,
     },
     /// More points of an open stroke.
     StrokePoints {

@@ -85,6 +85,22 @@ pub fn validate_color(color: &str) -> Result<Rgba, ProtoError> {
         .ok_or_else(|| ProtoError::new(ErrorCode::BadMessage, "color must be #rrggbb or #rrggbbaa"))
 }
 
+/// Checks a client's op id: 1 to 64 characters of `A-Za-z0-9_-`.
+pub fn validate_op_id(op: &str) -> Result<(), ProtoError> {
+    let ok = (1..=64).contains(&op.len())
+        && op
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ProtoError::new(
+            ErrorCode::BadMessage,
+            "op must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -",
+        ))
+    }
+}
+
 /// Checks a stroke's width against the configured range.
 pub fn validate_width(width: f32, config: &Config) -> Result<(), ProtoError> {
     if width.is_finite() && width >= 0.5 && width <= config.max_stroke_width {
@@ -386,10 +402,14 @@ pub fn validate(
             color,
             width: stroke_width,
             points,
+            op,
         } => {
             validate_width(stroke_width, config)?;
             let rgba = validate_color(&color)?;
             validate_points(&points, width, height, config)?;
+            if let Some(op) = &op {
+                validate_op_id(op)?;
+            }
             Command::StrokeBegin {
                 stroke,
                 tool,
@@ -397,6 +417,7 @@ pub fn validate(
                 color_text: color,
                 width: stroke_width,
                 points,
+                op,
             }
         }
         ClientMsg::StrokePoints { stroke, points } => {

@@ -22,6 +22,11 @@ pub struct OpenStroke {
     pub width: f32,
     /// Every point so far.
     pub points: Vec<f32>,
+    /// The client's id for the op.
+    pub op: Option<String>,
+    /// A stroke sent again whose op the room already committed at this seq: it is answered
+    /// with that commit, not drawn again.
+    pub duplicate_of: Option<u64>,
 }
 
 /// A connected member.

@@ -258,17 +258,18 @@ impl Registry {
             let Some(stored) = store.load_room(id)? else {
                 return Ok(None);
             };
+            let client_ops = store.client_ops(id, config.remembered_ops)?;
             let locked = store.room_facts(id)?.is_some_and(|f| f.locked);
             let owner_locked = store.owner_locked(id)?;
             let started = std::time::Instant::now();
             let ops = stored.ops.len();
             let (meta, doc) = super::load::rebuild(stored, &config)?;
             tracing::info!(room = %id, ops, ms = started.elapsed().as_millis() as u64, "room loaded");
-            Ok(Some(Ok((meta, doc, locked, owner_locked))))
+            Ok(Some(Ok((meta, doc, locked, owner_locked, client_ops))))
         })
         .await
         .map_err(|_| StoreError::Closed)??;
-        let (meta, doc, locked, owner_locked) = match loaded {
+        let (meta, doc, locked, owner_locked, client_ops) = match loaded {
             None => return Ok(None),
             Some(Err(elsewhere)) => return Ok(Some(elsewhere)),
             Some(Ok(loaded)) => loaded,
@@ -282,6 +283,7 @@ impl Registry {
             Arc::clone(&self.metrics),
             self.history.clone(),
         );
+        room.state.remember_client_ops(client_ops);
         // An operator's lock outlives the room's time in memory.
         room.state.set_locked(locked, std::time::Instant::now());
         // So does the owner's (already stored: not stored again).

@@ -71,6 +71,9 @@ pub trait Backend: Send + Sync {
     fn room_meta(&self, id: Uuid) -> Result<Option<RoomMeta>, StoreError>;
     /// A room with its base and its ops up to `upto`. Blocking.
     fn load_room_upto(&self, id: Uuid, upto: u64) -> Result<Option<StoredRoom>, StoreError>;
+    /// The client op ids among a room's latest `limit` ops, with their seqs, oldest first.
+    /// Blocking.
+    fn client_ops(&self, room: Uuid, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
     /// A connection for reading a room's history. Blocking.
     fn history_reader(&self) -> Result<Connection, StoreError>;
     /// Number of rooms stored. Blocking.
@@ -211,6 +214,11 @@ impl Store {
         self.engine.load_room_upto(id, upto)
     }
 
+    /// See [`Backend::client_ops`].
+    pub fn client_ops(&self, room: Uuid, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        self.engine.client_ops(room, limit)
+    }
+
     /// See [`Backend::history_reader`].
     pub fn history_reader(&self) -> Result<Connection, StoreError> {
         self.engine.history_reader()
@@ -330,6 +338,9 @@ impl Backend for Sqlite {
     }
     fn load_room_upto(&self, id: Uuid, upto: u64) -> Result<Option<StoredRoom>, StoreError> {
         Sqlite::load_room_upto(self, id, upto)
+    }
+    fn client_ops(&self, room: Uuid, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        Sqlite::client_ops(self, room, limit)
     }
     fn history_reader(&self) -> Result<Connection, StoreError> {
         Sqlite::history_reader(self)

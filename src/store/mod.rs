@@ -34,6 +34,7 @@ pub use backend::{Backend, Claim, Lost, Store};
 pub use facts::{FactUpdate, RoomFacts};
 pub use history::{encode_keyframe, Bounds, EncodedTile, StoredOp, TileSlot};
 pub use images::{ImageDone, ImageSaved, NewImage};
+pub(crate) use record::client_op_of;
 pub use record::Record;
 pub use retention::{unix_now, whole_secs};
 
@@ -445,6 +446,25 @@ impl Sqlite {
             ops,
             images,
         }))
+    }
+
+    /// The client op ids among a room's latest `limit` ops, oldest first. Blocking.
+    pub fn client_ops(&self, room: Uuid, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, data FROM (SELECT seq, data FROM ops WHERE room = ?1 \
+             ORDER BY seq DESC LIMIT ?2) WHERE instr(data, '\"op\":') > 0 ORDER BY seq",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![room.to_string(), limit], |r| {
+            Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, data) = row?;
+            out.extend(record::client_op_of(&data).map(|op| (op, seq)));
+        }
+        Ok(out)
     }
 
     /// A connection of its own for reading a room's history (long reads that should not hold

@@ -7,12 +7,24 @@ use crate::canvas::{
     Fill, Move, Op, Placement, Rgba, Selection, Shape, ShapeKind, Stroke, Text, Tool,
 };
 
+/// The client op id in a stored op's JSON, if it has one.
+pub(crate) fn client_op_of(data: &str) -> Option<String> {
+    serde_json::from_str::<Record>(data)
+        .ok()?
+        .client_op()
+        .map(str::to_owned)
+}
+
 /// One entry of a room's op log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
 pub enum Record {
     /// A stroke.
     Stroke {
+        /// The client's id for the op, to answer a stroke sent again after a reconnect (or a
+        /// failover) with its commit rather than draw it twice. Absent in older rows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op: Option<String>,
         /// Tool.
         tool: Tool,
         /// Color `#rrggbb[aa]`.
@@ -120,10 +132,27 @@ pub enum Record {
 }
 
 impl Record {
+    /// The client's id of the op, if it sent one.
+    pub fn client_op(&self) -> Option<&str> {
+        match self {
+            Record::Stroke { op, .. } => op.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Sets the client's id of a stroke (other ops keep none).
+    pub fn with_client_op(mut self, id: Option<String>) -> Record {
+        if let Record::Stroke { op, .. } = &mut self {
+            *op = id;
+        }
+        self
+    }
+
     /// The record of a committed op.
     pub fn of(op: &Op) -> Record {
         match op {
             Op::Stroke(s) => Record::Stroke {
+                op: None,
                 tool: s.tool,
                 color: s.color.to_hex(),
                 width: s.width,
@@ -212,6 +241,7 @@ impl Record {
                 color: c,
                 width,
                 points,
+                ..
             } => Op::Stroke(Stroke {
                 tool: *tool,
                 color: color(c)?,

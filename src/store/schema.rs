@@ -171,6 +171,7 @@ mod tests {
             .expect("base");
             for seq in [8, 9] {
                 let record = Record::Stroke {
+                    op: None,
                     tool: crate::canvas::Tool::Pen,
                     color: "#000000".into(),
                     width: 6.0,

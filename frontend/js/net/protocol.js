@@ -28,10 +28,18 @@ export function hello(name, key, user, since) {
  * @param {string} color
  * @param {number} width
  * @param {number[]} points
+ * @param {string} op this stroke's own id, the same when it is sent again after a reconnect
  */
-export const strokeBegin = (stroke, tool, color, width, points) => ({
-  type: 'stroke_begin', stroke, tool, color, width, points,
+export const strokeBegin = (stroke, tool, color, width, points, op) => ({
+  type: 'stroke_begin', stroke, tool, color, width, points, op,
 });
+
+/** A random id for an op: 16 characters of `0-9a-f`. */
+export function opId() {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /** @param {number} stroke @param {number[]} points */
 export const strokePoints = (stroke, points) => ({ type: 'stroke_points', stroke, points });

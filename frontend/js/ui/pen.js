@@ -80,8 +80,10 @@ export class Pen {
   /**
    * Own strokes not yet committed, kept so that a stroke drawn offline, or cut off by a dropped
    * connection, is sent again once the page is back in sync.
-   * @type {Map<number, {key: string, tool: string, color: string, width: number, points: number[],
-   *   sent: boolean, ended: boolean, endSent: boolean}>}
+   * Each has an op id of its own, sent with it every time: the server answers a stroke it
+   * already committed with that commit instead of drawing it twice.
+   * @type {Map<number, {key: string, op: string, tool: string, color: string, width: number,
+   *   points: number[], sent: boolean, ended: boolean, endSent: boolean}>}
    */
   #unacked = new Map();
   #flushQueued = false;
@@ -288,8 +290,9 @@ export class Pen {
     this.#active = { id, pointer, pending: [], count: 1, tool, color, width, held: hold, touch, x, y, steady };
     const key = `${this.#o.me()}:${id}`;
     this.#o.board.begin(key, { kind: 'stroke', tool, color, width, points: first });
-    const sent = !hold && this.#o.send(proto.strokeBegin(id, tool, color, width, first));
-    this.#unacked.set(id, { key, tool, color, width, points: [...first], sent, ended: false, endSent: false });
+    const op = proto.opId();
+    const sent = !hold && this.#o.send(proto.strokeBegin(id, tool, color, width, first, op));
+    this.#unacked.set(id, { key, op, tool, color, width, points: [...first], sent, ended: false, endSent: false });
   }
 
   /** @param {PointerEvent} e */
@@ -437,14 +440,15 @@ export class Pen {
   }
 
   /**
-   * The connection dropped. Strokes whose end reached the server may have been committed: they
-   * are not sent again (sending could draw them twice). The others, which the server dropped
-   * with the connection, are sent again by `resend`.
+   * The connection dropped: every stroke not yet committed is sent again by `resend`. One whose
+   * end reached the server may have been committed all the same (the commit was lost with the
+   * connection, or with a server that went down): its op id makes the server answer with that
+   * commit rather than draw it twice.
    */
   connectionLost() {
-    for (const [id, record] of this.#unacked) {
-      if (record.endSent) this.#unacked.delete(id);
-      else record.sent = false;
+    for (const record of this.#unacked.values()) {
+      record.sent = false;
+      record.endSent = false;
     }
   }
 
@@ -464,13 +468,13 @@ export class Pen {
   /**
    * Sends a whole stroke the server does not have yet: its points so far, and its end if ended.
    * @param {number} id
-   * @param {{tool: string, color: string, width: number, points: number[], sent: boolean, ended: boolean, endSent: boolean}} record
+   * @param {{op: string, tool: string, color: string, width: number, points: number[], sent: boolean, ended: boolean, endSent: boolean}} record
    */
   #sendRecord(id, record) {
     const { tool, color, width, points } = record;
     // At most FLUSH_AT points a message.
     const chunk = FLUSH_AT * 3;
-    let sent = this.#o.send(proto.strokeBegin(id, tool, color, width, points.slice(0, chunk)));
+    let sent = this.#o.send(proto.strokeBegin(id, tool, color, width, points.slice(0, chunk), record.op));
     for (let i = chunk; sent && i < points.length; i += chunk) {
       sent = this.#o.send(proto.strokePoints(id, points.slice(i, i + chunk)));
     }

@@ -245,6 +245,37 @@ fn stored_op(meta: &RoomMeta, row: &Row) -> Result<StoredOp, StoreError> {
     })
 }
 
+/// The client op ids among a room's latest `limit` ops, oldest first.
+pub(super) async fn client_ops(
+    pg: &Pg,
+    room: Uuid,
+    limit: usize,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = pg
+        .bounded(async {
+            let client = pg.client().await?;
+            Ok::<_, PgError>(
+                client
+                    .query(
+                        "SELECT seq, data FROM (SELECT seq, data FROM ops WHERE room = $1
+                           ORDER BY seq DESC LIMIT $2) AS latest
+                          WHERE position('\"op\":' IN data) > 0 ORDER BY seq",
+                        &[&room, &limit],
+                    )
+                    .await?,
+            )
+        })
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let seq = seq_from_sql(row.try_get(0).map_err(PgError::from)?)?;
+        let data: String = row.try_get(1).map_err(PgError::from)?;
+        out.extend(crate::store::client_op_of(&data).map(|op| (op, seq)));
+    }
+    Ok(out)
+}
+
 /// One uploaded image's bytes, if the room has it.
 pub(super) async fn image(pg: &Pg, room: Uuid, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
     let row = pg

@@ -34,6 +34,7 @@ impl RoomState {
         );
         let before = self.editing_refusal().map(|e| e.code);
         self.store_down = true;
+        self.client_ops.forget_after(durable);
         for p in std::mem::take(&mut self.pending) {
             self.metrics.error_sent(ErrorCode::StoreUnavailable);
             self.log.push(

@@ -135,6 +135,7 @@ impl RoomState {
                 color_text,
                 width,
                 points,
+                op,
             } => {
                 if let Some(i) = member.open_at_resync.iter().position(|s| *s == stroke) {
                     member.open_at_resync.swap_remove(i);
@@ -159,17 +160,21 @@ impl RoomState {
                     now,
                     f64::from(width * width) + cost::stroke(width, None, &points),
                 );
-                self.log.push(
-                    &ServerMsg::StrokeBegin {
-                        author: id,
-                        stroke,
-                        tool,
-                        color: Cow::Borrowed(&color_text),
-                        width,
-                        points: Cow::Borrowed(&points),
-                    },
-                    Audience::Except(id),
-                );
+                // Sent again after a reconnect, of an op already committed: others have it.
+                let duplicate_of = op.as_deref().and_then(|op| self.client_ops.seq_of(op));
+                if duplicate_of.is_none() {
+                    self.log.push(
+                        &ServerMsg::StrokeBegin {
+                            author: id,
+                            stroke,
+                            tool,
+                            color: Cow::Borrowed(&color_text),
+                            width,
+                            points: Cow::Borrowed(&points),
+                        },
+                        Audience::Except(id),
+                    );
+                }
                 member.open.insert(
                     stroke,
                     OpenStroke {
@@ -178,6 +183,8 @@ impl RoomState {
                         color_text,
                         width,
                         points,
+                        op,
+                        duplicate_of,
                     },
                 );
                 Ok(())
@@ -198,19 +205,25 @@ impl RoomState {
                 member
                     .paint
                     .charge(now, cost::stroke(open.width, last, &points));
-                self.log.push(
-                    &ServerMsg::StrokePoints {
-                        author: id,
-                        stroke,
-                        points: Cow::Borrowed(&points),
-                    },
-                    Audience::Except(id),
-                );
+                if open.duplicate_of.is_none() {
+                    self.log.push(
+                        &ServerMsg::StrokePoints {
+                            author: id,
+                            stroke,
+                            points: Cow::Borrowed(&points),
+                        },
+                        Audience::Except(id),
+                    );
+                }
                 open.points.extend_from_slice(&points);
                 Ok(())
             }
             Command::StrokeEnd { stroke } => {
                 let open = member.open.remove(&stroke).ok_or_else(|| unknown(stroke))?;
+                if let Some(seq) = open.duplicate_of {
+                    self.answer_duplicate(id, stroke, seq);
+                    return Ok(());
+                }
                 self.log.push(
                     &ServerMsg::StrokeEnd { author: id, stroke },
                     Audience::Except(id),
@@ -221,7 +234,7 @@ impl RoomState {
                     width: open.width,
                     points: open.points,
                 });
-                self.commit(id, op, OpKind::Stroke, Some(stroke), None, now);
+                self.commit_op(id, op, OpKind::Stroke, Some(stroke), None, open.op, now);
                 Ok(())
             }
             Command::Shape {
@@ -320,16 +333,35 @@ impl RoomState {
         client_id: Option<u32>,
         now: Instant,
     ) {
+        self.commit_op(author, op, kind, stroke, client_id, None, now);
+    }
+
+    /// [`RoomState::commit`] of an op the client named (`client_op`), remembered once durable
+    /// so that the op sent again is answered rather than applied twice.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn commit_op(
+        &mut self,
+        author: MemberId,
+        op: Op,
+        kind: OpKind,
+        stroke: Option<StrokeId>,
+        client_id: Option<u32>,
+        client_op: Option<String>,
+        now: Instant,
+    ) {
         let Some(key) = self.members.get(&author).map(|m| m.author_key.clone()) else {
             return;
         };
-        let record = Record::of(&op);
+        let record = Record::of(&op).with_client_op(client_op.clone());
         let is_fill = matches!(op, Op::Fill(_));
         let restored = match &op {
             Op::Restore(r) => r.tiles.clone(),
             _ => Vec::new(),
         };
         let applied = self.doc.commit(&key, op);
+        if let Some(op) = client_op {
+            self.client_ops.remember(op, applied.seq);
+        }
         if is_fill {
             if let Some(m) = self.members.get_mut(&author) {
                 m.paint.charge(now, cost::tiles(applied.tiles.len()));
@@ -388,6 +420,7 @@ impl RoomState {
             author,
             stroke,
             client_id,
+            echoes: Vec::new(),
         });
         for tile in applied.tiles {
             self.dirty.entry(tile).or_insert((now, now)).1 = now;
@@ -395,6 +428,26 @@ impl RoomState {
         if op != OpKind::Stroke {
             self.urgent = true;
             self.start_round(now);
+        }
+    }
+}
+
+impl RoomState {
+    /// Answers a stroke sent again whose op was committed at `seq`: the same commit, to its
+    /// sender alone, once that op is durable (at once if it already is).
+    fn answer_duplicate(&mut self, member: MemberId, stroke: StrokeId, seq: u64) {
+        let commit = ServerMsg::Commit {
+            seq,
+            author: member,
+            stroke: Some(stroke),
+            op: OpKind::Stroke,
+            id: None,
+            target: None,
+        };
+        if seq <= self.durable_seq {
+            self.log.push(&commit, Audience::Only(member));
+        } else if let Some(p) = self.pending.iter_mut().find(|p| p.seq == seq) {
+            p.echoes.push((member, encode(&commit).into()));
         }
     }
 }

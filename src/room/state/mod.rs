@@ -17,6 +17,7 @@ use bytestring::ByteString;
 use tiny_skia::Pixmap;
 
 mod admin;
+mod client_ops;
 mod editing;
 mod fault;
 mod images;
@@ -142,6 +143,8 @@ pub(super) struct Pending {
     pub stroke: Option<crate::protocol::StrokeId>,
     /// The client's id of a shape, fill or clear.
     pub client_id: Option<u32>,
+    /// The same commit for members who sent the op again meanwhile (after a reconnect).
+    pub echoes: Vec<(MemberId, ByteString)>,
 }
 
 /// Live facts about a room.
@@ -231,6 +234,8 @@ pub struct RoomState {
     cache: TileCache,
     /// Commits waiting for the store, oldest first.
     pending: VecDeque<Pending>,
+    /// The latest ops clients named, to answer one sent again rather than apply it twice.
+    client_ops: client_ops::ClientOps,
     /// Highest seq known durable.
     durable_seq: u64,
     /// Base seq last handed to the store.
@@ -273,6 +278,7 @@ impl RoomState {
         let durable_seq = doc.seq();
         let saved_base = doc.base_seq();
         let retry_delay = config.store_retry_min;
+        let client_ops = client_ops::ClientOps::new(config.remembered_ops);
         let warm = Effect::EncodeTiles {
             tiles: doc
                 .canvas()
@@ -306,6 +312,7 @@ impl RoomState {
             encoding: false,
             cache: TileCache::default(),
             pending: VecDeque::new(),
+            client_ops,
             durable_seq,
             saved_base,
             reaching_back: Vec::new(),
@@ -319,6 +326,13 @@ impl RoomState {
             empty_since: Some(now),
             effects: vec![warm],
             metrics,
+        }
+    }
+
+    /// Remembers the client op ids of stored ops (a room just loaded), oldest first.
+    pub fn remember_client_ops(&mut self, ops: Vec<(String, u64)>) {
+        for (op, seq) in ops {
+            self.client_ops.remember(op, seq);
         }
     }
 

@@ -112,6 +112,7 @@ fn begin(stroke: u32, x: f32) -> Command {
         color_text: "#000000".into(),
         width: 4.0,
         points: vec![x, 10.0, 0.5],
+        op: None,
     }
 }
 
@@ -850,4 +851,134 @@ fn image_ops_are_placed_off_the_loop() {
     let _ = h.room.handle(ann, image(6), h.now);
     let refused = h.room.handle(ann, image(7), h.now);
     assert_eq!(refused.map_err(|e| e.code), Err(ErrorCode::RateLimited));
+}
+
+/// A stroke's `begin` with a client op id.
+fn begin_op(stroke: u32, x: f32, op: &str) -> Command {
+    match begin(stroke, x) {
+        Command::StrokeBegin {
+            stroke,
+            tool,
+            color,
+            color_text,
+            width,
+            points,
+            ..
+        } => Command::StrokeBegin {
+            stroke,
+            tool,
+            color,
+            color_text,
+            width,
+            points,
+            op: Some(op.into()),
+        },
+        other => other,
+    }
+}
+
+/// The commits a member was told of: (seq, author, stroke).
+fn commits(msgs: &[ServerMsg<'_>]) -> Vec<(u64, MemberId, Option<u32>)> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ServerMsg::Commit {
+                seq,
+                author,
+                stroke,
+                ..
+            } => Some((*seq, *author, *stroke)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A stroke sent again with the op id of one the room committed (its sender reconnected
+/// before the commit reached it) is answered with that commit, to the sender alone, and is
+/// neither drawn again, stored again nor shown to others. A new op id is drawn as usual.
+#[test]
+fn a_stroke_sent_again_with_its_op_id_is_answered_not_drawn_twice() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let vic = h.join("Vic", Role::Viewer, true);
+    h.send(ann, begin_op(1, 10.0, "op-a"));
+    h.send(ann, Command::StrokeEnd { stroke: 1 });
+    h.tick();
+    assert_eq!(commits(&h.messages(ann)), [(1, ann, Some(1))]);
+    h.messages(vic);
+    // Ann's connection dropped; she is back as a new member and sends the stroke again.
+    h.room.leave(ann, h.now);
+    let ann2 = h.join("Ann", Role::Editor, true);
+    h.messages(ann2);
+    h.send(ann2, begin_op(1, 10.0, "op-a"));
+    h.send(ann2, points(1, 20.0));
+    h.send(ann2, Command::StrokeEnd { stroke: 1 });
+    assert!(
+        !h.room
+            .take_effects()
+            .iter()
+            .any(|e| matches!(e, Effect::Persist { .. })),
+        "nothing is stored again"
+    );
+    h.tick();
+    assert_eq!(h.room.doc().seq(), 1, "not drawn twice");
+    assert_eq!(commits(&h.messages(ann2)), [(1, ann2, Some(1))]);
+    let seen = h.messages(vic);
+    assert!(
+        !seen.iter().any(|m| matches!(
+            m,
+            ServerMsg::StrokeBegin { .. }
+                | ServerMsg::StrokePoints { .. }
+                | ServerMsg::Commit { .. }
+        )),
+        "others see nothing of it: {seen:?}"
+    );
+    // Another op id is another stroke.
+    h.send(ann2, begin_op(2, 30.0, "op-b"));
+    h.send(ann2, Command::StrokeEnd { stroke: 2 });
+    h.tick();
+    assert_eq!(h.room.doc().seq(), 2);
+    assert_eq!(commits(&h.messages(vic)), [(2, ann2, Some(2))]);
+}
+
+/// Sent again while the first commit is still waiting for the store, the answer waits too:
+/// no `commit` before the op is durable. Op ids of a room loaded from the store are known.
+#[test]
+fn a_repeated_op_is_answered_once_durable_and_known_after_a_load() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let _ = h.room.handle(ann, begin_op(1, 10.0, "op-a"), h.now);
+    let _ = h.room.handle(ann, Command::StrokeEnd { stroke: 1 }, h.now);
+    let persisted: Vec<u64> = h
+        .room
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Persist { seq, .. } => Some(seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(persisted, [1]);
+    let bob = h.join("Ann again", Role::Editor, true);
+    let _ = h.room.handle(bob, begin_op(7, 10.0, "op-a"), h.now);
+    let _ = h.room.handle(bob, Command::StrokeEnd { stroke: 7 }, h.now);
+    h.tick();
+    assert!(commits(&h.messages(bob)).is_empty(), "not durable yet");
+    h.room.stored(1, None, h.now);
+    h.tick();
+    // Everyone's commit of Ann's stroke, then the answer to the one sent again.
+    assert_eq!(
+        commits(&h.messages(bob)),
+        [(1, ann, Some(1)), (1, bob, Some(7))]
+    );
+    assert_eq!(h.room.doc().seq(), 1);
+
+    // A freshly loaded room learns the op ids from the store.
+    let mut fresh = Harness::new(Config::default());
+    fresh.room.remember_client_ops(vec![("op-z".into(), 0)]);
+    let cy = fresh.join("Cy", Role::Editor, true);
+    fresh.send(cy, begin_op(1, 10.0, "op-z"));
+    fresh.send(cy, Command::StrokeEnd { stroke: 1 });
+    fresh.tick();
+    assert_eq!(fresh.room.doc().seq(), 0);
+    assert_eq!(commits(&fresh.messages(cy)), [(0, cy, Some(1))]);
 }
