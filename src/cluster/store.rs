@@ -187,8 +187,8 @@ impl PgStore {
         }
     }
 
-    /// The base URL of the node holding `room`'s unexpired lease, if another does.
-    async fn holder(pg: Pg, room: Uuid) -> Result<Option<String>, StoreError> {
+    /// The base URL of the node holding `room`'s unexpired lease, unless it is `this` node.
+    async fn holder(pg: Pg, room: Uuid, this: String) -> Result<Option<String>, StoreError> {
         let owner: Option<String> = pg
             .bounded(async {
                 let client = pg.client().await?;
@@ -202,7 +202,9 @@ impl PgStore {
                 Ok::<_, PgError>(row.map(|r| r.try_get::<_, String>(0)).transpose()?)
             })
             .await?;
-        Ok(owner.map(|o| o.split('#').next().unwrap_or_default().to_owned()))
+        Ok(owner
+            .filter(|o| *o != this)
+            .map(|o| o.split('#').next().unwrap_or_default().to_owned()))
     }
 }
 
@@ -416,7 +418,7 @@ impl Backend for PgStore {
             }
             match LeaseKeeper::start(leases, room, &node, keeper).await? {
                 Some(keeper) => Ok(Ok(keeper)),
-                None => Ok(Err(PgStore::holder(pg, room).await?)),
+                None => Ok(Err(PgStore::holder(pg, room, node).await?)),
             }
         })?;
         match claimed {
@@ -438,6 +440,12 @@ impl Backend for PgStore {
                 .wait_for(|s| !matches!(s, KeeperState::Held { .. }))
                 .await;
         }))
+    }
+
+    fn owner_of(&self, room: Uuid) -> Result<Option<String>, StoreError> {
+        let pg = self.pg.clone();
+        let node = self.node.clone();
+        self.block(async move { PgStore::holder(pg, room, node).await })
     }
 
     fn release(&self, room: Uuid) {

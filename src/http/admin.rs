@@ -205,21 +205,46 @@ async fn set_locked(
     Ok(HttpResponse::Ok().json(entry(room, registry)))
 }
 
+/// Cluster mode: a change to a room another node runs is made there, so that its live members
+/// are told (every node has the same admin token). `None`: make it here.
+async fn on_owner(
+    registry: &Registry,
+    req: &HttpRequest,
+    raw_id: &str,
+    body: web::Bytes,
+) -> Result<Option<HttpResponse>, ApiError> {
+    if super::forward::is_forwarded(req) {
+        return Ok(None);
+    }
+    match registry.running_elsewhere(parse_id(raw_id)?).await? {
+        Some(node) => Ok(Some(super::forward::forward_http(req, body, &node).await?)),
+        None => Ok(None),
+    }
+}
+
 /// `POST /api/admin/rooms/{id}/lock`: nobody may draw until unlocked, across restarts.
 async fn lock(
     _: Admin,
+    req: HttpRequest,
     registry: web::Data<Registry>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(done) = on_owner(&registry, &req, &path, web::Bytes::new()).await? {
+        return Ok(done);
+    }
     set_locked(&registry, &path, true).await
 }
 
 /// `POST /api/admin/rooms/{id}/unlock`.
 async fn unlock(
     _: Admin,
+    req: HttpRequest,
     registry: web::Data<Registry>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(done) = on_owner(&registry, &req, &path, web::Bytes::new()).await? {
+        return Ok(done);
+    }
     set_locked(&registry, &path, false).await
 }
 
@@ -235,10 +260,14 @@ struct KickRequest {
 /// the member's socket with 4003.
 async fn kick(
     _: Admin,
+    req: HttpRequest,
     registry: web::Data<Registry>,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(done) = on_owner(&registry, &req, &path, body.clone()).await? {
+        return Ok(done);
+    }
     let id = parse_id(&path)?;
     let req: KickRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid kick request: {e}")))?;
@@ -261,9 +290,13 @@ async fn kick(
 /// `DELETE /api/admin/rooms/{id}`: deletes the room without its edit key.
 async fn delete(
     _: Admin,
+    req: HttpRequest,
     registry: web::Data<Registry>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(done) = on_owner(&registry, &req, &path, web::Bytes::new()).await? {
+        return Ok(done);
+    }
     if registry.admin_delete(parse_id(&path)?).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {

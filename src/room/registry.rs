@@ -311,6 +311,18 @@ impl Registry {
         Ok(Some(Located::Here(meta, handle)))
     }
 
+    /// Cluster mode: the base URL of another node running the room now, if one does (the room
+    /// is not loaded here, and nothing is claimed).
+    pub async fn running_elsewhere(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        if self.running(id).is_some() {
+            return Ok(None);
+        }
+        let store = Arc::clone(&self.store);
+        actix_web::web::block(move || store.owner_of(id))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
     /// Deletes a room when `key` is its edit key: its members are disconnected (4004) and it is
     /// gone from the store once this returns `Ok(true)`. `Ok(false)` when no such room exists.
     pub async fn delete(&self, id: Uuid, key: &str) -> Result<bool, ProtoError> {

@@ -111,6 +111,10 @@ pub trait Backend: Send + Sync {
     }
     /// Gives up a room this node no longer runs, so another node may take it at once.
     fn release(&self, _room: Uuid) {}
+    /// The base URL of another node that runs the room now, without claiming it. Blocking.
+    fn owner_of(&self, _room: Uuid) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// The rooms' store: SQLite by default, PostgreSQL in cluster mode.
@@ -284,6 +288,11 @@ impl Store {
     /// See [`Backend::release`].
     pub fn release(&self, room: Uuid) {
         self.engine.release(room)
+    }
+
+    /// See [`Backend::owner_of`].
+    pub fn owner_of(&self, room: Uuid) -> Result<Option<String>, StoreError> {
+        self.engine.owner_of(room)
     }
 }
 
