@@ -383,15 +383,19 @@ impl Client {
 
     /// The next frame, failing the test after [`WAIT`].
     pub async fn next(&mut self) -> Frame {
+        self.next_within(WAIT).await.expect("a frame in time")
+    }
+
+    /// The next frame, or `None` if none came within `wait` (without failing the test; like
+    /// [`Client::next`], a ping or pong starts the wait again).
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Frame> {
         if let Some(m) = self.queued.pop_front() {
-            return Frame::Msg(m);
+            return Some(Frame::Msg(m));
         }
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("a frame in time");
-            match msg {
-                None | Some(Err(_)) => return Frame::Closed(None),
+            let msg = tokio::time::timeout(wait, self.ws.next()).await.ok()?;
+            return Some(match msg {
+                None | Some(Err(_)) => Frame::Closed(None),
                 Some(Ok(Message::Text(t))) => {
                     match decode_server(&t).unwrap_or_else(|e| panic!("decode {t}: {e}")) {
                         ServerMsg::Batch { messages } => {
@@ -399,15 +403,15 @@ impl Client {
                             self.batches += 1;
                             self.queued.extend(messages);
                             let first = self.queued.pop_front().expect("not empty");
-                            return Frame::Msg(first);
+                            Frame::Msg(first)
                         }
-                        m => return Frame::Msg(m),
+                        m => Frame::Msg(m),
                     }
                 }
-                Some(Ok(Message::Binary(b))) => return Frame::Binary(b.to_vec()),
-                Some(Ok(Message::Close(c))) => return Frame::Closed(c.map(|c| u16::from(c.code))),
+                Some(Ok(Message::Binary(b))) => Frame::Binary(b.to_vec()),
+                Some(Ok(Message::Close(c))) => Frame::Closed(c.map(|c| u16::from(c.code))),
                 Some(Ok(_)) => continue,
-            }
+            });
         }
     }
 

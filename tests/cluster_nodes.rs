@@ -1,0 +1,1171 @@
+//! Cluster mode end to end: real `inkroom` processes (nodes) sharing rooms through a real
+//! PostgreSQL 15 (`tests/services`), each node with its own data dir, port and `--advertise`
+//! URL, and short leases (`--lease-ttl 3s`, `--lease-margin 1s`). Real WebSocket clients
+//! draw through any node; the tests kill (SIGKILL), stop (SIGSTOP / SIGCONT) the owner or stop
+//! PostgreSQL, and then check what the clients were told against what PostgreSQL holds: every
+//! acknowledged op stored, seqs `1..=N` without a gap or a duplicate, epochs that never go
+//! back, and the same canvas on every node.
+//!
+//! Every wait is on an event or a condition, bounded; a failing test prints the end of each
+//! node's log (`INKROOM_LOG` sets its filter; default `info`).
+
+#[path = "services/mod.rs"]
+mod services;
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Client, Frame, TempDir, TestServer};
+use inkroom::canvas::{Canvas, Op, Stroke, Tool};
+use inkroom::protocol::{ErrorCode, ServerMsg};
+use serde_json::{json, Value};
+use services::Postgres;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+/// Lease time to live and safety margin of every node.
+const TTL: &str = "3s";
+const MARGIN: &str = "1s";
+
+/// Bound on anything that waits for a takeover or a recovery (several lease ttls).
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Canvas size of the test rooms.
+const W: u32 = 400;
+const H: u32 = 300;
+
+/// Width of every stroke.
+const STROKE_WIDTH: f32 = 5.0;
+
+/// The tests of this file run one at a time: each runs several servers with lease timings
+/// that a crowded 2-core machine could break.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs blocking work (starting processes, `pg_ctl`) without stalling the runtime.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// One `inkroom` process in cluster mode. Killed (SIGKILL) when dropped; a test that fails
+/// prints the end of its log.
+struct Node {
+    name: &'static str,
+    /// `http://127.0.0.1:PORT`, also its `--advertise` URL.
+    url: String,
+    addr: SocketAddr,
+    child: Child,
+    /// Kept open so that the server never writes to a closed pipe.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+    log: PathBuf,
+    _data: TempDir,
+}
+
+impl Node {
+    /// Starts a node on a port chosen here (so that `--advertise` names it), its own data dir
+    /// and `store` (a `postgres://` URL); waits until `/readyz` answers 200.
+    async fn start(name: &'static str, store: &str) -> Node {
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            match blocking(|| Node::spawn(name, store)) {
+                Ok(node) => {
+                    node.await_ready().await;
+                    return node;
+                }
+                // Another process may have taken the port meanwhile: try another.
+                Err(e) => failures.push(e),
+            }
+        }
+        panic!("node {name} did not start:\n{}", failures.join("\n"));
+    }
+
+    fn spawn(name: &'static str, store: &str) -> Result<Node, String> {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let data = TempDir::new();
+        let log = data.0.join(format!("node-{name}.log"));
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let filter = std::env::var("INKROOM_LOG").unwrap_or_else(|_| "info".into());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_inkroom"))
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(&data.0)
+            .args(["--store", store, "--advertise", &url])
+            .args(["--lease-ttl", TTL, "--lease-margin", MARGIN])
+            .env("INKROOM_LOG", filter)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("start inkroom");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        let addr: Option<SocketAddr> = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.parse().ok());
+        match addr {
+            Some(addr) if addr.port() == port => Ok(Node {
+                name,
+                url,
+                addr,
+                child,
+                _stdout: stdout,
+                log,
+                _data: data,
+            }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                Err(format!("first line {line:?}; log:\n{text}"))
+            }
+        }
+    }
+
+    /// Waits for `/readyz` to answer 200.
+    async fn await_ready(&self) {
+        let until = Instant::now() + PATIENCE;
+        loop {
+            let res = common::http(self.addr, "GET", "/readyz", None, &[]).await;
+            if res.status == 200 {
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "node {} not ready: {} {}",
+                self.name,
+                res.status,
+                res.text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A handle for the HTTP and WebSocket helpers.
+    fn server(&self) -> TestServer {
+        TestServer::attach(self.addr)
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Sends a signal (`KILL`, `STOP`, `CONT`) with kill(1).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.pid()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {}", self.pid());
+    }
+
+    /// SIGKILL, and reaps the process.
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// The last `n` lines of its log.
+    fn log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- node {} ({}) log, last lines ----\n{}\n---- end of node {} ----",
+                self.name,
+                self.url,
+                self.log_tail(80),
+                self.name
+            );
+        }
+    }
+}
+
+/// A new room on `node`: its id and edit key.
+async fn create_room(node: &Node) -> (String, String) {
+    let room = node
+        .server()
+        .create_room(json!({"width": W, "height": H}))
+        .await;
+    let id = room["id"].as_str().expect("id").to_owned();
+    let key = room["edit_key"].as_str().expect("key").to_owned();
+    (id, key)
+}
+
+// ---- PostgreSQL, read directly ----
+
+/// A fresh connection (a test may restart the server between two reads).
+async fn db(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// One row of `ops`.
+#[derive(Debug)]
+struct StoredOp {
+    seq: i64,
+    epoch: i64,
+    data: String,
+}
+
+/// The room's ops in seq order.
+async fn stored_ops(url: &str, room: &str) -> Vec<StoredOp> {
+    let room = Uuid::parse_str(room).expect("uuid");
+    db(url)
+        .await
+        .query(
+            "SELECT seq, epoch, data FROM ops WHERE room = $1 ORDER BY seq",
+            &[&room],
+        )
+        .await
+        .expect("read ops")
+        .iter()
+        .map(|r| StoredOp {
+            seq: r.get(0),
+            epoch: r.get(1),
+            data: r.get(2),
+        })
+        .collect()
+}
+
+/// The room's lease row.
+#[derive(Debug, Clone)]
+struct LeaseRow {
+    owner: String,
+    epoch: i64,
+    /// `expires_at <= now()` on the database's clock.
+    expired: bool,
+}
+
+async fn lease(url: &str, room: &str) -> Option<LeaseRow> {
+    let room = Uuid::parse_str(room).expect("uuid");
+    db(url)
+        .await
+        .query_opt(
+            "SELECT owner, epoch, expires_at <= now() FROM leases WHERE room = $1",
+            &[&room],
+        )
+        .await
+        .expect("read leases")
+        .map(|r| LeaseRow {
+            owner: r.get(0),
+            epoch: r.get(1),
+            expired: r.get(2),
+        })
+}
+
+/// Polls the lease row until `check` holds; fails the test after [`PATIENCE`].
+async fn await_lease(
+    url: &str,
+    room: &str,
+    what: &str,
+    check: impl Fn(&LeaseRow) -> bool,
+) -> LeaseRow {
+    let until = Instant::now() + PATIENCE;
+    loop {
+        let row = lease(url, room).await;
+        if let Some(row) = row.as_ref().filter(|r| check(r)) {
+            return row.clone();
+        }
+        assert!(Instant::now() < until, "lease never {what}: last {row:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether `owner` (`<advertise-url>#<run id>`) names `node`.
+fn owned_by(owner: &str, node: &Node) -> bool {
+    owner.starts_with(&format!("{}#", node.url))
+}
+
+/// The checks every test makes on the stored log: seqs exactly `1..=n`, epochs never going
+/// back. Returns the epochs in seq order.
+fn assert_log_sound(ops: &[StoredOp], n: u64) -> Vec<i64> {
+    let seqs: Vec<i64> = ops.iter().map(|o| o.seq).collect();
+    let want: Vec<i64> = (1..=n as i64).collect();
+    assert_eq!(seqs, want, "stored seqs must be exactly 1..={n}");
+    let epochs: Vec<i64> = ops.iter().map(|o| o.epoch).collect();
+    assert!(
+        epochs.windows(2).all(|w| w[0] <= w[1]),
+        "epochs go back in seq order (an op of an old epoch stored after a newer one): {epochs:?}"
+    );
+    epochs
+}
+
+// ---- strokes ----
+
+/// Stroke `i`'s color: unique per stroke, so that a stored op names its stroke.
+fn color(i: u32) -> String {
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        i % 256,
+        (i / 256 * 40 + 60) % 256,
+        (i * 13 + 100) % 256
+    )
+}
+
+fn points(i: u32) -> Vec<[f32; 3]> {
+    let f = i as f32;
+    vec![
+        [(f * 37.0) % 380.0 + 10.0, (f * 53.0) % 280.0 + 10.0, 0.4],
+        [
+            (f * 37.0 + 80.0) % 380.0 + 10.0,
+            (f * 53.0 + 40.0) % 280.0 + 10.0,
+            0.8,
+        ],
+        [
+            (f * 29.0 + 30.0) % 380.0 + 10.0,
+            (f * 17.0 + 90.0) % 280.0 + 10.0,
+            0.5,
+        ],
+    ]
+}
+
+/// Draws stroke `i` (its id is `i` too) with [`Client::draw`].
+async fn draw(c: &mut Client, i: u32) {
+    c.draw(i, &color(i), STROKE_WIDTH, &points(i)).await;
+}
+
+/// Like [`draw`], but false instead of failing when the connection is gone.
+async fn try_draw(c: &mut Client, i: u32) -> bool {
+    let ps = points(i);
+    let mut msgs = vec![json!({
+        "type": "stroke_begin", "stroke": i, "tool": "pen", "color": color(i),
+        "width": STROKE_WIDTH, "points": ps[0],
+    })];
+    for p in &ps[1..] {
+        msgs.push(json!({"type": "stroke_points", "stroke": i, "points": p}));
+    }
+    msgs.push(json!({"type": "stroke_end", "stroke": i}));
+    for m in msgs {
+        if !c.try_send(Message::text(m.to_string())).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Which of `strokes` a stored op is, by its color.
+fn stroke_of(op: &StoredOp, strokes: impl IntoIterator<Item = u32>) -> Option<u32> {
+    let found: Vec<u32> = strokes
+        .into_iter()
+        .filter(|&i| op.data.contains(&format!("\"{}\"", color(i))))
+        .collect();
+    match found[..] {
+        [i] => Some(i),
+        [] => None,
+        _ => panic!(
+            "op {} matches several strokes {found:?}: {}",
+            op.seq, op.data
+        ),
+    }
+}
+
+/// The canvas after `strokes` in this order, over white, as `canvas.png` would show it.
+fn render(strokes: &[u32]) -> image::RgbaImage {
+    let mut canvas = Canvas::new(W, H).expect("size");
+    for &i in strokes {
+        let c = inkroom::protocol::parse_color(&color(i)).expect("color");
+        canvas.apply(&mut Op::Stroke(Stroke {
+            tool: Tool::Pen,
+            color: c,
+            width: STROKE_WIDTH,
+            points: points(i).into_iter().flatten().collect(),
+        }));
+    }
+    common::on_white(&canvas)
+}
+
+// ---- clients ----
+
+fn hello(name: &str, key: Option<&str>, user: Option<&str>, since: Option<u64>) -> Value {
+    let mut h = json!({"type": "hello", "name": name});
+    if let Some(k) = key {
+        h["key"] = k.into();
+    }
+    if let Some(u) = user {
+        h["user"] = u.into();
+    }
+    if let Some(s) = since {
+        h["since"] = s.into();
+    }
+    h
+}
+
+/// What a join returned.
+struct Joined {
+    client: Client,
+    /// `welcome.seq`: the room's seq when it let us in.
+    seq: u64,
+    resumed: bool,
+}
+
+/// Connects and joins like [`Client::join_with`], but returns why instead of failing: refused
+/// upgrade, closed before `synced`, an `error`, or nothing within `wait`.
+async fn try_join(
+    node: &Node,
+    room: &str,
+    hello: &Value,
+    wait: Duration,
+) -> Result<Joined, String> {
+    let url = format!("ws://{}/api/rooms/{room}/ws", node.addr);
+    let ws = match tokio::time::timeout(wait, tokio_tungstenite::connect_async(url)).await {
+        Err(_) => return Err("no WebSocket upgrade in time".into()),
+        Ok(Err(e)) => return Err(format!("upgrade refused: {e}")),
+        Ok(Ok((ws, _))) => ws,
+    };
+    let mut c = Client::over(ws);
+    if !c.try_send(Message::text(hello.to_string())).await {
+        return Err("connection lost sending hello".into());
+    }
+    let mut welcome = None;
+    loop {
+        match c.next_within(wait).await {
+            None => return Err(format!("no welcome and synced within {wait:?}")),
+            Some(Frame::Closed(code)) => return Err(format!("closed ({code:?}) before synced")),
+            Some(Frame::Binary(b)) => c.binaries.push(b),
+            Some(Frame::Msg(ServerMsg::Welcome {
+                you, seq, resumed, ..
+            })) => {
+                c.id = you;
+                welcome = Some((seq, resumed));
+            }
+            Some(Frame::Msg(ServerMsg::Error { code, message, .. })) => {
+                return Err(format!("error {code:?}: {message}"))
+            }
+            Some(Frame::Msg(ServerMsg::Synced { .. })) => {
+                let (seq, resumed) = welcome.ok_or("synced before welcome")?;
+                return Ok(Joined {
+                    client: c,
+                    seq,
+                    resumed,
+                });
+            }
+            Some(Frame::Msg(_)) => {}
+        }
+    }
+}
+
+/// Joins through `nodes` in turn until one lets us in, with a growing pause between attempts
+/// (100 ms to 1 s); fails the test with every refusal after [`PATIENCE`].
+async fn join_retrying(nodes: &[&Node], room: &str, hello: &Value) -> Joined {
+    let until = Instant::now() + PATIENCE;
+    let mut pause = Duration::from_millis(100);
+    let mut refusals = Vec::new();
+    for attempt in 0.. {
+        let node = nodes[attempt % nodes.len()];
+        let started = Instant::now();
+        match try_join(node, room, hello, Duration::from_secs(10)).await {
+            Ok(joined) => {
+                if !refusals.is_empty() {
+                    println!(
+                        "joined through node {} after {} refusals: {refusals:?}",
+                        node.name,
+                        refusals.len()
+                    );
+                }
+                return joined;
+            }
+            Err(e) => refusals.push(format!(
+                "node {} after {:?}: {e}",
+                node.name,
+                started.elapsed()
+            )),
+        }
+        assert!(
+            Instant::now() < until,
+            "could not join room {room} within {PATIENCE:?}: {refusals:#?}"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+    unreachable!()
+}
+
+/// One commit as a member saw it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Seen {
+    seq: u64,
+    author: u64,
+    stroke: Option<u32>,
+}
+
+/// Reads until the commit of `upto` (failing the test if the connection closes first or
+/// nothing comes for 5 s); returns every commit seen, in order, and the colors of the strokes
+/// begun by others.
+async fn commits_until(c: &mut Client, upto: u64) -> (Vec<Seen>, HashMap<(u64, u32), String>) {
+    let mut seen = Vec::new();
+    let mut begun = HashMap::new();
+    loop {
+        match c.recv().await {
+            ServerMsg::Commit {
+                seq,
+                author,
+                stroke,
+                ..
+            } => {
+                seen.push(Seen {
+                    seq,
+                    author,
+                    stroke,
+                });
+                if seq >= upto {
+                    return (seen, begun);
+                }
+            }
+            ServerMsg::StrokeBegin {
+                author,
+                stroke,
+                color,
+                ..
+            } => {
+                begun.insert((author, stroke), color.into_owned());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads until the server closes (the commits it sent meanwhile count); fails the test after
+/// [`PATIENCE`].
+async fn until_closed(c: &mut Client, who: &str) -> (Option<u16>, Vec<Seen>) {
+    let until = Instant::now() + PATIENCE;
+    let mut seen = Vec::new();
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        match c.next_within(left).await {
+            None => panic!("{who}: the connection did not close within {PATIENCE:?}"),
+            Some(Frame::Closed(code)) => return (code, seen),
+            Some(Frame::Msg(ServerMsg::Commit {
+                seq,
+                author,
+                stroke,
+                ..
+            })) => seen.push(Seen {
+                seq,
+                author,
+                stroke,
+            }),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Fetches `canvas.png` from a node: its seq (`X-Inkroom-Seq`, if sent) and pixels.
+async fn canvas(node: &Node, room: &str) -> Result<(Option<u64>, image::RgbaImage), String> {
+    let res = common::http(
+        node.addr,
+        "GET",
+        &format!("/api/rooms/{room}/canvas.png"),
+        None,
+        &[],
+    )
+    .await;
+    if res.status != 200 {
+        return Err(format!("{} {}", res.status, res.text()));
+    }
+    let seq = res.header("x-inkroom-seq").and_then(|s| s.parse().ok());
+    let img = image::load_from_memory(&res.body)
+        .map_err(|e| format!("not a PNG: {e}"))?
+        .to_rgba8();
+    Ok((seq, img))
+}
+
+/// Waits until every node's `canvas.png` is at `seq` and shows `want`; fails the test after
+/// [`PATIENCE`] showing how the last answers differ.
+async fn assert_canvas_everywhere(nodes: &[&Node], room: &str, seq: u64, want: &image::RgbaImage) {
+    let until = Instant::now() + PATIENCE;
+    for node in nodes {
+        loop {
+            let got = canvas(node, room).await;
+            let done = matches!(&got, Ok((s, img)) if s.is_none_or(|s| s == seq) && img == want);
+            if done {
+                break;
+            }
+            if Instant::now() >= until {
+                let (s, img) =
+                    got.unwrap_or_else(|e| panic!("node {}: canvas.png: {e}", node.name));
+                assert_eq!(s, Some(seq), "node {}: canvas.png seq", node.name);
+                common::assert_same_pixels(&img, want, &format!("node {}: canvas.png", node.name));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+// ---- the tests ----
+
+/// Three nodes: the editor on A (which so owns the room), viewers on B and C. Every viewer
+/// sees every op in order, every node serves the same canvas, and PostgreSQL holds seqs
+/// `1..=20` of one epoch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_a_room() {
+    let _serial = SERIAL.lock().await;
+    let pg = blocking(Postgres::start);
+    let a = Node::start("A", &pg.url).await;
+    let b = Node::start("B", &pg.url).await;
+    let c = Node::start("C", &pg.url).await;
+    let (room, key) = create_room(&a).await;
+
+    let (mut ann, _) = Client::join(&a.server(), &room, "Ann", Some(&key)).await;
+    let owner = await_lease(&pg.url, &room, "held by A", |l| owned_by(&l.owner, &a)).await;
+    let (mut vb, _) = Client::join(&b.server(), &room, "VicB", None).await;
+    let (mut vc, _) = Client::join(&c.server(), &room, "VicC", None).await;
+
+    const N: u32 = 20;
+    for i in 0..N {
+        draw(&mut ann, i).await;
+        assert_eq!(
+            ann.await_commit(i).await,
+            u64::from(i) + 1,
+            "stroke {i}'s seq"
+        );
+    }
+
+    for (name, v) in [("viewer on B", &mut vb), ("viewer on C", &mut vc)] {
+        let (seen, begun) = commits_until(v, u64::from(N)).await;
+        let want: Vec<Seen> = (0..N)
+            .map(|i| Seen {
+                seq: u64::from(i) + 1,
+                author: ann.id,
+                stroke: Some(i),
+            })
+            .collect();
+        assert_eq!(seen, want, "{name}: every commit, in order");
+        for i in 0..N {
+            assert_eq!(
+                begun.get(&(ann.id, i)),
+                Some(&color(i)),
+                "{name}: the live stroke_begin of stroke {i}"
+            );
+        }
+    }
+
+    let strokes: Vec<u32> = (0..N).collect();
+    assert_canvas_everywhere(&[&a, &b, &c], &room, u64::from(N), &render(&strokes)).await;
+
+    let ops = stored_ops(&pg.url, &room).await;
+    let epochs = assert_log_sound(&ops, u64::from(N));
+    assert!(
+        epochs.iter().all(|&e| e == owner.epoch),
+        "one epoch ({}) wrote every op: {epochs:?}",
+        owner.epoch
+    );
+    let by_seq: Vec<Option<u32>> = ops.iter().map(|o| stroke_of(o, 0..N)).collect();
+    let want: Vec<Option<u32>> = (0..N).map(Some).collect();
+    assert_eq!(by_seq, want, "the op at seq i + 1 is stroke i");
+    let owner = lease(&pg.url, &room).await.expect("lease");
+    assert!(
+        owned_by(&owner.owner, &a),
+        "A still owns the room: {owner:?}"
+    );
+}
+
+/// The owner A dies (SIGKILL) while the editor, on B, has strokes in flight. Its forwarded
+/// connections close with 1012; the editor reconnects with `since`, the node it reaches takes
+/// the room at a higher epoch, the editor re-sends what was never stored and draws on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_killed_mid_drawing_another_node_takes_over() {
+    let _serial = SERIAL.lock().await;
+    let pg = blocking(Postgres::start);
+    let mut a = Node::start("A", &pg.url).await;
+    let b = Node::start("B", &pg.url).await;
+    let c = Node::start("C", &pg.url).await;
+    let (room, key) = create_room(&b).await;
+
+    // A loads the room first, for a member of its own: A owns it.
+    let (_anchor, _) = Client::join(&a.server(), &room, "Anchor", None).await;
+    let first = await_lease(&pg.url, &room, "held by A", |l| owned_by(&l.owner, &a)).await;
+
+    let user = "ann-0001";
+    let ann_hello = hello("Ann", Some(&key), Some(user), None);
+    let (mut ann, _) = Client::join_with(&b.server(), &room, ann_hello).await;
+    let (mut vb, _) = Client::join(&b.server(), &room, "VicB", None).await;
+    let (mut vc, _) = Client::join(&c.server(), &room, "VicC", None).await;
+
+    // Strokes acknowledged one by one, then some in flight, then A dies with more coming.
+    let mut acked: BTreeMap<u32, u64> = BTreeMap::new();
+    for i in 0..10 {
+        draw(&mut ann, i).await;
+        acked.insert(i, ann.await_commit(i).await);
+    }
+    let mut sent: Vec<u32> = (0..10).collect();
+    for i in 10..14 {
+        draw(&mut ann, i).await;
+        sent.push(i);
+    }
+    let killed = Instant::now();
+    a.kill();
+    for i in 14..18 {
+        if !try_draw(&mut ann, i).await {
+            break;
+        }
+        sent.push(i);
+    }
+
+    // The editor learns of what committed before the end, then its connection closes.
+    let (code, seen) = until_closed(&mut ann, "editor on B").await;
+    let closed_after = killed.elapsed();
+    for s in seen.iter().filter(|s| s.author == ann.id) {
+        if let Some(i) = s.stroke {
+            acked.insert(i, s.seq);
+        }
+    }
+    assert_eq!(
+        code,
+        Some(1012),
+        "the editor's connection, forwarded by B to the dead owner, closes with 1012"
+    );
+    let last_acked = acked.values().copied().max().expect("acked");
+    let acked_seqs: Vec<u64> = acked.values().copied().collect();
+    assert_eq!(
+        acked_seqs,
+        (1..=last_acked).collect::<Vec<u64>>(),
+        "acknowledged strokes have seqs 1.. in the order drawn"
+    );
+    let mut viewer_seqs = HashMap::new();
+    for (name, v) in [("viewer on B", &mut vb), ("viewer on C", &mut vc)] {
+        let (code, seen) = until_closed(v, name).await;
+        assert_eq!(
+            code,
+            Some(1012),
+            "{name}: forwarded connection closes with 1012"
+        );
+        let seqs: Vec<u64> = seen.iter().map(|s| s.seq).collect();
+        assert!(
+            seqs.windows(2).all(|w| w[1] == w[0] + 1),
+            "{name}: commits in seq order: {seqs:?}"
+        );
+        viewer_seqs.insert(name, seqs.last().copied().unwrap_or(0));
+    }
+
+    // The editor comes back through C (or B), resuming after what it saw committed.
+    let resume = hello("Ann", Some(&key), Some(user), Some(last_acked));
+    let Joined {
+        client: mut ann,
+        seq: at_takeover,
+        resumed,
+    } = join_retrying(&[&c, &b], &room, &resume).await;
+    let rejoined_after = killed.elapsed();
+    assert!(
+        at_takeover >= last_acked,
+        "the new owner has every acknowledged op: welcome seq {at_takeover} < {last_acked}"
+    );
+    let pending: Vec<u32> = sent
+        .iter()
+        .copied()
+        .filter(|i| !acked.contains_key(i))
+        .collect();
+    // A single editor's strokes commit in the order sent: the ones stored without an
+    // acknowledgment are the first of those pending.
+    let stored_unacked = (at_takeover - last_acked) as usize;
+    assert!(
+        stored_unacked <= pending.len(),
+        "welcome seq {at_takeover} counts more ops than were sent ({last_acked} acknowledged, {} pending)",
+        pending.len()
+    );
+    let resend = pending[stored_unacked..].to_vec();
+    let takeover = await_lease(&pg.url, &room, "taken over", |l| l.epoch > first.epoch).await;
+    assert!(
+        owned_by(&takeover.owner, &b) || owned_by(&takeover.owner, &c),
+        "B or C owns the room now: {takeover:?}"
+    );
+
+    // The viewers come back to their nodes, forwarded to the new owner.
+    let vb_hello = hello("VicB", None, None, Some(viewer_seqs["viewer on B"]));
+    let mut vb = join_retrying(&[&b], &room, &vb_hello).await;
+    let vc_hello = hello("VicC", None, None, Some(viewer_seqs["viewer on C"]));
+    let mut vc = join_retrying(&[&c], &room, &vc_hello).await;
+
+    // Re-send what was never stored, then draw on.
+    let mut first_commit_after = None;
+    let mut seq = at_takeover;
+    for &i in resend.iter().chain(&(18..24).collect::<Vec<u32>>()) {
+        draw(&mut ann, i).await;
+        seq += 1;
+        assert_eq!(
+            ann.await_commit(i).await,
+            seq,
+            "stroke {i}'s seq after the takeover"
+        );
+        first_commit_after.get_or_insert_with(|| killed.elapsed());
+    }
+    let last = seq;
+    println!(
+        "takeover: A killed; editor closed after {closed_after:?}, rejoined (resumed: {resumed}) after \
+         {rejoined_after:?}, first commit after {:?}; epoch {} -> {} ({}); {} strokes stored \
+         without acknowledgment, {} re-sent",
+        first_commit_after.expect("a commit"),
+        first.epoch,
+        takeover.epoch,
+        takeover.owner,
+        stored_unacked,
+        resend.len()
+    );
+
+    // The viewers see every commit after where they came back, in order.
+    for (name, v) in [("viewer on B", &mut vb), ("viewer on C", &mut vc)] {
+        let (seen, _) = commits_until(&mut v.client, last).await;
+        let seqs: Vec<u64> = seen.iter().map(|s| s.seq).filter(|&s| s > v.seq).collect();
+        assert_eq!(
+            seqs,
+            (v.seq + 1..=last).collect::<Vec<u64>>(),
+            "{name}: every commit after its welcome (seq {}), in order",
+            v.seq
+        );
+    }
+
+    // PostgreSQL: every stroke exactly once, in the order drawn; A's epoch, then a later one.
+    let ops = stored_ops(&pg.url, &room).await;
+    let epochs = assert_log_sound(&ops, last);
+    let all: Vec<u32> = (0..24).collect();
+    let by_seq: Vec<Option<u32>> = ops
+        .iter()
+        .map(|o| stroke_of(o, all.iter().copied()))
+        .collect();
+    for (&i, &s) in &acked {
+        assert_eq!(
+            by_seq[s as usize - 1],
+            Some(i),
+            "acknowledged stroke {i} is the op at seq {s}"
+        );
+    }
+    assert_eq!(
+        by_seq,
+        all.iter().copied().map(Some).collect::<Vec<_>>(),
+        "each stroke stored exactly once, in the order drawn"
+    );
+    for (op, &e) in ops.iter().zip(&epochs) {
+        if op.seq as u64 <= at_takeover {
+            assert_eq!(e, first.epoch, "seq {} was stored by A", op.seq);
+        } else {
+            assert!(
+                e > first.epoch,
+                "seq {} was stored after the takeover",
+                op.seq
+            );
+        }
+    }
+
+    // B and C serve the same canvas: the strokes in the order stored. A fresh viewer joins
+    // at the last seq.
+    assert_canvas_everywhere(&[&b, &c], &room, last, &render(&all)).await;
+    let fresh = join_retrying(&[&b], &room, &hello("Fresh", None, None, None)).await;
+    assert_eq!(fresh.seq, last, "a fresh viewer's welcome seq");
+}
+
+/// The owner A is stopped (SIGSTOP) past its lease; B takes the room at epoch + 1. A stroke
+/// sent to A meanwhile waits in A's socket; when A resumes (SIGCONT) it must not acknowledge
+/// it, and nothing of epoch 1 may be stored after epoch 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_owner_is_fenced_after_it_resumes() {
+    let _serial = SERIAL.lock().await;
+    let pg = blocking(Postgres::start);
+    let a = Node::start("A", &pg.url).await;
+    let b = Node::start("B", &pg.url).await;
+    let (room, key) = create_room(&a).await;
+
+    let user = "ann-0002";
+    let (mut ann, _) = Client::join_with(
+        &a.server(),
+        &room,
+        hello("Ann", Some(&key), Some(user), None),
+    )
+    .await;
+    for i in 0..3 {
+        draw(&mut ann, i).await;
+        assert_eq!(ann.await_commit(i).await, u64::from(i) + 1);
+    }
+    let first = await_lease(&pg.url, &room, "held by A", |l| owned_by(&l.owner, &a)).await;
+
+    a.signal("STOP");
+    let stopped = Instant::now();
+    let result = async {
+        await_lease(&pg.url, &room, "expired", |l| l.expired).await;
+        let expired_after = stopped.elapsed();
+
+        // A client for the room on B makes B take it.
+        let vic = join_retrying(&[&b], &room, &hello("Vic", None, None, None)).await;
+        let taken = await_lease(&pg.url, &room, "taken by B", |l| owned_by(&l.owner, &b)).await;
+        assert_eq!(
+            taken.epoch,
+            first.epoch + 1,
+            "B took the room at the next epoch"
+        );
+        println!(
+            "A stopped: lease expired after {expired_after:?}, B owner at epoch {} after {:?}",
+            taken.epoch,
+            stopped.elapsed()
+        );
+
+        // A stroke for A waits in its socket.
+        assert!(
+            try_draw(&mut ann, 100).await,
+            "the stroke is written to A's socket"
+        );
+        (vic, taken)
+    }
+    .await;
+    a.signal("CONT");
+    let (mut vic, taken) = result;
+
+    // A wakes up fenced: no commit; its member is closed (1012) or told the stroke failed.
+    let until = Instant::now() + PATIENCE;
+    let mut outcome = None;
+    while outcome.is_none() {
+        let left = until.saturating_duration_since(Instant::now());
+        match ann.next_within(left).await {
+            None => panic!("the fenced owner neither closed the editor nor refused its stroke within {PATIENCE:?}"),
+            Some(Frame::Msg(m @ ServerMsg::Commit { .. })) => {
+                panic!("the fenced owner A acknowledged an op after B took the room: {m:?}")
+            }
+            Some(Frame::Msg(ServerMsg::Error { code, stroke, .. })) => {
+                println!("fenced A: error {code:?} (stroke {stroke:?})");
+                if code == ErrorCode::StoreUnavailable || stroke == Some(100) {
+                    outcome = Some(format!("error {code:?}"));
+                }
+            }
+            Some(Frame::Closed(code)) => {
+                assert_eq!(code, Some(1012), "the fenced owner closes its members with 1012");
+                outcome = Some(format!("closed {code:?}"));
+            }
+            Some(_) => {}
+        }
+    }
+    println!("fenced A: {}", outcome.expect("outcome"));
+    // Whichever came, nothing acknowledges the stroke afterwards either.
+    loop {
+        match ann.next_within(Duration::from_secs(2)).await {
+            None | Some(Frame::Closed(_)) => break,
+            Some(Frame::Msg(m @ ServerMsg::Commit { .. })) => {
+                panic!("the fenced owner A acknowledged an op after B took the room: {m:?}")
+            }
+            Some(_) => {}
+        }
+    }
+    drop(ann);
+
+    // The editor goes on through B: the next op is seq 4, of epoch 2.
+    let resume = hello("Ann", Some(&key), Some(user), Some(3));
+    let Joined {
+        client: mut ann, ..
+    } = join_retrying(&[&b, &a], &room, &resume).await;
+    draw(&mut ann, 101).await;
+    assert_eq!(ann.await_commit(101).await, 4, "the first op of epoch 2");
+    let (seen, _) = commits_until(&mut vic.client, 4).await;
+    assert!(
+        seen.iter()
+            .all(|s| s.stroke != Some(100) || s.author != ann.id),
+        "the viewer on B saw no commit of the fenced stroke: {seen:?}"
+    );
+
+    let ops = stored_ops(&pg.url, &room).await;
+    let epochs = assert_log_sound(&ops, 4);
+    assert_eq!(
+        epochs,
+        vec![first.epoch, first.epoch, first.epoch, taken.epoch],
+        "three ops of A's epoch, then B's"
+    );
+    assert!(
+        ops.iter().all(|o| stroke_of(o, [100]).is_none()),
+        "the stroke sent to the stopped owner is not stored: {ops:?}"
+    );
+    let now = lease(&pg.url, &room).await.expect("lease");
+    assert!(
+        owned_by(&now.owner, &b) && now.epoch == taken.epoch,
+        "A did not take the room back: {now:?}"
+    );
+}
+
+/// PostgreSQL stops while the editor draws: nothing is acknowledged during the outage. Once
+/// it is back, drawing works again (reconnecting if the node closed the connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restart_no_acknowledgment_during_outage() {
+    let _serial = SERIAL.lock().await;
+    let pg = blocking(Postgres::start);
+    let a = Node::start("A", &pg.url).await;
+    let b = Node::start("B", &pg.url).await;
+    let (room, key) = create_room(&a).await;
+    let user = "ann-0003";
+    let (mut ann, _) = Client::join_with(
+        &a.server(),
+        &room,
+        hello("Ann", Some(&key), Some(user), None),
+    )
+    .await;
+    let (mut vic, _) = Client::join(&b.server(), &room, "Vic", None).await;
+    for i in 0..3 {
+        draw(&mut ann, i).await;
+        assert_eq!(ann.await_commit(i).await, u64::from(i) + 1);
+    }
+    commits_until(&mut vic, 3).await;
+
+    blocking(|| pg.stop());
+    let stopped = Instant::now();
+    let outage: Vec<u32> = (10..14).collect();
+    let mut sent = Vec::new();
+    for &i in &outage {
+        if !try_draw(&mut ann, i).await {
+            break;
+        }
+        sent.push(i);
+    }
+
+    // Through an outage longer than a lease: no commit; what the editor is told instead.
+    let outage_for = Duration::from_secs(6);
+    let mut refused: Vec<u32> = Vec::new();
+    let mut told = Vec::new();
+    let mut closed = None;
+    while closed.is_none() {
+        let left = (stopped + outage_for).saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match ann.next_within(left).await {
+            None => break,
+            Some(Frame::Closed(code)) => closed = Some(code),
+            Some(Frame::Msg(m @ ServerMsg::Commit { .. })) => {
+                panic!(
+                    "a commit while PostgreSQL is down, {:?} after it stopped: {m:?}",
+                    stopped.elapsed()
+                )
+            }
+            Some(Frame::Msg(ServerMsg::Error { code, stroke, .. })) => {
+                told.push(format!("error {code:?} stroke {stroke:?}"));
+                if code == ErrorCode::StoreUnavailable {
+                    refused.extend(stroke);
+                }
+            }
+            Some(Frame::Msg(ServerMsg::StrokeDropped { author, stroke })) if author == ann.id => {
+                told.push(format!("stroke_dropped {stroke}"));
+                refused.push(stroke);
+            }
+            Some(Frame::Msg(ServerMsg::Editing {
+                allowed, reason, ..
+            })) => told.push(format!("editing allowed={allowed} reason={reason:?}")),
+            Some(_) => {}
+        }
+    }
+    loop {
+        match vic.next_within(Duration::from_millis(200)).await {
+            None | Some(Frame::Closed(_)) => break,
+            Some(Frame::Msg(m @ ServerMsg::Commit { .. })) => {
+                panic!("the viewer on B got a commit while PostgreSQL is down: {m:?}")
+            }
+            Some(_) => {}
+        }
+    }
+    println!(
+        "PostgreSQL down for {:?}: sent {sent:?}; editor told {told:?}; closed: {closed:?}",
+        stopped.elapsed()
+    );
+
+    blocking(|| pg.restart());
+    let restarted = Instant::now();
+    drop(ann);
+
+    // Drawing comes back: each attempt on a fresh connection, one stroke, until one commits.
+    let until = restarted + Duration::from_secs(45);
+    let mut attempts = Vec::new();
+    let mut next = 20u32;
+    let (mut ann, recovered) = loop {
+        assert!(
+            Instant::now() < until,
+            "drawing did not come back within 45 s of PostgreSQL's restart: {attempts:#?}"
+        );
+        let resume = hello("Ann", Some(&key), Some(user), None);
+        let mut joined = join_retrying(&[&a, &b], &room, &resume).await;
+        let i = next;
+        next += 1;
+        let c = &mut joined.client;
+        if !try_draw(c, i).await {
+            attempts.push(format!("stroke {i}: connection lost sending"));
+            continue;
+        }
+        let wait_until = Instant::now() + Duration::from_secs(10);
+        let result = loop {
+            let left = wait_until.saturating_duration_since(Instant::now());
+            match c.next_within(left).await {
+                None => break Err("no commit within 10 s".to_owned()),
+                Some(Frame::Closed(code)) => break Err(format!("closed {code:?}")),
+                Some(Frame::Msg(ServerMsg::Commit {
+                    seq,
+                    author,
+                    stroke,
+                    ..
+                })) if author == c.id && stroke == Some(i) => break Ok(seq),
+                Some(Frame::Msg(ServerMsg::Error { code, stroke, .. })) => {
+                    break Err(format!("error {code:?} stroke {stroke:?}"))
+                }
+                Some(Frame::Msg(ServerMsg::StrokeDropped { author, stroke }))
+                    if author == c.id && stroke == i =>
+                {
+                    break Err("stroke_dropped".to_owned())
+                }
+                Some(_) => {}
+            }
+        };
+        match result {
+            Ok(seq) => break (joined.client, (i, seq)),
+            Err(e) => {
+                attempts.push(format!("stroke {i} after {:?}: {e}", restarted.elapsed()));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
+    println!(
+        "drawing back {:?} after PostgreSQL restarted (stroke {} at seq {}); failed attempts: {attempts:?}",
+        restarted.elapsed(),
+        recovered.0,
+        recovered.1
+    );
+    let mut seq = recovered.1;
+    for i in 90..93 {
+        draw(&mut ann, i).await;
+        seq += 1;
+        assert_eq!(ann.await_commit(i).await, seq, "stroke {i}'s seq");
+    }
+
+    let ops = stored_ops(&pg.url, &room).await;
+    assert_log_sound(&ops, seq);
+    for (s, i) in [(1, 0), (2, 1), (3, 2), (recovered.1, recovered.0)] {
+        assert_eq!(
+            stroke_of(&ops[s as usize - 1], [i]),
+            Some(i),
+            "acknowledged stroke {i} is the op at seq {s}"
+        );
+    }
+    for &i in &refused {
+        assert!(
+            ops.iter().all(|o| stroke_of(o, [i]).is_none()),
+            "stroke {i}, refused during the outage, is not stored"
+        );
+    }
+}
