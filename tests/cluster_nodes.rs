@@ -86,7 +86,8 @@ impl Node {
                     return node;
                 }
                 // Another process may have taken the port meanwhile: try another.
-                Err(e) => failures.push(e),
+                Err(e) if e.contains("cannot listen") => failures.push(e),
+                Err(e) => panic!("node {name} did not start: {e}"),
             }
         }
         panic!("node {name} did not start:\n{}", failures.join("\n"));
@@ -105,6 +106,7 @@ impl Node {
             .args(["--store", store, "--advertise", &url])
             .args(["--lease-ttl", TTL, "--lease-margin", MARGIN])
             .env("INKROOM_LOG", filter)
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
