@@ -7,7 +7,8 @@
 //! back, and the same canvas on every node.
 //!
 //! Every wait is on an event or a condition, bounded; a failing test prints the end of each
-//! node's log (`INKROOM_LOG` sets its filter; default `info`).
+//! node's log (`INKROOM_LOG` sets its filter, default `info`; `INKROOM_TEST_LOGS=1` prints
+//! them after a passing test too).
 
 #[path = "services/mod.rs"]
 mod services;
@@ -194,7 +195,7 @@ impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("INKROOM_TEST_LOGS").is_some() {
             eprintln!(
                 "---- node {} ({}) log, last lines ----\n{}\n---- end of node {} ----",
                 self.name,
@@ -721,6 +722,9 @@ async fn owner_killed_mid_drawing_another_node_takes_over() {
     for i in 10..14 {
         draw(&mut ann, i).await;
     }
+    // Kill A once the first of those is acknowledged: the others are somewhere between the
+    // editor, B, A and PostgreSQL.
+    acked.insert(10, ann.await_commit(10).await);
     let killed = Instant::now();
     a.kill();
     for i in 14..18 {
@@ -1039,22 +1043,50 @@ async fn postgres_restart_no_acknowledgment_during_outage() {
         sent.push(i);
     }
 
-    // Through an outage longer than a lease: no commit; what the editor is told instead.
-    let outage_for = Duration::from_secs(6);
+    // Through an outage longer than a lease: no commit, on the editor's connection or on
+    // any it opens again meanwhile (through A or B, drawing a stroke on each); what the editor
+    // is told instead.
+    let outage_end = stopped + Duration::from_secs(6);
     let mut refused: Vec<u32> = Vec::new();
-    let mut told = Vec::new();
-    let mut closed = None;
-    while closed.is_none() {
-        let left = (stopped + outage_for).saturating_duration_since(Instant::now());
+    let mut told: Vec<String> = Vec::new();
+    let mut current = Some(ann);
+    let mut probe = 30u32;
+    let mut rejoins = 0usize;
+    loop {
+        let left = outage_end.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
-        match ann.next_within(left).await {
+        let Some(c) = current.as_mut() else {
+            let node = [&a, &b][rejoins % 2];
+            rejoins += 1;
+            let resume = hello("Ann", Some(&key), Some(user), Some(3));
+            match try_join(node, &room, &resume, left.min(Duration::from_secs(2))).await {
+                Ok(mut joined) => {
+                    told.push(format!("rejoined through {}", node.name));
+                    if try_draw(&mut joined.client, probe).await {
+                        told.push(format!("drew {probe}"));
+                        sent.push(probe);
+                    }
+                    probe += 1;
+                    current = Some(joined.client);
+                }
+                Err(e) => {
+                    told.push(format!("join through {} refused: {e}", node.name));
+                    tokio::time::sleep(Duration::from_millis(250).min(left)).await;
+                }
+            }
+            continue;
+        };
+        match c.next_within(left).await {
             None => break,
-            Some(Frame::Closed(code)) => closed = Some(code),
+            Some(Frame::Closed(code)) => {
+                told.push(format!("closed {code:?}"));
+                current = None;
+            }
             Some(Frame::Msg(m @ ServerMsg::Commit { .. })) => {
                 panic!(
-                    "a commit while PostgreSQL is down, {:?} after it stopped: {m:?}",
+                    "a commit while PostgreSQL is down, {:?} after it stopped: {m:?}; before: {told:?}",
                     stopped.elapsed()
                 )
             }
@@ -1064,7 +1096,7 @@ async fn postgres_restart_no_acknowledgment_during_outage() {
                     refused.extend(stroke);
                 }
             }
-            Some(Frame::Msg(ServerMsg::StrokeDropped { author, stroke })) if author == ann.id => {
+            Some(Frame::Msg(ServerMsg::StrokeDropped { author, stroke })) if author == c.id => {
                 told.push(format!("stroke_dropped {stroke}"));
                 refused.push(stroke);
             }
@@ -1083,14 +1115,22 @@ async fn postgres_restart_no_acknowledgment_during_outage() {
             Some(_) => {}
         }
     }
+    // Repeated refusals are shown once, with a count.
+    let mut summary: Vec<(String, usize)> = Vec::new();
+    for t in told {
+        match summary.last_mut() {
+            Some((last, n)) if *last == t => *n += 1,
+            _ => summary.push((t, 1)),
+        }
+    }
     println!(
-        "PostgreSQL down for {:?}: sent {sent:?}; editor told {told:?}; closed: {closed:?}",
+        "PostgreSQL down for {:?}: sent {sent:?}; the editor was told {summary:?}",
         stopped.elapsed()
     );
+    drop(current);
 
     blocking(|| pg.restart());
     let restarted = Instant::now();
-    drop(ann);
 
     // Drawing comes back: each attempt on a fresh connection, one stroke, until one commits.
     let until = restarted + Duration::from_secs(45);
