@@ -623,11 +623,21 @@ async fn assert_canvas_everywhere(nodes: &[&Node], room: &str, seq: u64, want: &
     }
 }
 
+/// The canvas a member received as tiles on joining, over white.
+fn tiles_over_white(c: &Client) -> image::RgbaImage {
+    let mut canvas = Canvas::new(W, H).expect("size");
+    for frame in &c.binaries {
+        let (tile, _, pixmap) = common::decode_tile(&canvas, frame);
+        canvas.set_tile(tile, Some(std::sync::Arc::new(pixmap)));
+    }
+    common::on_white(&canvas)
+}
+
 // ---- the tests ----
 
 /// Three nodes: the editor on A (which so owns the room), viewers on B and C. Every viewer
-/// sees every op in order, every node serves the same canvas, and PostgreSQL holds seqs
-/// `1..=20` of one epoch.
+/// sees every op in order, every node serves the same canvas (`canvas.png`, and the tiles a
+/// viewer joining there gets), and PostgreSQL holds seqs `1..=20` of one epoch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_share_a_room() {
     let _serial = SERIAL.lock().await;
@@ -672,7 +682,19 @@ async fn three_nodes_share_a_room() {
     }
 
     let strokes: Vec<u32> = (0..N).collect();
-    assert_canvas_everywhere(&[&a, &b, &c], &room, u64::from(N), &render(&strokes)).await;
+    let want = render(&strokes);
+    assert_canvas_everywhere(&[&a, &b, &c], &room, u64::from(N), &want).await;
+    for node in [&a, &b, &c] {
+        let fresh = join_retrying(&[node], &room, &hello("Fresh", None, None, None)).await;
+        assert_eq!(
+            fresh.seq,
+            u64::from(N),
+            "welcome seq of a fresh viewer on {}",
+            node.name
+        );
+        let what = format!("the tiles a fresh viewer on {} gets", node.name);
+        common::assert_same_pixels(&tiles_over_white(&fresh.client), &want, &what);
+    }
 
     let ops = stored_ops(&pg.url, &room).await;
     let epochs = assert_log_sound(&ops, u64::from(N));
@@ -882,8 +904,19 @@ async fn owner_killed_mid_drawing_another_node_takes_over() {
     // B and C serve the same canvas: the strokes in the order stored. A fresh viewer joins
     // at the last seq.
     assert_canvas_everywhere(&[&b, &c], &room, last, &render(&all)).await;
-    let fresh = join_retrying(&[&b], &room, &hello("Fresh", None, None, None)).await;
-    assert_eq!(fresh.seq, last, "a fresh viewer's welcome seq");
+    for node in [&b, &c] {
+        let fresh = join_retrying(&[node], &room, &hello("Fresh", None, None, None)).await;
+        assert_eq!(
+            fresh.seq, last,
+            "welcome seq of a fresh viewer on {}",
+            node.name
+        );
+        common::assert_same_pixels(
+            &tiles_over_white(&fresh.client),
+            &render(&all),
+            &format!("the tiles a fresh viewer on {} gets", node.name),
+        );
+    }
 }
 
 /// The owner A is stopped (SIGSTOP) past its lease; B takes the room at epoch + 1. A stroke
