@@ -351,23 +351,31 @@ fn points(i: u32) -> Vec<[f32; 3]> {
     ]
 }
 
-/// Draws stroke `i` (its id is `i` too) with [`Client::draw`].
-async fn draw(c: &mut Client, i: u32) {
-    c.draw(i, &color(i), STROKE_WIDTH, &points(i)).await;
-}
-
-/// Like [`draw`], but false instead of failing when the connection is gone.
-async fn try_draw(c: &mut Client, i: u32) -> bool {
+/// Stroke `i`'s messages: its id is `i`, its client op id `stroke-<i>` (the same whenever it is
+/// sent again, so the room draws it once).
+fn stroke_messages(i: u32) -> Vec<Value> {
     let ps = points(i);
     let mut msgs = vec![json!({
         "type": "stroke_begin", "stroke": i, "tool": "pen", "color": color(i),
-        "width": STROKE_WIDTH, "points": ps[0],
+        "width": STROKE_WIDTH, "points": ps[0], "op": format!("stroke-{i}"),
     })];
     for p in &ps[1..] {
         msgs.push(json!({"type": "stroke_points", "stroke": i, "points": p}));
     }
     msgs.push(json!({"type": "stroke_end", "stroke": i}));
-    for m in msgs {
+    msgs
+}
+
+/// Draws stroke `i`; does not wait for its commit.
+async fn draw(c: &mut Client, i: u32) {
+    for m in stroke_messages(i) {
+        c.send(m).await;
+    }
+}
+
+/// Like [`draw`], but false instead of failing when the connection is gone.
+async fn try_draw(c: &mut Client, i: u32) -> bool {
+    for m in stroke_messages(i) {
         if !c.try_send(Message::text(m.to_string())).await {
             return false;
         }
@@ -715,7 +723,8 @@ async fn three_nodes_share_a_room() {
 
 /// The owner A dies (SIGKILL) while the editor, on B, has strokes in flight. Its forwarded
 /// connections close with 1012; the editor reconnects with `since`, the node it reaches takes
-/// the room at a higher epoch, the editor re-sends what was never stored and draws on.
+/// the room at a higher epoch, the editor sends again (same op ids) what was not acknowledged
+/// and draws on: every stroke is stored exactly once, in the order drawn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owner_killed_mid_drawing_another_node_takes_over() {
     let _serial = SERIAL.lock().await;
@@ -818,7 +827,6 @@ async fn owner_killed_mid_drawing_another_node_takes_over() {
         "welcome seq {at_takeover} counts more ops than were sent ({last_acked} acknowledged, {} pending)",
         pending.len()
     );
-    let resend = pending[stored_unacked..].to_vec();
     let takeover = await_lease(&pg.url, &room, "taken over", |l| l.epoch > first.epoch).await;
     assert!(
         owned_by(&takeover.owner, &b) || owned_by(&takeover.owner, &c),
@@ -831,25 +839,57 @@ async fn owner_killed_mid_drawing_another_node_takes_over() {
     let vc_hello = hello("VicC", None, None, Some(viewer_seqs["viewer on C"]));
     let mut vc = join_retrying(&[&c], &room, &vc_hello).await;
 
-    // Re-send what was never stored, then draw on.
-    let mut first_commit_after = None;
-    let mut seq = at_takeover;
-    for &i in resend.iter().chain(&(18..24).collect::<Vec<u32>>()) {
+    // Send again every stroke not acknowledged, with its op id, and also the last one
+    // acknowledged (as a client that lost the connection just as its commit came would): the
+    // new owner draws only those A never stored, and answers the others with the original's
+    // commit.
+    let last_acked_stroke = *acked.keys().next_back().expect("acked");
+    let resend: Vec<u32> = std::iter::once(last_acked_stroke)
+        .chain(pending.iter().copied())
+        .collect();
+    for &i in &resend {
+        draw(&mut ann, i).await;
+    }
+    let mut resent: BTreeMap<u32, u64> = BTreeMap::new();
+    while resent.len() < resend.len() {
+        if let ServerMsg::Commit {
+            seq,
+            author,
+            stroke: Some(i),
+            ..
+        } = ann.recv().await
+        {
+            if author == ann.id {
+                assert!(resent.insert(i, seq).is_none(), "two commits of stroke {i}");
+            }
+        }
+    }
+    let first_commit_after = killed.elapsed();
+    let mut want: BTreeMap<u32, u64> = BTreeMap::new();
+    want.insert(last_acked_stroke, last_acked);
+    for (n, &i) in pending.iter().enumerate() {
+        want.insert(i, last_acked + 1 + n as u64);
+    }
+    assert_eq!(
+        resent, want,
+        "strokes sent again: the original's seq for those already stored (the last \
+         acknowledged, and {stored_unacked} stored by A without acknowledgment), new seqs after \
+         {at_takeover} for the others"
+    );
+    let mut seq = last_acked + pending.len() as u64;
+
+    // Draw on.
+    for i in 18..24 {
         draw(&mut ann, i).await;
         seq += 1;
-        assert_eq!(
-            ann.await_commit(i).await,
-            seq,
-            "stroke {i}'s seq after the takeover"
-        );
-        first_commit_after.get_or_insert_with(|| killed.elapsed());
+        assert_eq!(ann.await_commit(i).await, seq, "stroke {i}'s seq");
     }
     let last = seq;
     println!(
         "takeover: A killed; editor closed after {closed_after:?}, rejoined (resumed: {resumed}) after \
-         {rejoined_after:?}, first commit after {:?}; epoch {} -> {} ({}); {} strokes stored \
-         without acknowledgment, {} re-sent",
-        first_commit_after.expect("a commit"),
+         {rejoined_after:?}, every stroke sent again committed after {:?}; epoch {} -> {} ({}); {} strokes stored \
+         without acknowledgment, {} sent again",
+        first_commit_after,
         first.epoch,
         takeover.epoch,
         takeover.owner,
