@@ -44,11 +44,13 @@
 //!   held until it has rolled back and a probe succeeds; online [`backup`](store::backup) and
 //!   restore.
 //! - [`rate`]: token buckets for message, op and pixel limits.
-//! - [`cluster`]: the cluster mode (not yet used by the server): on PostgreSQL, room
-//!   [`Lease`](cluster::Lease)s with epoch fencing, the task that keeps a room's lease
-//!   ([`cluster::LeaseKeeper`]), the fenced op-log append ([`cluster::OpLog`]), the schema and its migrations, the bounded connection pool; on Redis,
-//!   [`cluster::bus`], the fan-out of a room's encoded frames (a channel and a short stream per
-//!   room, gaps filled by seq).
+//! - [`cluster`]: the cluster mode (`--store postgres://...`): [`PgStore`](cluster::PgStore),
+//!   the store's PostgreSQL engine, which claims a room through its
+//!   [`Lease`](cluster::Lease) before it is loaded, keeps the lease
+//!   ([`cluster::LeaseKeeper`]) and fences every write of the room by its epoch (the op-log
+//!   append is [`cluster::OpLog`]); the schema and its migrations, the bounded connection pool;
+//!   on Redis, [`cluster::bus`], the fan-out of a room's encoded frames, not used by the server
+//!   yet. Requests for a room another node owns are forwarded to it ([`http::forward`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

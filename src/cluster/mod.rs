@@ -1,15 +1,20 @@
 //! The cluster mode: several inkroom nodes behind a load balancer sharing rooms through
-//! PostgreSQL (the store of record, and who owns which room) and Redis (fan-out between nodes).
-//! SQLite ([`crate::store`]) stays the embedded single-node default; this is a second way to
-//! run the same rooms (issue 14).
+//! PostgreSQL (the store of record, and who owns which room). SQLite ([`crate::store`]) stays
+//! the embedded single-node default; `--store postgres://...` runs a node as one of a cluster
+//! (issue 14).
 //!
 //! Each room is owned by one node at a time through a lease with an epoch; every op the owner
 //! writes is fenced by that epoch in the same transaction, so a former owner that stalled can
-//! never write again, and a room's log has one order with no gap and no duplicate. See
+//! never write again, and a room's log has one order with no gap and no duplicate. Other nodes
+//! forward requests for the room to its owner ([`crate::http::forward`]). See
 //! `docs/cluster.md`.
 //!
-//! What exists so far (a library, not yet used by the server):
-//!
+//! - [`PgStore`] (`store.rs`, `store/write.rs`, `store/read.rs`): the store's PostgreSQL
+//!   engine behind [`crate::store::Backend`]. It claims a room (takes its lease and starts its
+//!   [`LeaseKeeper`]) before the room is loaded, says when the room is lost, and releases it on
+//!   unload. Its calls run on a runtime thread of its own; one writer task group-commits a
+//!   room's queued ops into one fenced append, and fences keyframes, bases and probes by the
+//!   same lease check.
 //! - [`pg`]: [`Pg`], a bounded pool of PostgreSQL connections whose every call is
 //!   bounded in time, and [`PgError`].
 //! - `schema.rs`: the PostgreSQL schema and its versioned migrations (the SQLite store's tables
@@ -21,7 +26,8 @@
 //! - [`oplog`]: [`OpLog`], the fenced append of a room's ops under its lease.
 //! - [`bus`]: the fan-out bus over Redis: a room's owner publishes each encoded frame once,
 //!   every node with local members receives it in seq order, and holes are filled from a
-//!   short stream history or reported for a catch-up from the database.
+//!   short stream history or reported for a catch-up from the database. Not wired into the
+//!   server yet (no `--bus` setting): members on other nodes are relayed to the owner instead.
 
 pub mod bus;
 pub mod keeper;
