@@ -312,12 +312,7 @@ impl Backend for PgStore {
         drop(jobs);
         let _ = rx.recv_timeout(Duration::from_secs(10));
         // Give the rooms up, so that other nodes take them at once rather than at expiry.
-        let keepers: Vec<LeaseKeeper> = self.claims.lock().drain().map(|(_, k)| k).collect();
-        let _ = wait(&self.handle, async move {
-            for keeper in keepers {
-                let _ = keeper.release().await;
-            }
-        });
+        self.release_all();
         if let Some(stop) = self
             .stop
             .lock()
@@ -414,22 +409,36 @@ impl Backend for PgStore {
         let claimed = self.block(async move {
             // A room that does not exist takes no lease (its load then finds nothing).
             if read::room_meta(&pg, room).await?.is_none() {
-                return Ok(Err(None));
+                return Ok(None);
             }
-            match LeaseKeeper::start(leases, room, &node, keeper).await? {
-                Some(keeper) => Ok(Ok(keeper)),
-                None => Ok(Err(PgStore::holder(pg, room, node).await?)),
+            // The lease may run out between a refused acquire and the read of who holds it:
+            // then try again (a few times; it is changing hands, not stuck).
+            for _ in 0..3 {
+                if let Some(keeper) =
+                    LeaseKeeper::start(leases.clone(), room, &node, keeper).await?
+                {
+                    return Ok(Some(Ok(keeper)));
+                }
+                if let Some(holder) = PgStore::holder(pg.clone(), room, node.clone()).await? {
+                    return Ok(Some(Err(holder)));
+                }
             }
+            Err(StoreError::Postgres(format!(
+                "room {room} is changing hands; try again"
+            )))
         })?;
         match claimed {
-            Ok(keeper) => {
+            None => Ok(Claim::Owned),
+            Some(Ok(keeper)) => {
                 tracing::info!(%room, node = %self.node, state = ?keeper.state(), "room claimed");
-                // A keeper of an earlier claim is replaced (its lease was lost anyway).
+                // A keeper of an earlier claim is replaced (its lease was lost anyway), and
+                // the writes of the room's earlier run that failed no longer hold this one:
+                // it starts from what is stored.
                 self.claims.lock().insert(room, keeper);
+                self.send(Job::Unhold(room));
                 Ok(Claim::Owned)
             }
-            Err(None) => Ok(Claim::Owned),
-            Err(Some(node)) => Ok(Claim::Elsewhere { node }),
+            Some(Err(node)) => Ok(Claim::Elsewhere { node }),
         }
     }
 
@@ -440,6 +449,15 @@ impl Backend for PgStore {
                 .wait_for(|s| !matches!(s, KeeperState::Held { .. }))
                 .await;
         }))
+    }
+
+    fn release_all(&self) {
+        let keepers: Vec<LeaseKeeper> = self.claims.lock().drain().map(|(_, k)| k).collect();
+        let _ = wait(&self.handle, async move {
+            for keeper in keepers {
+                let _ = keeper.release().await;
+            }
+        });
     }
 
     fn owner_of(&self, room: Uuid) -> Result<Option<String>, StoreError> {

@@ -190,13 +190,26 @@ impl Registry {
         if let Some((meta, handle)) = self.running(id) {
             return Ok(Some(Located::Here(meta, handle)));
         }
-        self.make_room_for_one().await?;
+        if let Err(busy) = self.make_room_for_one().await {
+            // A room another node runs needs no room here: it is only forwarded.
+            return match self.running_elsewhere(id).await {
+                Ok(Some(node)) => Ok(self
+                    .meta(id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|meta| Located::Elsewhere(meta, node))),
+                _ => Err(busy),
+            };
+        }
         self.open_loaded(id).await.map_err(|e| {
             tracing::error!(room = %id, "loading failed: {e}");
-            ProtoError::new(
-                ErrorCode::Internal,
-                "the room could not be loaded; try again",
-            )
+            let code = match e {
+                StoreError::Corrupt(_) => ErrorCode::Internal,
+                // The store is down or slow: worth trying again (503).
+                _ => ErrorCode::StoreUnavailable,
+            };
+            ProtoError::new(code, "the room could not be loaded; try again")
         })
     }
 
@@ -429,7 +442,14 @@ impl Registry {
             .await;
         }
         let store = Arc::clone(&self.store);
-        match actix_web::web::block(move || store.flush()).await {
+        match actix_web::web::block(move || {
+            let flushed = store.flush();
+            // Cluster mode: hand the rooms over now, not when their leases run out.
+            store.release_all();
+            flushed
+        })
+        .await
+        {
             Ok(Ok(())) => tracing::info!("store flushed"),
             Ok(Err(e)) => tracing::error!("store flush failed: {e}"),
             Err(_) => tracing::error!("store flush did not run"),

@@ -279,10 +279,15 @@ impl Conn<'_> {
                     last_heard = Instant::now();
                     let text = match frame {
                         None | Some(Ok(AggregatedMessage::Close(_))) => return End::ClientGone,
-                        Some(Err(e)) => {
+                        Some(Err(actix_ws::ProtocolError::Overflow)) => {
                             let err = ProtoError::new(ErrorCode::TooLarge, format!(
-                                "frames may be at most {} bytes ({e})", config.max_frame_bytes));
+                                "frames may be at most {} bytes", config.max_frame_bytes));
                             return End::Close(close::TOO_LARGE, "frame too large".into(), Some(err));
+                        }
+                        // The connection broke (or the client broke the protocol): it is gone.
+                        Some(Err(e)) => {
+                            tracing::debug!("connection ended: {e}");
+                            return End::ClientGone;
                         }
                         Some(Ok(AggregatedMessage::Ping(bytes))) => {
                             // A full control queue means the writer is stuck; the timeout ends it.

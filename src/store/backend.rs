@@ -111,6 +111,8 @@ pub trait Backend: Send + Sync {
     }
     /// Gives up a room this node no longer runs, so another node may take it at once.
     fn release(&self, _room: Uuid) {}
+    /// Gives up every room this node runs (the server is stopping). Blocking.
+    fn release_all(&self) {}
     /// The base URL of another node that runs the room now, without claiming it. Blocking.
     fn owner_of(&self, _room: Uuid) -> Result<Option<String>, StoreError> {
         Ok(None)
@@ -288,6 +290,11 @@ impl Store {
     /// See [`Backend::release`].
     pub fn release(&self, room: Uuid) {
         self.engine.release(room)
+    }
+
+    /// See [`Backend::release_all`].
+    pub fn release_all(&self) {
+        self.engine.release_all()
     }
 
     /// See [`Backend::owner_of`].

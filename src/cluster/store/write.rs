@@ -56,6 +56,9 @@ pub(super) enum Job {
     SaveImage(NewImage, ImageDone),
     DeleteRoom(Uuid, Done),
     Flush(Done),
+    /// The room was claimed anew and loaded from the store: earlier failures no longer hold
+    /// its writes.
+    Unhold(Uuid),
 }
 
 impl Job {
@@ -71,6 +74,7 @@ impl Job {
             | Job::DeleteRoom(_, done)
             | Job::Flush(done) => done(result),
             Job::SaveImage(_, done) => done(result.map(|()| ImageSaved::NoRoom)),
+            Job::Unhold(_) => {}
         }
     }
 
@@ -88,9 +92,11 @@ impl Job {
             Job::SetBase { room, seq, done } => (Work::SetBase { room, seq }, done),
             Job::Facts(update, done) => (Work::Facts(update), done),
             Job::DeleteRoom(id, done) => (Work::DeleteRoom(id), done),
-            Job::Append { .. } | Job::SaveImage(..) | Job::Probe { .. } | Job::Flush(_) => {
-                return None
-            }
+            Job::Append { .. }
+            | Job::SaveImage(..)
+            | Job::Probe { .. }
+            | Job::Flush(_)
+            | Job::Unhold(_) => return None,
         })
     }
 
@@ -183,6 +189,9 @@ impl Writer {
                         done(result);
                     }
                     Job::Flush(done) => done(Ok(())),
+                    Job::Unhold(room) => {
+                        self.held.remove(&room);
+                    }
                     job => {
                         let room = job.room_write();
                         let Some((work, done)) = job.split() else {
