@@ -19,6 +19,10 @@
 //!   measured `--duration` s, then stop; viewers get `--grace` s more to drain. Only messages sent
 //!   in the measured window count; `lost` is window messages x reading viewers - deliveries.
 //! - `--idle`: viewers only; reports join time and the server's memory per viewer.
+//! - A cluster (`scripts/bench-cluster`): `--room`/`--key` join a room made beforehand (so the
+//!   script decides which node owns it), `--viewer-urls` spreads viewers over nodes in turn while
+//!   editors use `--url`, `--server-pid` takes every node's pid (totals, and each in `nodes`),
+//!   `--store-pid` adds PostgreSQL's CPU time.
 //!
 //! Layout: `main.rs` (arguments, the members' tasks, the timeline, the report), `connect.rs`
 //! (creating a room, joining), `payload.rs` (identity in and out of messages), `measure.rs`
@@ -41,7 +45,9 @@ mod measure;
 mod payload;
 
 use connect::{create_room, error_codes, join, Ws};
-use measure::{cpu_seconds, open_files_limit, proc_status_kib, ticks_per_second, Histogram};
+use measure::{
+    cpu_seconds, open_files_limit, proc_status_kib, ticks_per_second, tree_cpu_seconds, Histogram,
+};
 use payload::{for_each_stroke_message, message_counters, points_message, STROKE_BASE};
 
 /// `stroke_points` messages per stroke before `stroke_end` and a new `stroke_begin`.
@@ -63,9 +69,19 @@ struct Args {
     /// Server kind.
     #[arg(long, value_enum, default_value = "inkroom")]
     target: Target,
-    /// Server base URL.
+    /// Server base URL (editors, and viewers unless `--viewer-urls`; the room is created here).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// Base URLs viewers join instead of `--url`, comma-separated, taken in turn (viewer n gets
+    /// the (n mod count)-th): several nodes of a cluster.
+    #[arg(long, value_delimiter = ',')]
+    viewer_urls: Vec<String>,
+    /// An existing room to join instead of creating one (inkroom; needs `--key`).
+    #[arg(long, requires = "key")]
+    room: Option<String>,
+    /// The edit key of `--room`.
+    #[arg(long, requires = "room")]
+    key: Option<String>,
     /// Viewers that read everything.
     #[arg(long, default_value_t = 190)]
     viewers: usize,
@@ -93,9 +109,14 @@ struct Args {
     /// Viewers only, no editors: join time and memory per viewer.
     #[arg(long)]
     idle: bool,
-    /// The server's process id, to read its memory and CPU time from /proc.
+    /// The server's process id, to read its memory and CPU time from /proc; several,
+    /// comma-separated (the nodes of a cluster): the totals add them up and `nodes` has each.
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
+    /// A database server's main process id (PostgreSQL's postmaster): its CPU time and its child
+    /// processes' over the measured span are reported as `store_cpu_s`.
     #[arg(long)]
-    server_pid: Option<u32>,
+    store_pid: Option<u32>,
     /// Free text copied into the results.
     #[arg(long, default_value = "")]
     label: String,
@@ -119,8 +140,10 @@ struct Args {
 /// Everything the client tasks share with `main`.
 struct Shared {
     args: Args,
-    /// The WebSocket URL every client opens.
+    /// The WebSocket URL editors open.
     ws_url: String,
+    /// The WebSocket URLs viewers open, in turn (at least one).
+    viewer_ws_urls: Vec<String>,
     /// The edit key (inkroom).
     key: String,
     /// Zero of every `*_ns` time below.
@@ -239,10 +262,11 @@ impl Viewer {
     }
 }
 
-/// `join`, after taking a permit when given one, bounded by `deadline`; failures are counted as
-/// refused under `who:reason`.
+/// `join` at `url`, after taking a permit when given one, bounded by `deadline`; failures are
+/// counted as refused under `who:reason`.
 async fn join_counted(
     shared: &Shared,
+    url: &str,
     who: &str,
     hello: Option<String>,
     permits: Option<&Semaphore>,
@@ -253,7 +277,7 @@ async fn join_counted(
             Some(p) => Some(p.acquire().await.expect("the semaphore is never closed")),
             None => None,
         };
-        join(&shared.ws_url, hello).await
+        join(url, hello).await
     };
     let result = tokio::time::timeout_at(deadline.into(), attempt)
         .await
@@ -280,7 +304,9 @@ async fn viewer(
     let hello = (shared.args.target == Target::Inkroom)
         .then(|| json!({"type":"hello","name":format!("v{n}"),"batch":true}).to_string());
     let who = if stalled { "stalled" } else { "viewer" };
-    let joined = join_counted(&shared, who, hello, Some(&permits), deadline).await;
+    let urls = &shared.viewer_ws_urls;
+    let url = &urls[n % urls.len()];
+    let joined = join_counted(&shared, url, who, hello, Some(&permits), deadline).await;
     let Some(mut ws) = joined else { return };
     shared.joined.fetch_add(1, Ordering::Relaxed);
     if !stalled {
@@ -335,7 +361,7 @@ async fn editor(shared: Arc<Shared>, e: usize, joined_tx: tokio::sync::mpsc::Sen
             .to_string()
     });
     let deadline = Instant::now() + Duration::from_secs_f64(shared.args.join_timeout);
-    let ws = join_counted(&shared, "editor", hello, None, deadline).await;
+    let ws = join_counted(&shared, &shared.ws_url, "editor", hello, None, deadline).await;
     let _ = joined_tx.send(ws.is_some()).await;
     let Some(ws) = ws else { return };
     let (mut sink, mut stream) = ws.split();
@@ -431,27 +457,36 @@ fn main() {
 }
 
 async fn run(args: Args) {
-    let (ws_url, key) = match args.target {
-        Target::Relay => (
-            format!("{}/ws", args.url.replacen("http", "ws", 1)),
-            String::new(),
-        ),
-        Target::Inkroom => match create_room(&args.url).await {
-            Ok((id, key)) => (
-                format!("{}/api/rooms/{id}/ws", args.url.replacen("http", "ws", 1)),
-                key,
-            ),
+    let (room, key) = match (args.target, &args.room, &args.key) {
+        (Target::Relay, ..) => (None, String::new()),
+        (Target::Inkroom, Some(room), Some(key)) => (Some(room.clone()), key.clone()),
+        (Target::Inkroom, ..) => match create_room(&args.url).await {
+            Ok((id, key)) => (Some(id), key),
             Err(e) => {
                 eprintln!("fanout: cannot create a room: {e}");
                 std::process::exit(1);
             }
         },
     };
+    let ws_url_at = |base: &str| {
+        let base = base.trim_end_matches('/').replacen("http", "ws", 1);
+        match &room {
+            Some(id) => format!("{base}/api/rooms/{id}/ws"),
+            None => format!("{base}/ws"),
+        }
+    };
+    let ws_url = ws_url_at(&args.url);
+    let viewer_ws_urls: Vec<String> = if args.viewer_urls.is_empty() {
+        vec![ws_url.clone()]
+    } else {
+        args.viewer_urls.iter().map(|u| ws_url_at(u)).collect()
+    };
     let capacity = (args.rate * (args.warmup + args.duration + 1.0)).ceil() as usize + 16;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (start_tx, start_rx) = watch::channel(None);
     let shared = Arc::new(Shared {
         ws_url,
+        viewer_ws_urls,
         key,
         epoch: Instant::now(),
         sent_at: (0..args.editors)
@@ -476,10 +511,13 @@ async fn run(args: Args) {
         args,
     });
     let args = &shared.args;
-    let pid = args.server_pid.map(|p| p.to_string());
+    let pids: Vec<String> = args.server_pid.iter().map(u32::to_string).collect();
     let ticks = ticks_per_second();
-    let server_cpu = || pid.as_deref().map_or(0.0, |p| cpu_seconds(p, ticks));
-    let server_kib = |field| pid.as_deref().map_or(0, |p| proc_status_kib(p, field));
+    // Per server process, in the order of `--server-pid`.
+    let server_cpu = || -> Vec<f64> { pids.iter().map(|p| cpu_seconds(p, ticks)).collect() };
+    let server_kib =
+        |field| -> Vec<u64> { pids.iter().map(|p| proc_status_kib(p, field)).collect() };
+    let store_cpu = || args.store_pid.map_or(0.0, |p| tree_cpu_seconds(p, ticks));
 
     // Editors first, on a thread of their own so their schedule does not wait for viewers.
     let (joined_tx, mut joined_rx) = tokio::sync::mpsc::channel(args.editors.max(1));
@@ -552,6 +590,7 @@ async fn run(args: Args) {
         tokio::time::sleep_until(window.into()).await;
     }
     let (cpu_start, gen_cpu_start) = (server_cpu(), cpu_seconds("self", ticks));
+    let store_cpu_start = store_cpu();
     shared.counting.store(true, Ordering::Relaxed);
     if args.idle {
         tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
@@ -560,8 +599,13 @@ async fn run(args: Args) {
         tokio::time::sleep(Duration::from_secs_f64(args.duration + args.grace)).await;
     }
     shared.counting.store(false, Ordering::Relaxed);
-    let cpu_s = server_cpu() - cpu_start;
+    let cpu_s: Vec<f64> = server_cpu()
+        .iter()
+        .zip(&cpu_start)
+        .map(|(end, start)| end - start)
+        .collect();
     let gen_cpu_s = cpu_seconds("self", ticks) - gen_cpu_start;
+    let store_cpu_s = store_cpu() - store_cpu_start;
     let (rss_peak, rss_end) = (server_kib("VmHWM:"), server_kib("VmRSS:"));
     stop_tx.send_replace(true);
     for v in viewers {
@@ -577,7 +621,12 @@ async fn run(args: Args) {
             join_s,
             refused: refused_total,
             rss_per_viewer_kib: if joined > 0 {
-                rss_joined.saturating_sub(rss_before) as f64 / joined as f64
+                let growth: u64 = rss_joined
+                    .iter()
+                    .zip(&rss_before)
+                    .map(|(after, before)| after.saturating_sub(*before))
+                    .sum();
+                growth as f64 / joined as f64
             } else {
                 0.0
             },
@@ -585,6 +634,7 @@ async fn run(args: Args) {
             rss_end,
             cpu_s,
             gen_cpu_s,
+            store_cpu_s,
         },
     );
 }
@@ -600,12 +650,19 @@ struct Outcome {
     refused: u64,
     /// Server memory growth from before the viewers joined to a second after, per viewer.
     rss_per_viewer_kib: f64,
-    /// Server peak memory (VmHWM) and memory at the end (VmRSS).
-    rss_peak: u64,
-    rss_end: u64,
-    /// CPU seconds of the server and of this generator from the window's start to the grace's end.
-    cpu_s: f64,
+    /// Per server process: peak memory (VmHWM) and memory at the end (VmRSS).
+    rss_peak: Vec<u64>,
+    rss_end: Vec<u64>,
+    /// CPU seconds of each server process, of this generator and of the store's processes from
+    /// the window's start to the grace's end.
+    cpu_s: Vec<f64>,
     gen_cpu_s: f64,
+    store_cpu_s: f64,
+}
+
+/// `x` rounded to hundredths.
+fn centi(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 /// Prints the results: a human-readable line, and with `--json` one JSON line on stdout.
@@ -642,11 +699,20 @@ fn report(shared: &Shared, o: &Outcome) {
         "bytes_per_delivery": if deliveries > 0 { text_bytes as f64 / deliveries as f64 } else { 0.0 },
         "repeats": shared.repeats.load(Ordering::Relaxed),
         "errors": lock(&shared.errors),
-        "server_rss_peak_kib": o.rss_peak, "server_rss_end_kib": o.rss_end,
+        // Sums over the server processes (one, unless a cluster's nodes), each in `nodes`.
+        "server_rss_peak_kib": o.rss_peak.iter().sum::<u64>(),
+        "server_rss_end_kib": o.rss_end.iter().sum::<u64>(),
         "server_rss_per_viewer_kib": o.rss_per_viewer_kib,
         // /proc counts CPU time in clock ticks (10 ms on Linux).
-        "server_cpu_s": (o.cpu_s * 100.0).round() / 100.0,
-        "generator_cpu_s": (o.gen_cpu_s * 100.0).round() / 100.0,
+        "server_cpu_s": centi(o.cpu_s.iter().sum()),
+        "nodes": args.server_pid.iter().enumerate().map(|(i, pid)| json!({
+            "pid": pid,
+            "rss_peak_kib": o.rss_peak[i],
+            "rss_end_kib": o.rss_end[i],
+            "cpu_s": centi(o.cpu_s[i]),
+        })).collect::<Vec<_>>(),
+        "store_cpu_s": centi(o.store_cpu_s),
+        "generator_cpu_s": centi(o.gen_cpu_s),
     });
     let load = if args.idle {
         String::new()
@@ -671,9 +737,9 @@ fn report(shared: &Shared, o: &Outcome) {
         args.viewers + args.stalled,
         o.join_s,
         o.refused,
-        o.rss_peak as f64 / 1024.0,
+        o.rss_peak.iter().sum::<u64>() as f64 / 1024.0,
         o.rss_per_viewer_kib,
-        o.cpu_s,
+        o.cpu_s.iter().sum::<f64>(),
         o.gen_cpu_s,
         results["errors"],
     );

@@ -1,5 +1,5 @@
 //! What the fan-out generator measures besides deliveries: a latency histogram, and the server's
-//! (or its own) memory and CPU time from `/proc`.
+//! (or its own, or a database's) memory and CPU time from `/proc`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -97,6 +97,44 @@ pub fn cpu_seconds(pid: &str, ticks_per_second: f64) -> f64 {
             .unwrap_or(0.0)
     };
     (tick(11) + tick(12)) / ticks_per_second
+}
+
+/// CPU seconds (user + system) of process `pid` and of all its descendants alive now (a
+/// database server and its backends), from `/proc/*/stat`.
+pub fn tree_cpu_seconds(pid: u32, ticks_per_second: f64) -> f64 {
+    let mut parent_of = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // After the parenthesized command name: state, then the parent's pid.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parent_of.push((child, ppid));
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parent_of
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    tree.iter()
+        .map(|p| cpu_seconds(&p.to_string(), ticks_per_second))
+        .sum()
 }
 
 /// Clock ticks per second of `/proc` times (`getconf CLK_TCK`; 100 on Linux when unknown).
