@@ -34,7 +34,7 @@ use inkroom::history::timelapse::{self, Timelapse};
 use inkroom::history::{canvas_at, Replay};
 use inkroom::meta::RoomMeta;
 use inkroom::store::history as stored;
-use inkroom::store::Store;
+use inkroom::store::Sqlite;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -355,8 +355,8 @@ fn loadavg() -> String {
         .join(" ")
 }
 
-fn open(dir: &Path, room: &str) -> (Store, RoomMeta) {
-    let store = Store::open(dir, false).expect("store");
+fn open(dir: &Path, room: &str) -> (Sqlite, RoomMeta) {
+    let store = Sqlite::open(dir, false).expect("store");
     let meta = store
         .room_meta(room.parse().expect("uuid"))
         .expect("meta")

@@ -221,10 +221,10 @@ fn timelapse(args: TimelapseArgs) -> Result<(), String> {
     let conn = store.history_reader().map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let plan =
-        inkroom::history::timelapse::plan(&conn, &meta, &request).map_err(|e| e.to_string())?;
+        inkroom::history::timelapse::plan(&*conn, &meta, &request).map_err(|e| e.to_string())?;
     let file = std::fs::File::create(&board.out).map_err(|e| board.unwritable(e))?;
     let out = render(
-        &conn,
+        &*conn,
         &meta,
         &config,
         &request,

@@ -33,6 +33,8 @@ use uuid::Uuid;
 /// Lease time to live and safety margin of every node.
 const TTL: &str = "3s";
 const MARGIN: &str = "1s";
+/// Ops between keyframes on every node.
+const KEYFRAME_EVERY: &str = "4";
 
 /// Bound on anything that waits for a takeover or a recovery (several lease ttls).
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -106,6 +108,9 @@ impl Node {
             .arg(&data.0)
             .args(["--store", store, "--advertise", &url])
             .args(["--lease-ttl", TTL, "--lease-margin", MARGIN])
+            // Keyframes (and so bases) every few ops: loads, takeovers and the canvas at a seq
+            // start from keyframes stored in PostgreSQL, not only from the first op.
+            .args(["--keyframe-every", KEYFRAME_EVERY])
             .env("INKROOM_LOG", filter)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -1300,4 +1305,132 @@ async fn postgres_restart_no_acknowledgment_during_outage() {
         let copies = ops.iter().filter(|o| stroke_of(o, [i]).is_some()).count();
         assert_eq!(copies, 1, "stroke {i} is stored once");
     }
+}
+
+/// Time travel in cluster mode: the canvas at every seq, `/history` and a timelapse come from
+/// PostgreSQL on a node that does not run the room, equal to what the room showed; a restore
+/// sent through that node is committed by the owner; after the owner dies, the node taking
+/// over loads the room from a keyframe in PostgreSQL and shows the restored canvas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_and_restore_work_from_any_node() {
+    let _serial = SERIAL.lock().await;
+    let pg = blocking(Postgres::start);
+    let mut a = Node::start("A", &pg.url).await;
+    let b = Node::start("B", &pg.url).await;
+    let created = a
+        .server()
+        .create_room(json!({"width": W, "height": H}))
+        .await;
+    let room = created["id"].as_str().expect("id").to_owned();
+    let key = created["edit_key"].as_str().expect("key").to_owned();
+    // Restoring an owned board is the owner's.
+    let owner_key = created["owner_key"].as_str().expect("owner key").to_owned();
+    let (mut ann, _) = Client::join(&a.server(), &room, "Ann", Some(&key)).await;
+    await_lease(&pg.url, &room, "held by A", |l| owned_by(&l.owner, &a)).await;
+
+    const N: u32 = 9;
+    for i in 0..N {
+        draw(&mut ann, i).await;
+        assert_eq!(
+            ann.await_commit(i).await,
+            u64::from(i) + 1,
+            "stroke {i}'s seq"
+        );
+    }
+    // Every step, read on B from the store.
+    for n in 0..=N {
+        let res = common::http(
+            b.addr,
+            "GET",
+            &format!("/api/rooms/{room}/canvas.png?seq={n}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(res.status, 200, "canvas.png?seq={n} on B: {}", res.text());
+        assert_eq!(res.header("x-inkroom-seq"), Some(n.to_string().as_str()));
+        let img = image::load_from_memory(&res.body).expect("png").to_rgba8();
+        let strokes: Vec<u32> = (0..n).collect();
+        common::assert_same_pixels(
+            &img,
+            &render(&strokes),
+            &format!("the canvas at seq {n} on B"),
+        );
+    }
+    let res = common::http(
+        b.addr,
+        "GET",
+        &format!("/api/rooms/{room}/history"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 200, "/history on B: {}", res.text());
+    let history = res.json();
+    assert_eq!(history["seq"], json!(N), "{history}");
+    assert_eq!(history["from"], json!(0), "{history}");
+    let res = common::http(
+        b.addr,
+        "GET",
+        &format!("/api/rooms/{room}/timelapse.png?frames=4&scale=0.5"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status, 200, "timelapse.png on B: {}", res.text());
+    assert!(res.body.starts_with(b"\x89PNG"), "an (A)PNG");
+
+    // A restore sent through B (relayed to A, which owns the room).
+    let mut bob = join_retrying(&[&b], &room, &hello("Bob", Some(&owner_key), None, None))
+        .await
+        .client;
+    bob.send(json!({"type": "restore", "id": 11, "seq": 3}))
+        .await;
+    let restored = loop {
+        match bob.recv().await {
+            ServerMsg::Commit {
+                seq, author, op, ..
+            } if author == bob.id && op == inkroom::protocol::OpKind::Restore => break seq,
+            ServerMsg::Error { code, message, .. } => panic!("restore refused: {code:?} {message}"),
+            _ => {}
+        }
+    };
+    assert_eq!(restored, u64::from(N) + 1);
+    let want = render(&[0, 1, 2]);
+    assert_canvas_everywhere(&[&a, &b], &room, restored, &want).await;
+
+    // A dies; B takes the room over and loads it from its base keyframe in PostgreSQL.
+    drop(bob);
+    drop(ann);
+    a.kill();
+    let back = join_retrying(&[&b], &room, &hello("Ann", Some(&key), None, None)).await;
+    await_lease(&pg.url, &room, "held by B", |l| owned_by(&l.owner, &b)).await;
+    assert_eq!(back.seq, restored, "welcome seq after the takeover");
+    common::assert_same_pixels(
+        &tiles_over_white(&back.client),
+        &want,
+        "the canvas B loaded from PostgreSQL",
+    );
+    let mut ann = back.client;
+    draw(&mut ann, 20).await;
+    assert_eq!(ann.await_commit(20).await, restored + 1);
+    let mut strokes = vec![0, 1, 2];
+    strokes.push(20);
+    assert_canvas_everywhere(&[&b], &room, restored + 1, &render(&strokes)).await;
+    // The step before the restore is still there, from the store.
+    let res = common::http(
+        b.addr,
+        "GET",
+        &format!("/api/rooms/{room}/canvas.png?seq={N}"),
+        None,
+        &[],
+    )
+    .await;
+    let img = image::load_from_memory(&res.body).expect("png").to_rgba8();
+    let all: Vec<u32> = (0..N).collect();
+    common::assert_same_pixels(
+        &img,
+        &render(&all),
+        "the canvas before the restore, after it",
+    );
 }

@@ -10,6 +10,7 @@
 //! room's lease, checked in the append's own transaction, so a `commit` is never sent for an
 //! op another owner could contradict. Reads are `store/read.rs`.
 
+mod history;
 mod read;
 mod write;
 
@@ -20,7 +21,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rusqlite::Connection;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -31,8 +31,8 @@ use super::pg::{Pg, PgError, PgOptions};
 use crate::meta::RoomMeta;
 use crate::metrics::StoreMetrics;
 use crate::store::{
-    Backend, Claim, Done, EncodedTile, FactUpdate, ImageDone, Lost, NewImage, NewOp, RoomFacts,
-    StoreError, StoredRoom,
+    Backend, Claim, Done, EncodedTile, FactUpdate, HistoryRead, ImageDone, Lost, NewImage, NewOp,
+    RoomFacts, StoreError, StoredRoom,
 };
 use write::Job;
 
@@ -346,8 +346,11 @@ impl Backend for PgStore {
         self.block(async move { read::client_ops(&pg, room, limit).await })
     }
 
-    fn history_reader(&self) -> Result<Connection, StoreError> {
-        Err(StoreError::Unsupported("the board's history"))
+    fn history_reader(&self) -> Result<Box<dyn HistoryRead + Send>, StoreError> {
+        Ok(Box::new(history::PgHistory {
+            pg: self.pg.clone(),
+            handle: self.handle.clone(),
+        }))
     }
 
     fn room_count(&self) -> Result<u64, StoreError> {

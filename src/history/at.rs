@@ -2,13 +2,12 @@
 //! the ops after it, replayed. A [`Cursor`] walks forward through history the same way, jumping
 //! to a later keyframe whenever one is closer than replaying.
 
-use rusqlite::Connection;
-
 use super::Replay;
 use crate::canvas::Canvas;
 use crate::config::Config;
 use crate::meta::RoomMeta;
-use crate::store::history::{self as stored, Bounds};
+use crate::store::history::Bounds;
+use crate::store::HistoryRead;
 use crate::store::StoreError;
 
 /// Ops read from the store at a time.
@@ -48,7 +47,7 @@ impl From<rusqlite::Error> for HistoryError {
 
 /// A position in a room's history, moved forward op by op.
 pub struct Cursor<'a> {
-    conn: &'a Connection,
+    conn: &'a dyn HistoryRead,
     meta: &'a RoomMeta,
     config: &'a Config,
     bounds: Bounds,
@@ -60,15 +59,15 @@ pub struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     /// A cursor at seq `seq` of the room. Blocking and CPU-heavy.
     pub fn open(
-        conn: &'a Connection,
+        conn: &'a dyn HistoryRead,
         meta: &'a RoomMeta,
         config: &'a Config,
         seq: u64,
     ) -> Result<Cursor<'a>, HistoryError> {
-        let bounds = stored::bounds(conn, meta.id)?.ok_or(HistoryError::NotFound)?;
+        let bounds = conn.bounds(meta.id)?.ok_or(HistoryError::NotFound)?;
         check(bounds, seq)?;
-        let start = stored::start_for(conn, meta.id, bounds.from, seq, seq)?;
-        let replay = Replay::new(meta.id, stored::keyframe(conn, meta, start)?, start, config);
+        let start = conn.start_for(meta.id, bounds.from, seq, seq)?;
+        let replay = Replay::new(meta.id, conn.keyframe(meta, start)?, start, config);
         let mut cursor = Cursor {
             conn,
             meta,
@@ -83,7 +82,7 @@ impl<'a> Cursor<'a> {
 
     /// Starts the replay over from keyframe `k` (images already read are kept).
     fn restart_at(&mut self, k: u64) -> Result<(), HistoryError> {
-        let base = stored::keyframe(self.conn, self.meta, k)?;
+        let base = self.conn.keyframe(self.meta, k)?;
         let images = self.replay.take_images();
         self.replay = Replay::new(self.meta.id, base, k, self.config);
         self.replay.add_images(images);
@@ -116,15 +115,19 @@ impl<'a> Cursor<'a> {
         }
         // Replaying on from here repeats history only if no op up to `seq` reaches behind the
         // keyframe this replay started from.
-        let reach = stored::oldest_reach(self.conn, self.meta.id, here, seq)?;
+        let reach = self.conn.oldest_reach(self.meta.id, here, seq)?;
         let can_go_on = reach.is_none_or(|r| r > self.base);
         // A keyframe ahead costs decoding its tiles: worth it over replaying a few dozen ops.
-        let ahead = stored::latest_keyframe(self.conn, self.meta.id, here + 1, seq, seq)?;
+        let ahead = self
+            .conn
+            .latest_keyframe(self.meta.id, here + 1, seq, seq)?;
         match ahead {
             Some(k) if !can_go_on || k >= here + JUMP => self.restart_at(k)?,
             _ if can_go_on => {}
             _ => {
-                let k = stored::start_for(self.conn, self.meta.id, self.bounds.from, seq, seq)?;
+                let k = self
+                    .conn
+                    .start_for(self.meta.id, self.bounds.from, seq, seq)?;
                 self.restart_at(k)?;
             }
         }
@@ -133,7 +136,7 @@ impl<'a> Cursor<'a> {
 
     fn replay_to(&mut self, seq: u64) -> Result<(), HistoryError> {
         while self.seq() < seq {
-            let ops = stored::ops(self.conn, self.meta, self.seq(), seq, CHUNK)?;
+            let ops = self.conn.ops(self.meta, self.seq(), seq, CHUNK)?;
             let Some(first) = ops.first() else {
                 return Err(StoreError::Corrupt(format!(
                     "room {} has no op after {} up to {seq}",
@@ -150,7 +153,9 @@ impl<'a> Cursor<'a> {
                 ))
                 .into());
             }
-            let images = stored::images_for(self.conn, self.meta.id, &ops, self.replay.images())?;
+            let images = self
+                .conn
+                .images_for(self.meta.id, &ops, self.replay.images())?;
             self.replay.add_images(images);
             for op in ops {
                 self.replay.apply(op)?;
@@ -173,7 +178,7 @@ fn check(bounds: Bounds, seq: u64) -> Result<(), HistoryError> {
 
 /// The canvas of the room at seq `seq`. Blocking and CPU-heavy: call from the blocking pool.
 pub fn canvas_at(
-    conn: &Connection,
+    conn: &dyn HistoryRead,
     meta: &RoomMeta,
     config: &Config,
     seq: u64,

@@ -5,14 +5,12 @@
 
 use std::io::Write;
 
-use rusqlite::Connection;
-
 use super::apng::ApngWriter;
 use super::{Cursor, HistoryError};
 use crate::canvas::Rgba;
 use crate::config::Config;
 use crate::meta::RoomMeta;
-use crate::store::history as stored;
+use crate::store::HistoryRead;
 
 /// Frames when none are asked for.
 pub const DEFAULT_FRAMES: u32 = 120;
@@ -115,8 +113,12 @@ impl Plan {
 
 /// Plans the timelapse of the room: `OutOfRange` when `from` or `to` is outside the kept
 /// history. Blocking (reads the store).
-pub fn plan(conn: &Connection, meta: &RoomMeta, request: &Timelapse) -> Result<Plan, HistoryError> {
-    let bounds = stored::bounds(conn, meta.id)?.ok_or(HistoryError::NotFound)?;
+pub fn plan(
+    conn: &dyn HistoryRead,
+    meta: &RoomMeta,
+    request: &Timelapse,
+) -> Result<Plan, HistoryError> {
+    let bounds = conn.bounds(meta.id)?.ok_or(HistoryError::NotFound)?;
     let from = request.from.unwrap_or(bounds.from);
     let to = request.to.unwrap_or(bounds.seq);
     for seq in [from, to] {
@@ -145,7 +147,7 @@ pub fn plan(conn: &Connection, meta: &RoomMeta, request: &Timelapse) -> Result<P
 /// returns `out`. Blocking and CPU-heavy: call from the blocking pool. A write error (the
 /// client went away, say) stops it.
 pub fn render<W: Write + Send + 'static>(
-    conn: &Connection,
+    conn: &dyn HistoryRead,
     meta: &RoomMeta,
     config: &Config,
     request: &Timelapse,

@@ -123,18 +123,11 @@ impl From<ProtoError> for ApiError {
 impl From<crate::store::StoreError> for ApiError {
     /// 503 `store_unavailable`: the store failed (a full disk, say); the request may be retried.
     fn from(e: crate::store::StoreError) -> ApiError {
-        let message = match e {
-            // Not a failure: say what is missing.
-            crate::store::StoreError::Unsupported(_) => e.to_string(),
-            _ => {
-                tracing::error!("store: {e}");
-                "the server cannot save right now; try again in a moment".to_owned()
-            }
-        };
+        tracing::error!("store: {e}");
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: ErrorCode::StoreUnavailable,
-            message,
+            message: "the server cannot save right now; try again in a moment".to_owned(),
         }
     }
 }

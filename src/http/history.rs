@@ -18,7 +18,7 @@ use crate::history::{canvas_at, HistoryError, JobKind};
 use crate::meta::RoomMeta;
 use crate::protocol::ErrorCode;
 use crate::room::Registry;
-use crate::store::{history as stored, Store};
+use crate::store::{HistoryRead, Store};
 
 /// Marks in a `/history` answer.
 const MARKS: u64 = 200;
@@ -49,10 +49,10 @@ struct HistoryInfo {
 /// Runs blocking history work with a fresh read connection on the blocking pool.
 async fn blocking<T: Send + 'static>(
     store: &Arc<Store>,
-    work: impl FnOnce(&rusqlite::Connection) -> Result<T, ApiError> + Send + 'static,
+    work: impl FnOnce(&dyn HistoryRead) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = Arc::clone(store);
-    web::block(move || work(&store.history_reader()?))
+    web::block(move || work(&*store.history_reader()?))
         .await
         .map_err(|_| ApiError::internal("the history job failed"))?
 }
@@ -95,8 +95,8 @@ pub async fn info(
     let meta = meta_of(&registry, &path).await?;
     let id = meta.id;
     let (bounds, marks) = blocking(registry.store(), move |conn| {
-        let bounds = stored::bounds(conn, id)?.ok_or_else(ApiError::room_not_found)?;
-        let marks = stored::marks(conn, id, bounds.from, bounds.seq, MARKS)?;
+        let bounds = conn.bounds(id)?.ok_or_else(ApiError::room_not_found)?;
+        let marks = conn.marks(id, bounds.from, bounds.seq, MARKS)?;
         Ok((bounds, marks))
     })
     .await?;
@@ -176,8 +176,8 @@ pub async fn canvas_png(
         let seq = match wanted {
             Wanted::Seq(seq) => seq,
             Wanted::At(at) => {
-                let bounds = stored::bounds(conn, meta.id)?.ok_or_else(ApiError::room_not_found)?;
-                match stored::seq_at(conn, meta.id, at)? {
+                let bounds = conn.bounds(meta.id)?.ok_or_else(ApiError::room_not_found)?;
+                match conn.seq_at(meta.id, at)? {
                     Some(seq) => seq.max(bounds.from),
                     None if at >= bounds.created_at.saturating_mul(1000) && bounds.from == 0 => 0,
                     None => {
@@ -267,7 +267,7 @@ pub async fn timelapse_png(
         let result = store
             .history_reader()
             .map_err(HistoryError::from)
-            .and_then(|conn| timelapse::render(&conn, &meta, &config, &request, &plan, writer));
+            .and_then(|conn| timelapse::render(&*conn, &meta, &config, &request, &plan, writer));
         match result {
             Ok(writer) => {
                 if let Err(e) = writer.complete() {

@@ -376,11 +376,8 @@ fn render_restore(
         )
     };
     store.flush().map_err(|e| unavailable(&e))?;
-    let conn = store.history_reader().map_err(|e| match e {
-        StoreError::Unsupported(_) => ProtoError::new(ErrorCode::StoreUnavailable, e.to_string()),
-        e => unavailable(&e),
-    })?;
-    crate::history::canvas_at(&conn, meta, config, seq).map_err(|e| match e {
+    let conn = store.history_reader().map_err(|e| unavailable(&e))?;
+    crate::history::canvas_at(&*conn, meta, config, seq).map_err(|e| match e {
         crate::history::HistoryError::OutOfRange { .. } => {
             ProtoError::new(ErrorCode::BadMessage, e.to_string())
         }

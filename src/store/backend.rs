@@ -11,12 +11,11 @@ use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
-use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::{
-    Done, FactUpdate, ImageDone, NewImage, NewOp, RoomFacts, Sqlite, StoreError, StoreOptions,
-    StoredRoom,
+    Done, FactUpdate, HistoryRead, ImageDone, NewImage, NewOp, RoomFacts, Sqlite, StoreError,
+    StoreOptions, StoredRoom,
 };
 use crate::meta::RoomMeta;
 use crate::metrics::StoreMetrics;
@@ -74,8 +73,9 @@ pub trait Backend: Send + Sync {
     /// The client op ids among a room's latest `limit` ops, with their seqs, oldest first.
     /// Blocking.
     fn client_ops(&self, room: Uuid, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
-    /// A connection for reading a room's history. Blocking.
-    fn history_reader(&self) -> Result<Connection, StoreError>;
+    /// A reader of rooms' history (its own connection: long reads hold up nothing else).
+    /// Blocking.
+    fn history_reader(&self) -> Result<Box<dyn HistoryRead + Send>, StoreError>;
     /// Number of rooms stored. Blocking.
     fn room_count(&self) -> Result<u64, StoreError>;
     /// Whether the room's owner locked it. Blocking.
@@ -226,7 +226,7 @@ impl Store {
     }
 
     /// See [`Backend::history_reader`].
-    pub fn history_reader(&self) -> Result<Connection, StoreError> {
+    pub fn history_reader(&self) -> Result<Box<dyn HistoryRead + Send>, StoreError> {
         self.engine.history_reader()
     }
 
@@ -358,8 +358,8 @@ impl Backend for Sqlite {
     fn client_ops(&self, room: Uuid, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         Sqlite::client_ops(self, room, limit)
     }
-    fn history_reader(&self) -> Result<Connection, StoreError> {
-        Sqlite::history_reader(self)
+    fn history_reader(&self) -> Result<Box<dyn HistoryRead + Send>, StoreError> {
+        Ok(Box::new(Sqlite::history_reader(self)?))
     }
     fn room_count(&self) -> Result<u64, StoreError> {
         Sqlite::room_count(self)

@@ -17,6 +17,7 @@ pub mod backup;
 mod facts;
 pub mod history;
 mod images;
+mod reader;
 mod record;
 mod retention;
 mod schema;
@@ -34,6 +35,7 @@ pub use backend::{Backend, Claim, Lost, Store};
 pub use facts::{FactUpdate, RoomFacts};
 pub use history::{encode_keyframe, Bounds, EncodedTile, StoredOp, TileSlot};
 pub use images::{ImageDone, ImageSaved, NewImage};
+pub use reader::HistoryRead;
 pub(crate) use record::client_op_of;
 pub use record::Record;
 pub use retention::{unix_now, whole_secs};
@@ -66,9 +68,6 @@ pub enum StoreError {
     /// This node does not (or no longer) own the room: another node writes it (cluster mode).
     #[error("this node does not own room {0}")]
     NotOwner(Uuid),
-    /// The engine does not do this (cluster mode, for now).
-    #[error("{0} is not available in cluster mode yet")]
-    Unsupported(&'static str),
 }
 
 /// Called when a write is durable (or failed).

@@ -133,7 +133,7 @@ mod tests {
     use crate::canvas::{encode_png, TileId};
     use crate::config::Config;
     use crate::history::{canvas_at, HistoryError};
-    use crate::store::{history, Record, Store};
+    use crate::store::{Record, Store};
 
     /// A store from before time travel (version 5: a base and the ops after it, the ops before
     /// it deleted) is migrated in place: the base becomes its first keyframe, its kept history
@@ -195,7 +195,7 @@ mod tests {
         }
         let store = Store::open(&dir, false).expect("opens");
         let conn = store.history_reader().expect("reader");
-        let bounds = history::bounds(&conn, room).expect("reads").expect("room");
+        let bounds = conn.bounds(room).expect("reads").expect("room");
         assert_eq!((bounds.from, bounds.seq), (7, 9));
         let stored = store.load_room(room).expect("loads").expect("room");
         assert_eq!((stored.base_seq, stored.ops.len()), (7, 2));
@@ -208,10 +208,10 @@ mod tests {
         let meta = store.room_meta(room).expect("meta").expect("room");
         let config = Config::default();
         for seq in 7..=9 {
-            canvas_at(&conn, &meta, &config, seq).expect("renders");
+            canvas_at(&*conn, &meta, &config, seq).expect("renders");
         }
         assert!(matches!(
-            canvas_at(&conn, &meta, &config, 6),
+            canvas_at(&*conn, &meta, &config, 6),
             Err(HistoryError::OutOfRange { from: 7, .. })
         ));
         drop(conn);

@@ -4,14 +4,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::canvas::TileId;
-use crate::cluster::pg::{seq_from_sql, seq_to_sql, Pg, PgError};
+use super::history;
+use crate::cluster::pg::{seq_from_sql, Pg, PgError};
 use crate::meta::{parse_background, RoomMeta};
-use crate::store::history::{blank, decode_tile};
-use crate::store::{whole_secs, Record, RoomFacts, StoreError, StoredOp, StoredRoom};
+use crate::store::{whole_secs, RoomFacts, StoreError, StoredRoom};
 
 /// A room's metadata, if it exists.
 pub(super) async fn room_meta(pg: &Pg, id: Uuid) -> Result<Option<RoomMeta>, StoreError> {
@@ -50,7 +48,9 @@ pub(super) async fn room_meta(pg: &Pg, id: Uuid) -> Result<Option<RoomMeta>, Sto
     }))
 }
 
-/// A room with its base keyframe and its ops after it up to `upto`, if it exists.
+/// A room with its base keyframe and its ops after it up to `upto`, if it exists: the same
+/// start as the SQLite store's (the latest keyframe up to the base that no op up to `upto`
+/// reaches behind).
 pub(super) async fn load_room(
     pg: &Pg,
     id: Uuid,
@@ -59,136 +59,27 @@ pub(super) async fn load_room(
     let Some(meta) = room_meta(pg, id).await? else {
         return Ok(None);
     };
-    let upto_sql = seq_to_sql(upto.min(i64::MAX as u64))?;
-    // A long room's load may take longer than one call's bound: each query is bounded alone.
-    let client = pg.bounded(pg.client()).await?;
-    let head = query(
+    let Some(bounds) = history::bounds(pg, id).await? else {
+        return Ok(None);
+    };
+    let base: i64 = one(
         pg,
-        &client,
-        "SELECT r.history_from, COALESCE((SELECT seq FROM bases WHERE room = r.id), 0)
-           FROM rooms r WHERE r.id = $1",
+        "SELECT COALESCE((SELECT seq FROM bases WHERE room = $1), 0)",
         &[&id],
     )
     .await?;
-    let Some(head) = head.first() else {
-        return Ok(None);
-    };
-    let from = seq_from_sql(head.try_get(0).map_err(PgError::from)?)?;
-    let base = seq_from_sql(head.try_get(1).map_err(PgError::from)?)?.min(upto);
-    // The latest keyframe from `from` to the base that no op up to `upto` reaches behind.
-    let candidates = query(
-        pg,
-        &client,
-        "SELECT seq FROM keyframes WHERE room = $1 AND seq <= $2 AND seq >= $3 ORDER BY seq DESC",
-        &[&id, &seq_to_sql(base)?, &seq_to_sql(from)?],
-    )
-    .await?;
-    let mut start = None;
-    let mut oldest = u64::MAX;
-    let mut above = upto_sql;
-    for row in candidates {
-        let k: i64 = row.try_get(0).map_err(PgError::from)?;
-        let reach = query(
-            pg,
-            &client,
-            "SELECT min(reach) FROM ops WHERE room = $1 AND seq > $2 AND seq <= $3",
-            &[&id, &k, &above],
-        )
-        .await?;
-        let min: Option<i64> = reach
-            .first()
-            .map(|r| r.try_get(0))
-            .transpose()
-            .map_err(PgError::from)?
-            .flatten();
-        oldest = oldest.min(min.map_or(u64::MAX, |m| m.max(0) as u64));
-        above = k;
-        let k = seq_from_sql(k)?;
-        if oldest > k {
-            start = Some(k);
-            break;
-        }
-    }
-    let base_seq = match start {
+    let base = seq_from_sql(base)?.min(upto);
+    let base_seq = match history::latest_keyframe(pg, id, bounds.from, base, upto).await? {
         Some(k) => k,
-        None if from == 0 => 0,
+        None if bounds.from == 0 => 0,
         None => {
             return Err(StoreError::Corrupt(format!(
                 "room {id} has no keyframe to replay seq {upto} from"
             )))
         }
     };
-    // The canvas at the base: each tile's latest row at or before it.
-    let mut base = blank(&meta)?;
-    let tiles: Vec<TileId> = base.all_tiles();
-    let rows: Vec<i32> = tiles.iter().map(|t| i32::from(t.row)).collect();
-    let cols: Vec<i32> = tiles.iter().map(|t| i32::from(t.col)).collect();
-    let pngs = query(
-        pg,
-        &client,
-        "SELECT u.row, u.col,
-                (SELECT k.png FROM keyframe_tiles k
-                  WHERE k.room = $1 AND k.row = u.row AND k.col = u.col AND k.seq <= $2
-                  ORDER BY k.seq DESC LIMIT 1)
-           FROM unnest($3::integer[], $4::integer[]) AS u(row, col)",
-        &[&id, &seq_to_sql(base_seq)?, &rows, &cols],
-    )
-    .await?;
-    for row in pngs {
-        let (r, c, png): (i32, i32, Option<Vec<u8>>) = (
-            row.try_get(0).map_err(PgError::from)?,
-            row.try_get(1).map_err(PgError::from)?,
-            row.try_get(2).map_err(PgError::from)?,
-        );
-        if let Some(png) = png {
-            let (tile, pixels) = decode_tile(&base, id, tile_index(c)?, tile_index(r)?, &png)?;
-            base.set_tile(tile, pixels);
-        }
-    }
-    // The ops after it.
-    let rows = query(
-        pg,
-        &client,
-        "SELECT seq, author, data, (extract(epoch FROM at) * 1000)::bigint
-           FROM ops WHERE room = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-        &[&id, &seq_to_sql(base_seq)?, &upto_sql],
-    )
-    .await?;
-    let mut ops = Vec::with_capacity(rows.len());
-    for row in rows {
-        ops.push(stored_op(&meta, &row)?);
-    }
-    for op in ops
-        .iter_mut()
-        .filter(|op| matches!(op.record, Record::Restore { .. }))
-    {
-        let rows = query(
-            pg,
-            &client,
-            "SELECT row, col, png FROM restore_tiles WHERE room = $1 AND seq = $2
-              ORDER BY row, col",
-            &[&id, &seq_to_sql(op.seq)?],
-        )
-        .await?;
-        for row in rows {
-            let (r, c, png): (i32, i32, Option<Vec<u8>>) = (
-                row.try_get(0).map_err(PgError::from)?,
-                row.try_get(1).map_err(PgError::from)?,
-                row.try_get(2).map_err(PgError::from)?,
-            );
-            op.tiles.push(match png {
-                Some(png) => decode_tile(&base, id, tile_index(c)?, tile_index(r)?, &png)?,
-                None => (
-                    TileId {
-                        row: tile_index(r)?,
-                        col: tile_index(c)?,
-                    },
-                    None,
-                ),
-            });
-        }
-    }
-    // The images those ops draw.
+    let base = history::keyframe(pg, &meta, base_seq).await?;
+    let ops = history::ops(pg, &meta, base_seq, upto, usize::MAX >> 1).await?;
     let mut images = HashMap::new();
     for op in &ops {
         if let Some((image_id, _)) = op.record.image() {
@@ -211,38 +102,6 @@ pub(super) async fn load_room(
         ops,
         images,
     }))
-}
-
-/// One bounded query on `client`.
-async fn query(
-    pg: &Pg,
-    client: &tokio_postgres::Client,
-    sql: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> Result<Vec<Row>, StoreError> {
-    Ok(pg
-        .bounded(async { Ok::<_, PgError>(client.query(sql, params).await?) })
-        .await?)
-}
-
-/// A tile row or column as stored.
-fn tile_index(v: i32) -> Result<u16, StoreError> {
-    u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("tile index {v}")))
-}
-
-/// One row of `ops` (seq, author, data, at in unix ms).
-fn stored_op(meta: &RoomMeta, row: &Row) -> Result<StoredOp, StoreError> {
-    let seq = seq_from_sql(row.try_get(0).map_err(PgError::from)?)?;
-    let data: String = row.try_get(2).map_err(PgError::from)?;
-    let record: Record = serde_json::from_str(&data)
-        .map_err(|e| StoreError::Corrupt(format!("room {} op {seq}: {e}", meta.id)))?;
-    Ok(StoredOp {
-        seq,
-        author: row.try_get(1).map_err(PgError::from)?,
-        record,
-        at: row.try_get(3).map_err(PgError::from)?,
-        tiles: Vec::new(),
-    })
 }
 
 /// The client op ids among a room's latest `limit` ops, oldest first.
@@ -315,7 +174,7 @@ pub(super) async fn owner_locked(pg: &Pg, id: Uuid) -> Result<bool, StoreError> 
 }
 
 /// The first column of a query's one row.
-async fn one<T>(
+pub(super) async fn one<T>(
     pg: &Pg,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
