@@ -16,7 +16,7 @@ export const ARTIFACTS = join(ROOT, 'target', 'browser-artifacts');
  * its address.
  * @param {{dataDir?: string, addr?: string, args?: string[], log?: string}} [options] `args`: more
  *   flags; `log`: the server's log filter
- * @returns {Promise<{url: string, dataDir: string, stop: () => Promise<void>}>}
+ * @returns {Promise<{url: string, dataDir: string, stop: () => Promise<void>, kill: () => Promise<void>}>}
  */
 export async function startServer({ dataDir = mkdtempSync(join(tmpdir(), 'inkroom-browser-')), addr = '127.0.0.1:0', args = [], log = process.env.INKROOM_LOG ?? 'warn' } = {}) {
   const bin = process.env.INKROOM_BIN ?? join(ROOT, 'target', 'debug', 'inkroom');
@@ -45,6 +45,13 @@ export async function startServer({ dataDir = mkdtempSync(join(tmpdir(), 'inkroo
         if (child.exitCode !== null) return done();
         child.on('exit', () => done());
         child.kill('SIGTERM');
+      }),
+    // The process dies at once, as in a crash.
+    kill: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.on('exit', () => done());
+        child.kill('SIGKILL');
       }),
   };
 }
