@@ -335,6 +335,8 @@ fn close_label(code: u16) -> &'static str {
         1000 => "1000",
         close::GOING_AWAY => "1001",
         1011 => "1011",
+        close::MOVED => "1012",
+        close::TRY_AGAIN => "1013",
         close::NOT_HELLO => "4000",
         close::BAD_KEY => "4001",
         close::KICKED => "4003",

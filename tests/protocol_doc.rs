@@ -193,6 +193,8 @@ fn codes_are_documented() {
         close::TIMEOUT,
         close::RATE_LIMITED,
         close::KICKED,
+        close::MOVED,
+        close::TRY_AGAIN,
     ] {
         assert!(
             DOC.contains(&format!("| {code} |")),

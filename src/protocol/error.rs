@@ -184,6 +184,7 @@ pub mod close {
     /// Cluster mode: the room moved to another node (this one lost it, or its owner went
     /// away). Reconnect at once with `since`.
     pub const MOVED: u16 = 1012;
-    /// Cluster mode: the room is between owners; reconnect after a short wait.
+    /// The room cannot be served right now (the store cannot be read, or in cluster mode the
+    /// room is between owners); reconnect after a short wait.
     pub const TRY_AGAIN: u16 = 1013;
 }

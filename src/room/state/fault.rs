@@ -116,7 +116,7 @@ impl RoomState {
     pub fn reload_failed(&mut self, error: &str) {
         tracing::error!(room = %self.meta.id, "cannot reload the room from the store: {error}");
         self.close_all(
-            close::GOING_AWAY,
+            close::TRY_AGAIN,
             "the server cannot read this board right now; reconnecting",
         );
         self.store_down = false;
