@@ -42,14 +42,14 @@ export async function startServer({ dataDir = mkdtempSync(join(tmpdir(), 'inkroo
     dataDir,
     stop: () =>
       new Promise((done) => {
-        if (child.exitCode !== null) return done();
+        if (child.exitCode !== null || child.signalCode !== null) return done();
         child.on('exit', () => done());
         child.kill('SIGTERM');
       }),
     // The process dies at once, as in a crash.
     kill: () =>
       new Promise((done) => {
-        if (child.exitCode !== null) return done();
+        if (child.exitCode !== null || child.signalCode !== null) return done();
         child.on('exit', () => done());
         child.kill('SIGKILL');
       }),
