@@ -284,15 +284,7 @@ impl Backend for PgStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.send(Job::Flush(Box::new(move |r| {
-            let _ = tx.send(r);
-        })));
-        match rx.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Unusable(e.to_string())),
-            Err(_) => Err(StoreError::Closed),
-        }
+        crate::store::wait_done(|done| self.send(Job::Flush(done)))
     }
 
     fn close(&self) {

@@ -407,10 +407,7 @@ pub fn marks(
     upto: u64,
     count: u64,
 ) -> Result<Vec<(u64, Option<i64>)>, StoreError> {
-    let count = count.max(2);
-    let span = upto.saturating_sub(from);
-    let mut seqs: Vec<u64> = (0..count).map(|i| from + span * i / (count - 1)).collect();
-    seqs.dedup();
+    let seqs = mark_seqs(from, upto, count);
     let mut at = conn.prepare_cached("SELECT at FROM ops WHERE room = ?1 AND seq = ?2")?;
     let id = room.to_string();
     seqs.into_iter()
@@ -420,6 +417,15 @@ pub fn marks(
             Ok((seq, time.flatten()))
         })
         .collect()
+}
+
+/// Up to `count` seqs spread evenly over `from..=upto` (at least its two ends), ascending.
+pub(crate) fn mark_seqs(from: u64, upto: u64, count: u64) -> Vec<u64> {
+    let count = count.max(2);
+    let span = upto.saturating_sub(from);
+    let mut seqs: Vec<u64> = (0..count).map(|i| from + span * i / (count - 1)).collect();
+    seqs.dedup();
+    seqs
 }
 
 /// The latest op of `room` committed at or before `at` (unix milliseconds), if any op with a
@@ -455,20 +461,5 @@ pub fn images_for(
     ops: &[StoredOp],
     have: &HashMap<String, Vec<u8>>,
 ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-    let mut out = HashMap::new();
-    for op in ops {
-        if let Some((id, _)) = op.record.image() {
-            if have.contains_key(id) || out.contains_key(id) {
-                continue;
-            }
-            let bytes = super::images::read(conn, room, id)?.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "room {room} op {} draws image {id}, which is not stored",
-                    op.seq
-                ))
-            })?;
-            out.insert(id.to_owned(), bytes);
-        }
-    }
-    Ok(out)
+    super::HistoryRead::images_for(conn, room, ops, have)
 }

@@ -167,6 +167,19 @@ pub struct Sqlite {
     metrics: StoreMetrics,
 }
 
+/// Queues a job with `queue` and waits (blocking) for its outcome.
+pub(crate) fn wait_done(queue: impl FnOnce(Done)) -> Result<(), StoreError> {
+    let (tx, rx) = mpsc::channel();
+    queue(Box::new(move |r| {
+        let _ = tx.send(r);
+    }));
+    match rx.recv() {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(StoreError::Unusable(e.to_string())),
+        Err(_) => Err(StoreError::Closed),
+    }
+}
+
 /// The writer's connection: [`connect`], bounded by `max_bytes`.
 fn connect_writer(path: &Path, options: StoreOptions) -> Result<Connection, StoreError> {
     let conn = connect(path, options.durable)?;
@@ -361,15 +374,7 @@ impl Sqlite {
 
     /// Waits until everything queued so far is durable.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let (tx, rx) = mpsc::channel();
-        self.send(Job::Flush(Box::new(move |r| {
-            let _ = tx.send(r);
-        })));
-        match rx.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Unusable(e.to_string())),
-            Err(_) => Err(StoreError::Closed),
-        }
+        wait_done(|done| self.send(Job::Flush(done)))
     }
 
     /// Stops the writer after it has written everything queued.

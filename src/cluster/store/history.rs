@@ -11,11 +11,11 @@ use super::read::one;
 use crate::canvas::{Canvas, TileId};
 use crate::cluster::pg::{seq_from_sql, seq_to_sql, Pg, PgError};
 use crate::meta::RoomMeta;
-use crate::store::history::{blank, decode_tile, Bounds};
+use crate::store::history::{blank, decode_tile, mark_seqs, Bounds};
 use crate::store::{HistoryRead, Record, StoreError, StoredOp};
 
 /// Runs one query with a pooled connection, bounded in time.
-async fn query(
+pub(super) async fn query(
     pg: &Pg,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
@@ -186,6 +186,30 @@ pub(super) async fn ops(
     Ok(ops)
 }
 
+/// The bytes of the images `ops` draw, by id.
+pub(super) async fn images_for(
+    pg: &Pg,
+    room: Uuid,
+    ops: &[StoredOp],
+) -> Result<std::collections::HashMap<String, Vec<u8>>, StoreError> {
+    let mut images = std::collections::HashMap::new();
+    for op in ops {
+        if let Some((id, _)) = op.record.image() {
+            if images.contains_key(id) {
+                continue;
+            }
+            let bytes = super::read::image(pg, room, id).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "room {room} op {} draws image {id}, which is not stored",
+                    op.seq
+                ))
+            })?;
+            images.insert(id.to_owned(), bytes);
+        }
+    }
+    Ok(images)
+}
+
 /// The commit times of up to `count` ops spread evenly over `from..=upto`, ascending.
 pub(super) async fn marks(
     pg: &Pg,
@@ -194,10 +218,7 @@ pub(super) async fn marks(
     upto: u64,
     count: u64,
 ) -> Result<Vec<(u64, Option<i64>)>, StoreError> {
-    let count = count.max(2);
-    let span = upto.saturating_sub(from);
-    let mut seqs: Vec<u64> = (0..count).map(|i| from + span * i / (count - 1)).collect();
-    seqs.dedup();
+    let seqs = mark_seqs(from, upto, count);
     let wanted = seqs
         .iter()
         .map(|&s| sql_seq(s))

@@ -1,32 +1,26 @@
 //! The cluster store's reads: a room's facts, and a room loaded from its base keyframe and the
 //! ops after it, the same way the SQLite store loads one (`store/history.rs`).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::history;
+use super::history::{self, query};
 use crate::cluster::pg::{seq_from_sql, Pg, PgError};
 use crate::meta::{parse_background, RoomMeta};
 use crate::store::{whole_secs, RoomFacts, StoreError, StoredRoom};
 
 /// A room's metadata, if it exists.
 pub(super) async fn room_meta(pg: &Pg, id: Uuid) -> Result<Option<RoomMeta>, StoreError> {
-    let row = pg
-        .bounded(async {
-            let client = pg.client().await?;
-            Ok::<_, PgError>(
-                client
-                    .query_opt(
-                        "SELECT name, width, height, background, edit_key, owner_key
+    let row = query(
+        pg,
+        "SELECT name, width, height, background, edit_key, owner_key
                            FROM rooms WHERE id = $1",
-                        &[&id],
-                    )
-                    .await?,
-            )
-        })
-        .await?;
+        &[&id],
+    )
+    .await?
+    .into_iter()
+    .next();
     let Some(row) = row else {
         return Ok(None);
     };
@@ -80,21 +74,7 @@ pub(super) async fn load_room(
     };
     let base = history::keyframe(pg, &meta, base_seq).await?;
     let ops = history::ops(pg, &meta, base_seq, upto, usize::MAX >> 1).await?;
-    let mut images = HashMap::new();
-    for op in &ops {
-        if let Some((image_id, _)) = op.record.image() {
-            if images.contains_key(image_id) {
-                continue;
-            }
-            let bytes = image(pg, id, image_id).await?.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "room {id} op {} draws image {image_id}, which is not stored",
-                    op.seq
-                ))
-            })?;
-            images.insert(image_id.to_owned(), bytes);
-        }
-    }
+    let images = history::images_for(pg, id, &ops).await?;
     Ok(Some(StoredRoom {
         meta,
         base_seq,
@@ -111,21 +91,14 @@ pub(super) async fn client_ops(
     limit: usize,
 ) -> Result<Vec<(String, u64)>, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = pg
-        .bounded(async {
-            let client = pg.client().await?;
-            Ok::<_, PgError>(
-                client
-                    .query(
-                        "SELECT seq, data FROM (SELECT seq, data FROM ops WHERE room = $1
+    let rows = query(
+        pg,
+        "SELECT seq, data FROM (SELECT seq, data FROM ops WHERE room = $1
                            ORDER BY seq DESC LIMIT $2) AS latest
                           WHERE position('\"op\":' IN data) > 0 ORDER BY seq",
-                        &[&room, &limit],
-                    )
-                    .await?,
-            )
-        })
-        .await?;
+        &[&room, &limit],
+    )
+    .await?;
     let mut out = Vec::new();
     for row in rows {
         let seq = seq_from_sql(row.try_get(0).map_err(PgError::from)?)?;
@@ -137,19 +110,14 @@ pub(super) async fn client_ops(
 
 /// One uploaded image's bytes, if the room has it.
 pub(super) async fn image(pg: &Pg, room: Uuid, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    let row = pg
-        .bounded(async {
-            let client = pg.client().await?;
-            Ok::<_, PgError>(
-                client
-                    .query_opt(
-                        "SELECT data FROM images WHERE room = $1 AND id = $2",
-                        &[&room, &id],
-                    )
-                    .await?,
-            )
-        })
-        .await?;
+    let row = query(
+        pg,
+        "SELECT data FROM images WHERE room = $1 AND id = $2",
+        &[&room, &id],
+    )
+    .await?
+    .into_iter()
+    .next();
     Ok(row
         .map(|r| r.try_get::<_, Vec<u8>>(0))
         .transpose()
@@ -182,12 +150,10 @@ pub(super) async fn one<T>(
 where
     T: for<'r> tokio_postgres::types::FromSql<'r>,
 {
-    let row = pg
-        .bounded(async {
-            let client = pg.client().await?;
-            Ok::<_, PgError>(client.query_one(sql, params).await?)
-        })
-        .await?;
+    let rows = query(pg, sql, params).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt(format!("no row from {sql}")))?;
     Ok(row.try_get(0).map_err(PgError::from)?)
 }
 
@@ -205,34 +171,18 @@ pub(super) async fn facts(
         GREATEST(COALESCE((SELECT max(seq) FROM ops WHERE room = r.id), 0),
                  COALESCE((SELECT seq FROM bases WHERE room = r.id), 0))";
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = pg
-        .bounded(async {
-            let client = pg.client().await?;
-            let rows = match only {
-                Some(id) => {
-                    client
-                        .query(
-                            &format!("SELECT {COLUMNS} FROM rooms r WHERE r.id = $1"),
-                            &[&id],
-                        )
-                        .await?
-                }
-                None => {
-                    let after = after.unwrap_or(Uuid::nil());
-                    client
-                        .query(
-                            &format!(
-                                "SELECT {COLUMNS} FROM rooms r WHERE r.id > $1
-                                  ORDER BY r.id LIMIT $2"
-                            ),
-                            &[&after, &limit],
-                        )
-                        .await?
-                }
-            };
-            Ok::<_, PgError>(rows)
-        })
-        .await?;
+    let after = after.unwrap_or(Uuid::nil());
+    let rows = match only {
+        Some(id) => {
+            let sql = format!("SELECT {COLUMNS} FROM rooms r WHERE r.id = $1");
+            query(pg, &sql, &[&id]).await?
+        }
+        None => {
+            let sql =
+                format!("SELECT {COLUMNS} FROM rooms r WHERE r.id > $1 ORDER BY r.id LIMIT $2");
+            query(pg, &sql, &[&after, &limit]).await?
+        }
+    };
     rows.iter()
         .map(|r| -> Result<RoomFacts, StoreError> {
             let get_u32 = |i: usize| -> Result<u32, StoreError> {
@@ -266,22 +216,15 @@ pub(super) async fn expired_rooms(
 ) -> Result<Vec<Uuid>, StoreError> {
     let default = default.map(whole_secs);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = pg
-        .bounded(async {
-            let client = pg.client().await?;
-            Ok::<_, PgError>(
-                client
-                    .query(
-                        "SELECT id FROM rooms
+    let rows = query(
+        pg,
+        "SELECT id FROM rooms
                           WHERE extract(epoch FROM COALESCE(touched_at, created_at))::bigint
                                 + COALESCE(retention_secs, $1) <= $2
                           ORDER BY COALESCE(touched_at, created_at) LIMIT $3",
-                        &[&default, &now, &limit],
-                    )
-                    .await?,
-            )
-        })
-        .await?;
+        &[&default, &now, &limit],
+    )
+    .await?;
     rows.iter()
         .map(|r| Ok(r.try_get(0).map_err(PgError::from)?))
         .collect()

@@ -444,48 +444,37 @@ async fn write_keyframe(
 }
 
 async fn write_facts(pg: &Pg, update: &FactUpdate) -> Result<(), StoreError> {
+    type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+    let secs;
+    let (sql, room, value): (&str, &Uuid, Param<'_>) = match update {
+        FactUpdate::Touch { room, at } => (
+            "UPDATE rooms SET touched_at = to_timestamp($2::bigint) WHERE id = $1",
+            room,
+            at,
+        ),
+        FactUpdate::Retention { room, secs: s } => {
+            secs = s.map(i64::from);
+            (
+                "UPDATE rooms SET retention_secs = $2 WHERE id = $1",
+                room,
+                &secs,
+            )
+        }
+        FactUpdate::Locked { room, locked } => {
+            ("UPDATE rooms SET locked = $2 WHERE id = $1", room, locked)
+        }
+        FactUpdate::OwnerLocked { room, locked } => (
+            "UPDATE rooms SET owner_locked = $2 WHERE id = $1",
+            room,
+            locked,
+        ),
+        FactUpdate::EditKey { room, key } => {
+            ("UPDATE rooms SET edit_key = $2 WHERE id = $1", room, key)
+        }
+    };
     pg.bounded(async {
         let client = pg.client().await?;
-        match update {
-            FactUpdate::Touch { room, at } => {
-                client
-                    .execute(
-                        "UPDATE rooms SET touched_at = to_timestamp($2::bigint) WHERE id = $1",
-                        &[room, at],
-                    )
-                    .await?
-            }
-            FactUpdate::Retention { room, secs } => {
-                let secs = secs.map(i64::from);
-                client
-                    .execute(
-                        "UPDATE rooms SET retention_secs = $2 WHERE id = $1",
-                        &[room, &secs],
-                    )
-                    .await?
-            }
-            FactUpdate::Locked { room, locked } => {
-                client
-                    .execute(
-                        "UPDATE rooms SET locked = $2 WHERE id = $1",
-                        &[room, locked],
-                    )
-                    .await?
-            }
-            FactUpdate::OwnerLocked { room, locked } => {
-                client
-                    .execute(
-                        "UPDATE rooms SET owner_locked = $2 WHERE id = $1",
-                        &[room, locked],
-                    )
-                    .await?
-            }
-            FactUpdate::EditKey { room, key } => {
-                client
-                    .execute("UPDATE rooms SET edit_key = $2 WHERE id = $1", &[room, key])
-                    .await?
-            }
-        };
+        client.execute(sql, &[room, value]).await?;
         Ok::<_, PgError>(())
     })
     .await?;
