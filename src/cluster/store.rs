@@ -60,18 +60,45 @@ pub struct ClusterOptions {
 /// What the handle and the writer task share about claimed rooms.
 #[derive(Debug, Default)]
 struct Claims {
-    /// The lease keeper of every room this node owns.
-    keepers: Mutex<HashMap<Uuid, LeaseKeeper>>,
+    /// The claim (a number unique to this node's run) and lease keeper of every room this
+    /// node owns.
+    keepers: Mutex<HashMap<Uuid, (u64, LeaseKeeper)>>,
+    /// The last claim number handed out.
+    last: std::sync::atomic::AtomicU64,
+    /// Rooms whose lease is being given up: a new claim of one waits until that is done, so
+    /// that the release cannot expire the new claim's lease (same node, same epoch).
+    releasing: Mutex<std::collections::HashSet<Uuid>>,
+    released: std::sync::Condvar,
 }
 
 impl Claims {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, LeaseKeeper>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (u64, LeaseKeeper)>> {
         self.keepers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The room's lease while this node may act as its owner.
     fn lease(&self, room: Uuid) -> Option<super::Lease> {
-        self.lock().get(&room).and_then(LeaseKeeper::lease)
+        self.lock().get(&room).and_then(|(_, k)| k.lease())
+    }
+
+    /// Waits (blocking, at most `patience`) until no release of `room` is in flight.
+    fn await_released(&self, room: Uuid, patience: Duration) {
+        let releasing = self
+            .releasing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .released
+            .wait_timeout_while(releasing, patience, |r| r.contains(&room));
+    }
+
+    /// Marks `room`'s release as done.
+    fn released(&self, room: Uuid) {
+        self.releasing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&room);
+        self.released.notify_all();
     }
 }
 
@@ -244,12 +271,16 @@ impl Backend for PgStore {
         self.send(Job::CreateRoom(meta, done));
     }
 
-    fn append(&self, room: Uuid, op: NewOp<'_>, done: Done) {
-        self.send(Job::Append {
-            room,
-            op: LogOp::encode(&op),
-            done,
-        });
+    fn append(&self, room: Uuid, mut op: NewOp<'_>, done: Done) {
+        // A restore's tiles are encoded by the writer, off the room's thread.
+        let tiles = std::mem::take(&mut op.tiles);
+        let encoded = LogOp::encode(&op);
+        let op = if tiles.is_empty() {
+            write::ToLog::Ready(encoded)
+        } else {
+            write::ToLog::Tiles { op: encoded, tiles }
+        };
+        self.send(Job::Append { room, op, done });
     }
 
     fn save_keyframe(&self, room: Uuid, seq: u64, tiles: Vec<EncodedTile>, done: Done) {
@@ -392,11 +423,8 @@ impl Backend for PgStore {
     }
 
     fn claim(&self, room: Uuid) -> Result<Claim, StoreError> {
-        if let Some(keeper) = self.claims.lock().get(&room) {
-            if matches!(keeper.state(), KeeperState::Held { .. }) {
-                return Ok(Claim::Owned);
-            }
-        }
+        // A run of the room that just ended here may still be giving its lease up.
+        self.claims.await_released(room, self.keeper.ttl);
         let pg = self.pg.clone();
         let leases = self.leases.clone();
         let node = self.node.clone();
@@ -423,31 +451,47 @@ impl Backend for PgStore {
             )))
         })?;
         match claimed {
-            None => Ok(Claim::Owned),
+            None => Ok(Claim::Owned { claim: 0 }),
             Some(Ok(keeper)) => {
-                tracing::info!(%room, node = %self.node, state = ?keeper.state(), "room claimed");
-                // A keeper of an earlier claim is replaced (its lease was lost anyway), and
-                // the writes of the room's earlier run that failed no longer hold this one:
-                // it starts from what is stored.
-                self.claims.lock().insert(room, keeper);
+                // Writes queued by the room's earlier run on this node go first, under its
+                // own lease (or none): none of them may run under this claim. The room is
+                // loaded after them, so it sees every one that landed.
+                let _ = crate::store::wait_done(|done| self.send(Job::Flush(done)));
+                let claim = self
+                    .claims
+                    .last
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                tracing::info!(%room, node = %self.node, claim, state = ?keeper.state(), "room claimed");
+                // A keeper of an earlier claim is dropped (its lease was lost or is given up),
+                // and the failed writes of an earlier run no longer hold this one.
+                self.claims.lock().insert(room, (claim, keeper));
                 self.send(Job::Unhold(room));
-                Ok(Claim::Owned)
+                Ok(Claim::Owned { claim })
             }
             Some(Err(node)) => Ok(Claim::Elsewhere { node }),
         }
     }
 
-    fn lost(&self, room: Uuid) -> Option<Lost> {
-        let mut rx = self.claims.lock().get(&room)?.subscribe();
+    fn lost(&self, room: Uuid, claim: u64) -> Option<Lost> {
+        let current = self
+            .claims
+            .lock()
+            .get(&room)
+            .filter(|(c, _)| *c == claim)
+            .map(|(_, k)| k.subscribe());
         Some(Box::pin(async move {
-            let _ = rx
-                .wait_for(|s| !matches!(s, KeeperState::Held { .. }))
-                .await;
+            // A claim already replaced is lost.
+            if let Some(mut rx) = current {
+                let _ = rx
+                    .wait_for(|s| !matches!(s, KeeperState::Held { .. }))
+                    .await;
+            }
         }))
     }
 
     fn release_all(&self) {
-        let keepers: Vec<LeaseKeeper> = self.claims.lock().drain().map(|(_, k)| k).collect();
+        let keepers: Vec<LeaseKeeper> = self.claims.lock().drain().map(|(_, (_, k))| k).collect();
         let _ = wait(&self.handle, async move {
             for keeper in keepers {
                 let _ = keeper.release().await;
@@ -461,14 +505,29 @@ impl Backend for PgStore {
         self.block(async move { PgStore::holder(pg, room, node).await })
     }
 
-    fn release(&self, room: Uuid) {
-        let Some(keeper) = self.claims.lock().remove(&room) else {
+    fn release(&self, room: Uuid, claim: u64) {
+        let keeper = {
+            let mut keepers = self.claims.lock();
+            // Only this claim's: a newer claim of the room is not this run's to give up.
+            if keepers.get(&room).is_none_or(|(c, _)| *c != claim) {
+                return;
+            }
+            self.claims
+                .releasing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(room);
+            keepers.remove(&room).map(|(_, k)| k)
+        };
+        let Some(keeper) = keeper else {
             return;
         };
+        let claims = Arc::clone(&self.claims);
         self.handle.spawn(async move {
             if let Err(e) = keeper.release().await {
                 tracing::warn!(%room, "could not release the room's lease (it will expire): {e}");
             }
+            claims.released(room);
         });
     }
 }

@@ -136,14 +136,25 @@ pub async fn relay_websocket(
             actix_web::rt::spawn(relay(session, stream, owner, limits));
         }
         Err(e) => {
-            tracing::warn!(node, "cannot reach the room's node: {e}");
+            // The owner answered, and the board is gone: reconnecting cannot help.
+            let gone = matches!(
+                &e,
+                awc::error::WsClientError::InvalidResponseStatus(s) if *s == StatusCode::NOT_FOUND
+            );
+            let (code, description) = if gone {
+                (close::ROOM_DELETED, "this board was deleted")
+            } else {
+                tracing::warn!(node, "cannot reach the room's node: {e}");
+                (
+                    close::TRY_AGAIN,
+                    "this board's server cannot be reached; reconnecting",
+                )
+            };
             actix_web::rt::spawn(async move {
                 let _ = session
                     .close(Some(CloseReason {
-                        code: CloseCode::Other(close::TRY_AGAIN),
-                        description: Some(
-                            "this board's server cannot be reached; reconnecting".into(),
-                        ),
+                        code: CloseCode::Other(code),
+                        description: Some(description.into()),
                     }))
                     .await;
             });
@@ -168,6 +179,8 @@ type Owner = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
 enum End {
     /// The client closed (or went away): close the owner's side.
     Client(Option<CloseReason>),
+    /// The client sent a frame over the size limit: close it with 4013, and the owner's side.
+    TooLarge,
     /// The owner closed with this reason: pass it on.
     Owner(Option<CloseReason>),
     /// The owner's connection broke or went silent.
@@ -195,16 +208,16 @@ async fn relay(
                     Some(Ok(AggregatedMessage::Ping(data))) => Message::Ping(data),
                     Some(Ok(AggregatedMessage::Pong(data))) => Message::Pong(data),
                     Some(Ok(AggregatedMessage::Close(reason))) => break End::Client(reason),
+                    // As a direct connection would: a frame over the limit closes with 4013.
+                    Some(Err(actix_ws::ProtocolError::Overflow)) => break End::TooLarge,
                     Some(Err(e)) => {
-                        tracing::debug!("relayed client failed: {e}");
-                        break End::Client(Some(CloseReason {
-                            code: CloseCode::Other(close::TOO_LARGE),
-                            description: Some(e.to_string()),
-                        }));
+                        tracing::debug!("relayed client gone: {e}");
+                        break End::Client(None);
                     }
                     None => break End::Client(None),
                 };
-                if owner.send(forward).await.is_err() {
+                // An owner that stops reading must not hold the relay (and the client) forever.
+                if !matches!(timeout(limits.write, owner.send(forward)).await, Ok(Ok(()))) {
                     break End::OwnerGone;
                 }
             }
@@ -251,7 +264,20 @@ async fn relay(
     };
     match end {
         End::Client(reason) => {
+            // Answer the client's close, and pass it on.
+            let _ = timeout(limits.write, session.close(reason.clone())).await;
             let _ = timeout(limits.write, owner.send(Message::Close(reason))).await;
+        }
+        End::TooLarge => {
+            let _ = timeout(
+                limits.write,
+                session.close(Some(CloseReason {
+                    code: CloseCode::Other(close::TOO_LARGE),
+                    description: Some("frame too large".into()),
+                })),
+            )
+            .await;
+            let _ = timeout(limits.write, owner.send(Message::Close(None))).await;
         }
         End::Owner(reason) => {
             let _ = timeout(limits.write, session.close(reason)).await;

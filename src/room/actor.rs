@@ -65,6 +65,8 @@ pub struct Room {
     keyframes: std::collections::VecDeque<(u64, Vec<crate::store::TileSlot>, u64)>,
     /// A keyframe is being encoded.
     encoding_keyframe: bool,
+    /// Cluster mode: the claim this node runs the room under (see `Store::claim`).
+    pub(super) claim: u64,
 }
 
 impl Room {
@@ -97,6 +99,7 @@ impl Room {
             history,
             keyframes: std::collections::VecDeque::new(),
             encoding_keyframe: false,
+            claim: 0,
         };
         (room, tx)
     }
@@ -412,7 +415,7 @@ impl Actor for Room {
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.touch();
         // Cluster mode: give the room up, so another node may take it at once.
-        self.store.release(self.state.meta().id);
+        self.store.release(self.state.meta().id, self.claim);
     }
 }
 

@@ -263,26 +263,37 @@ impl Registry {
         let loaded = actix_web::web::block(move || -> Result<_, StoreError> {
             // Cluster mode: only the node holding the room's lease loads it, and only once it
             // holds it, so that it reads every op the former owner stored.
-            if let Claim::Elsewhere { node } = store.claim(id)? {
-                return Ok(store
-                    .room_meta(id)?
-                    .map(|meta| Err(Located::Elsewhere(Arc::new(meta), node))));
-            }
-            let Some(stored) = store.load_room(id)? else {
-                return Ok(None);
+            let claim = match store.claim(id)? {
+                Claim::Owned { claim } => claim,
+                Claim::Elsewhere { node } => {
+                    return Ok(store
+                        .room_meta(id)?
+                        .map(|meta| Err(Located::Elsewhere(Arc::new(meta), node))))
+                }
             };
-            let client_ops = store.client_ops(id, config.remembered_ops)?;
-            let locked = store.room_facts(id)?.is_some_and(|f| f.locked);
-            let owner_locked = store.owner_locked(id)?;
-            let started = std::time::Instant::now();
-            let ops = stored.ops.len();
-            let (meta, doc) = super::load::rebuild(stored, &config)?;
-            tracing::info!(room = %id, ops, ms = started.elapsed().as_millis() as u64, "room loaded");
-            Ok(Some(Ok((meta, doc, locked, owner_locked, client_ops))))
+            let load = || -> Result<_, StoreError> {
+                let Some(stored) = store.load_room(id)? else {
+                    return Ok(None);
+                };
+                let client_ops = store.client_ops(id, config.remembered_ops)?;
+                let locked = store.room_facts(id)?.is_some_and(|f| f.locked);
+                let owner_locked = store.owner_locked(id)?;
+                let started = std::time::Instant::now();
+                let ops = stored.ops.len();
+                let (meta, doc) = super::load::rebuild(stored, &config)?;
+                tracing::info!(room = %id, ops, ms = started.elapsed().as_millis() as u64, "room loaded");
+                Ok(Some(Ok((meta, doc, locked, owner_locked, client_ops, claim))))
+            };
+            let loaded = load();
+            if !matches!(loaded, Ok(Some(_))) {
+                // Nothing runs the room here: let another node (or a later try) have it.
+                store.release(id, claim);
+            }
+            loaded
         })
         .await
         .map_err(|_| StoreError::Closed)??;
-        let (meta, doc, locked, owner_locked, client_ops) = match loaded {
+        let (meta, doc, locked, owner_locked, client_ops, claim) = match loaded {
             None => return Ok(None),
             Some(Err(elsewhere)) => return Ok(Some(elsewhere)),
             Some(Ok(loaded)) => loaded,
@@ -297,6 +308,7 @@ impl Registry {
             self.history.clone(),
         );
         room.state.remember_client_ops(client_ops);
+        room.claim = claim;
         // An operator's lock outlives the room's time in memory.
         room.state.set_locked(locked, std::time::Instant::now());
         // So does the owner's (already stored: not stored again).
@@ -307,7 +319,7 @@ impl Registry {
             input,
         };
         // Cluster mode: once this node no longer owns the room, it unloads it.
-        if let Some(lost) = self.store.lost(id) {
+        if let Some(lost) = self.store.lost(id, claim) {
             let addr = handle.addr.clone();
             actix_web::rt::spawn(async move {
                 lost.await;

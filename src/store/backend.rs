@@ -23,8 +23,12 @@ use crate::metrics::StoreMetrics;
 /// Whether this node may load and write a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This node owns the room until [`Backend::lost`] says otherwise.
-    Owned,
+    /// This node owns the room until [`Backend::lost`] says otherwise; `claim` names this
+    /// hold on it (for [`Backend::lost`] and [`Backend::release`]; 0 for a single node).
+    Owned {
+        /// The claim.
+        claim: u64,
+    },
     /// Another node owns it; it is reached at this base URL (`http://host:port`).
     Elsewhere {
         /// The owner's advertised URL.
@@ -102,15 +106,16 @@ pub trait Backend: Send + Sync {
         -> Result<Option<Duration>, StoreError>;
     /// Takes a room for this node before it is loaded. Blocking.
     fn claim(&self, _room: Uuid) -> Result<Claim, StoreError> {
-        Ok(Claim::Owned)
+        Ok(Claim::Owned { claim: 0 })
     }
-    /// Resolves when this node stops owning a claimed room; `None` when ownership cannot be
-    /// lost (a single node).
-    fn lost(&self, _room: Uuid) -> Option<Lost> {
+    /// Resolves when this node stops owning the room under `claim` (at once if that claim was
+    /// replaced); `None` when ownership cannot be lost (a single node).
+    fn lost(&self, _room: Uuid, _claim: u64) -> Option<Lost> {
         None
     }
-    /// Gives up a room this node no longer runs, so another node may take it at once.
-    fn release(&self, _room: Uuid) {}
+    /// Gives up the room held under `claim` (and only it: a newer claim of the same room stays),
+    /// so another node may take it at once.
+    fn release(&self, _room: Uuid, _claim: u64) {}
     /// Gives up every room this node runs (the server is stopping). Blocking.
     fn release_all(&self) {}
     /// The base URL of another node that runs the room now, without claiming it. Blocking.
@@ -283,13 +288,13 @@ impl Store {
     }
 
     /// See [`Backend::lost`].
-    pub fn lost(&self, room: Uuid) -> Option<Lost> {
-        self.engine.lost(room)
+    pub fn lost(&self, room: Uuid, claim: u64) -> Option<Lost> {
+        self.engine.lost(room, claim)
     }
 
     /// See [`Backend::release`].
-    pub fn release(&self, room: Uuid) {
-        self.engine.release(room)
+    pub fn release(&self, room: Uuid, claim: u64) {
+        self.engine.release(room, claim)
     }
 
     /// See [`Backend::release_all`].

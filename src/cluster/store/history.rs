@@ -107,19 +107,45 @@ pub(super) async fn keyframe(pg: &Pg, meta: &RoomMeta, seq: u64) -> Result<Canva
         &[&meta.id, &sql_seq(seq)?, &rows, &cols],
     )
     .await?;
-    for row in pngs {
-        let (r, c, png): (i32, i32, Option<Vec<u8>>) = (
-            row.try_get(0).map_err(PgError::from)?,
-            row.try_get(1).map_err(PgError::from)?,
-            row.try_get(2).map_err(PgError::from)?,
-        );
-        if let Some(png) = png {
-            let (tile, pixels) =
-                decode_tile(&canvas, meta.id, tile_index(c)?, tile_index(r)?, &png)?;
-            canvas.set_tile(tile, pixels);
+    let stored = tile_rows(&pngs)?;
+    let room = meta.id;
+    off_thread(move || {
+        for (row, col, png) in stored {
+            if let Some(png) = png {
+                let (tile, pixels) = decode_tile(&canvas, room, col, row, &png)?;
+                canvas.set_tile(tile, pixels);
+            }
         }
-    }
-    Ok(canvas)
+        Ok(canvas)
+    })
+    .await
+}
+
+/// A stored tile: its row, its column and its PNG (`None`: transparent).
+type TileRow = (u16, u16, Option<Vec<u8>>);
+
+/// Rows of (row, col, png) as tile indices and bytes.
+fn tile_rows(rows: &[Row]) -> Result<Vec<TileRow>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let (r, c, png): (i32, i32, Option<Vec<u8>>) = (
+                row.try_get(0).map_err(PgError::from)?,
+                row.try_get(1).map_err(PgError::from)?,
+                row.try_get(2).map_err(PgError::from)?,
+            );
+            Ok((tile_index(r)?, tile_index(c)?, png))
+        })
+        .collect()
+}
+
+/// Runs CPU work (decoding tiles, parsing ops) on the blocking pool, so that the store's one
+/// PostgreSQL thread (its writer and lease renewals) never waits for it.
+async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("decoding stored data failed: {e}")))?
 }
 
 /// The oldest seq any op after `after`, up to `upto`, re-rendered from.
@@ -154,11 +180,13 @@ pub(super) async fn ops(
         &[&meta.id, &sql_seq(after)?, &sql_seq(upto)?, &limit],
     )
     .await?;
-    let mut ops = Vec::with_capacity(rows.len());
-    for row in rows {
-        ops.push(stored_op(meta, &row)?);
-    }
-    let shape = blank(meta)?;
+    let owned = meta.clone();
+    let mut ops = off_thread(move || {
+        rows.iter()
+            .map(|row| stored_op(&owned, row))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
     for op in ops
         .iter_mut()
         .filter(|op| matches!(op.record, Record::Restore { .. }))
@@ -170,18 +198,19 @@ pub(super) async fn ops(
             &[&meta.id, &sql_seq(op.seq)?],
         )
         .await?;
-        for row in rows {
-            let (r, c, png): (i32, i32, Option<Vec<u8>>) = (
-                row.try_get(0).map_err(PgError::from)?,
-                row.try_get(1).map_err(PgError::from)?,
-                row.try_get(2).map_err(PgError::from)?,
-            );
-            let (row, col) = (tile_index(r)?, tile_index(c)?);
-            op.tiles.push(match png {
-                Some(png) => decode_tile(&shape, meta.id, col, row, &png)?,
-                None => (TileId { row, col }, None),
-            });
-        }
+        let stored = tile_rows(&rows)?;
+        let shape = blank(meta)?;
+        let room = meta.id;
+        op.tiles = off_thread(move || {
+            stored
+                .into_iter()
+                .map(|(row, col, png)| match png {
+                    Some(png) => decode_tile(&shape, room, col, row, &png),
+                    None => Ok((TileId { row, col }, None)),
+                })
+                .collect()
+        })
+        .await?;
     }
     Ok(ops)
 }

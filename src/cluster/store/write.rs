@@ -28,12 +28,48 @@ const CHECK_LEASE: &str = "SELECT 1 FROM leases
      WHERE room = $1 AND owner = $2 AND epoch = $3 AND expires_at > clock_timestamp()
      FOR UPDATE";
 
+/// An op for the log: ready, or a restore whose tiles are still to be PNG-encoded (done on
+/// the blocking pool by the writer, never on the room's thread or the PostgreSQL thread).
+pub(super) enum ToLog {
+    Ready(LogOp),
+    Tiles {
+        op: LogOp,
+        tiles: Vec<crate::store::TileSlot>,
+    },
+}
+
+impl ToLog {
+    /// The op with its tiles encoded.
+    async fn ready(self) -> Result<LogOp, StoreError> {
+        match self {
+            ToLog::Ready(op) => Ok(op),
+            ToLog::Tiles { mut op, tiles } => {
+                let encoded = tokio::task::spawn_blocking(move || {
+                    tiles
+                        .into_iter()
+                        .map(|(id, tile)| {
+                            let png = tile.as_ref().map(|p| {
+                                crate::canvas::encode_png(p.data(), p.width(), p.height())
+                            });
+                            (id, png)
+                        })
+                        .collect()
+                })
+                .await
+                .map_err(|e| StoreError::Unusable(format!("encoding a restore failed: {e}")))?;
+                op.tiles = encoded;
+                Ok(op)
+            }
+        }
+    }
+}
+
 /// One queued write.
 pub(super) enum Job {
     CreateRoom(RoomMeta, Done),
     Append {
         room: Uuid,
-        op: LogOp,
+        op: ToLog,
         done: Done,
     },
     Keyframe {
@@ -169,7 +205,15 @@ impl Writer {
                                 dones.push(done);
                             }
                         }
-                        let result = self.timed(self.append(room, &ops)).await;
+                        let result = self
+                            .timed(async {
+                                let mut ready = Vec::with_capacity(ops.len());
+                                for op in ops {
+                                    ready.push(op.ready().await?);
+                                }
+                                self.append(room, &ready).await
+                            })
+                            .await;
                         self.settle(Some(room), &result);
                         for done in dones {
                             done(result.clone());
@@ -231,9 +275,15 @@ impl Writer {
                 self.held.insert(room);
             }
         }
-        // Losing a room's lease is not the database failing.
-        let down = matches!(result, Err(e) if !matches!(**e, StoreError::NotOwner(_)));
-        self.writable.store(!down, Ordering::Release);
+        // Only the database's own failures say it is down (not a lost lease, a held room or a
+        // refused seq); any write it took says it is up.
+        match result {
+            Ok(()) => self.writable.store(true, Ordering::Release),
+            Err(e) if matches!(**e, StoreError::Postgres(_)) => {
+                self.writable.store(false, Ordering::Release)
+            }
+            Err(_) => {}
+        }
     }
 
     /// The room's lease while this node owns it.

@@ -43,6 +43,13 @@ impl ClientOps {
         }
     }
 
+    /// Forgets the op committed at `seq` (it was taken back).
+    pub(super) fn forget_seq(&mut self, seq: u64) {
+        self.seqs.retain(|_, s| *s != seq);
+        let seqs = &self.seqs;
+        self.order.retain(|id| seqs.contains_key(id));
+    }
+
     /// Forgets the ops committed after `seq` (the store lost them: sent again, they must be
     /// applied again).
     pub(super) fn forget_after(&mut self, seq: u64) {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use super::{Audience, Effect, RoomState};
 use crate::canvas::{Document, TileId};
-use crate::protocol::{close, ErrorCode, ServerMsg};
+use crate::protocol::{close, ErrorCode, MemberId, ServerMsg, StrokeId};
 
 const NOT_SAVED: &str = "The server could not save this; it was not added to the board.";
 
@@ -55,6 +55,10 @@ impl RoomState {
                     },
                     Audience::All,
                 );
+            }
+            // Members who sent the same op again were waiting for its commit too.
+            for (member, stroke, _) in p.echoes {
+                self.not_saved(member, stroke, p.seq);
             }
         }
         self.drop_open_strokes();
@@ -109,6 +113,29 @@ impl RoomState {
             after: self.retry_delay,
             durable,
         });
+    }
+
+    /// Tells `member` its stroke (sent again, of an op at `seq`) was not saved: an error and
+    /// `stroke_dropped` to it alone (others never saw the stroke again).
+    pub(super) fn not_saved(&mut self, member: MemberId, stroke: StrokeId, seq: u64) {
+        self.metrics.error_sent(ErrorCode::StoreUnavailable);
+        self.log.push(
+            &ServerMsg::Error {
+                code: ErrorCode::StoreUnavailable,
+                message: Cow::Borrowed(NOT_SAVED),
+                seq: Some(seq),
+                stroke: Some(stroke),
+                id: None,
+            },
+            Audience::Only(member),
+        );
+        self.log.push(
+            &ServerMsg::StrokeDropped {
+                author: member,
+                stroke,
+            },
+            Audience::Only(member),
+        );
     }
 
     /// The room could not be reloaded from the store: closes every member's socket (they

@@ -447,7 +447,11 @@ impl RoomState {
         if seq <= self.durable_seq {
             self.log.push(&commit, Audience::Only(member));
         } else if let Some(p) = self.pending.iter_mut().find(|p| p.seq == seq) {
-            p.echoes.push((member, encode(&commit).into()));
+            p.echoes.push((member, stroke, encode(&commit).into()));
+        } else {
+            // Neither durable nor waiting: it was taken back. Sent again later, it is drawn.
+            self.client_ops.forget_seq(seq);
+            self.not_saved(member, stroke, seq);
         }
     }
 }

@@ -143,8 +143,9 @@ pub(super) struct Pending {
     pub stroke: Option<crate::protocol::StrokeId>,
     /// The client's id of a shape, fill or clear.
     pub client_id: Option<u32>,
-    /// The same commit for members who sent the op again meanwhile (after a reconnect).
-    pub echoes: Vec<(MemberId, ByteString)>,
+    /// The same commit for members who sent the op again meanwhile (after a reconnect): who,
+    /// their stroke id, the commit.
+    pub echoes: Vec<(MemberId, crate::protocol::StrokeId, ByteString)>,
 }
 
 /// Live facts about a room.
@@ -329,10 +330,12 @@ impl RoomState {
         }
     }
 
-    /// Remembers the client op ids of stored ops (a room just loaded), oldest first.
+    /// Remembers the client op ids of stored ops (a room just loaded), oldest first; ids of
+    /// ops past the document's seq (which it does not have) are left out.
     pub fn remember_client_ops(&mut self, ops: Vec<(String, u64)>) {
-        for (op, seq) in ops {
-            self.client_ops.remember(op, seq);
+        let seq = self.doc.seq();
+        for (op, at) in ops.into_iter().filter(|(_, at)| *at <= seq) {
+            self.client_ops.remember(op, at);
         }
     }
 

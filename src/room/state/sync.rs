@@ -35,7 +35,7 @@ impl RoomState {
                 self.keep_missed(author, p.commit.clone());
             }
             self.log.push_text(p.commit, Audience::All, Some(author));
-            for (member, echo) in p.echoes {
+            for (member, _, echo) in p.echoes {
                 self.log.push_text(echo, Audience::Only(member), None);
             }
             if lagging {

@@ -982,3 +982,41 @@ fn a_repeated_op_is_answered_once_durable_and_known_after_a_load() {
     assert_eq!(fresh.room.doc().seq(), 0);
     assert_eq!(commits(&fresh.messages(cy)), [(0, cy, Some(1))]);
 }
+
+/// Sent again while the first is still waiting for the store, and then the store fails: the
+/// member who sent it again is told it was not saved (an error and `stroke_dropped` for its
+/// own stroke id), not left waiting for a commit that never comes; sent once more, it is drawn.
+#[test]
+fn a_repeated_op_taken_back_by_a_store_failure_is_refused_to_its_sender() {
+    let mut h = Harness::new(Config::default());
+    let ann = h.join("Ann", Role::Editor, true);
+    let _ = h.room.handle(ann, begin_op(1, 10.0, "op-a"), h.now);
+    let _ = h.room.handle(ann, Command::StrokeEnd { stroke: 1 }, h.now);
+    h.room.take_effects();
+    let bob = h.join("Ann again", Role::Editor, true);
+    h.messages(bob);
+    let _ = h.room.handle(bob, begin_op(7, 10.0, "op-a"), h.now);
+    let _ = h.room.handle(bob, Command::StrokeEnd { stroke: 7 }, h.now);
+    h.room.stored(1, Some("disk full"), h.now);
+    h.tick();
+    let told = h.messages(bob);
+    assert!(
+        told.iter().any(|m| matches!(
+            m,
+            ServerMsg::Error {
+                code: ErrorCode::StoreUnavailable,
+                stroke: Some(7),
+                ..
+            }
+        )),
+        "an error for its stroke: {told:?}"
+    );
+    assert!(
+        told.iter().any(|m| matches!(
+            m,
+            ServerMsg::StrokeDropped { author, stroke: 7 } if *author == bob
+        )),
+        "stroke_dropped for its stroke: {told:?}"
+    );
+    assert!(commits(&told).is_empty(), "no commit: {told:?}");
+}
