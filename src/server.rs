@@ -2,7 +2,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
@@ -67,8 +66,8 @@ pub fn run(listener: TcpListener, config: Config, signals: bool) -> std::io::Res
 }
 
 /// How this node joins the cluster: its advertised URL (`advertise`, else `http://` and the
-/// address it listens on), lease timing, and database calls bounded shorter than a renewal
-/// interval (so a stuck call cannot make the lease keeper miss its deadline).
+/// address it listens on), lease timing, and the pool's defaults (the store bounds lease calls
+/// by the renewal interval on a pool of their own).
 fn cluster_options(config: &Config, listener: &TcpListener) -> std::io::Result<ClusterOptions> {
     let advertise = match &config.advertise {
         Some(url) => url.clone(),
@@ -84,17 +83,10 @@ fn cluster_options(config: &Config, listener: &TcpListener) -> std::io::Result<C
         }
     };
     let keeper = KeeperConfig::new(config.lease_ttl, config.lease_margin);
-    let pg = PgOptions {
-        op_timeout: keeper
-            .renew_every
-            .min(PgOptions::default().op_timeout)
-            .max(Duration::from_millis(100)),
-        ..PgOptions::default()
-    };
     Ok(ClusterOptions {
         advertise,
         keeper,
-        pg,
+        pg: PgOptions::default(),
     })
 }
 

@@ -45,6 +45,9 @@ impl From<PgError> for StoreError {
     }
 }
 
+/// Connections of the leases' own pool.
+const LEASE_POOL: usize = 4;
+
 /// How a node runs its rooms in the cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
@@ -53,7 +56,8 @@ pub struct ClusterOptions {
     pub advertise: String,
     /// Lease length and renewal.
     pub keeper: KeeperConfig,
-    /// The pool's size and time bounds.
+    /// The rooms' pool: its size and time bounds (lease calls are bounded shorter, see
+    /// [`PgStore::open`]).
     pub pg: PgOptions,
 }
 
@@ -146,6 +150,7 @@ impl PgStore {
             .map_err(|e| {
                 StoreError::Unusable(format!("cannot start the PostgreSQL thread: {e}"))
             })?;
+        let url_for_leases = url.to_owned();
         let url = url.to_owned();
         let pg_options = options.pg;
         let pg = wait(&handle, async move { Pg::connect(&url, pg_options).await })
@@ -153,7 +158,26 @@ impl PgStore {
             .map_err(|e| StoreError::Unusable(format!("cannot use PostgreSQL: {e}")))?;
         let metrics = StoreMetrics::new()
             .map_err(|e| StoreError::Unusable(format!("cannot set up store metrics: {e}")))?;
-        let leases = Leases::new(pg.clone(), options.keeper.margin);
+        // Leases have a small pool of their own, whose calls are bounded shorter than a renewal
+        // interval: a renewal never waits behind the rooms' reads and writes, and a stuck call
+        // cannot make the keeper miss its deadline.
+        let url = url_for_leases;
+        let lease_options = PgOptions {
+            max_size: LEASE_POOL,
+            op_timeout: options
+                .keeper
+                .renew_every
+                .min(options.pg.op_timeout)
+                .max(Duration::from_millis(100)),
+            ..options.pg
+        };
+        let lease_pg = wait(
+            &handle,
+            async move { Pg::connect(&url, lease_options).await },
+        )
+        .ok_or(StoreError::Closed)?
+        .map_err(|e| StoreError::Unusable(format!("cannot use PostgreSQL: {e}")))?;
+        let leases = Leases::new(lease_pg, options.keeper.margin);
         let claims = Arc::new(Claims::default());
         let writable = Arc::new(AtomicBool::new(true));
         let (tx, rx) = mpsc::unbounded_channel();

@@ -186,6 +186,15 @@ impl Registry {
         if let Some((meta, handle)) = self.running(id) {
             return Ok(Some(Located::Here(meta, handle)));
         }
+        // Cluster mode: a room another node runs is found there with one read, without this
+        // node's load lock and without trying to take the room's lease.
+        if self.config.store.is_some() {
+            if let Ok(Some(node)) = self.running_elsewhere(id).await {
+                if let Ok(Some(meta)) = self.meta(id).await {
+                    return Ok(Some(Located::Elsewhere(meta, node)));
+                }
+            }
+        }
         let _one_at_a_time = self.loading.lock().await;
         if let Some((meta, handle)) = self.running(id) {
             return Ok(Some(Located::Here(meta, handle)));
