@@ -33,6 +33,8 @@ use uuid::Uuid;
 /// Lease time to live and safety margin of every node.
 const TTL: &str = "3s";
 const MARGIN: &str = "1s";
+/// Every node's admin token.
+const ADMIN_TOKEN: &str = "cluster-admin-token-0123456789";
 /// Ops between keyframes on every node.
 const KEYFRAME_EVERY: &str = "4";
 
@@ -111,6 +113,8 @@ impl Node {
             // Keyframes (and so bases) every few ops: loads, takeovers and the canvas at a seq
             // start from keyframes stored in PostgreSQL, not only from the first op.
             .args(["--keyframe-every", KEYFRAME_EVERY])
+            // The same admin token on every node, as deploy.md asks.
+            .env("INKROOM_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("INKROOM_LOG", filter)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -1433,4 +1437,112 @@ async fn history_and_restore_work_from_any_node() {
         &render(&all),
         "the canvas before the restore, after it",
     );
+}
+
+/// Changes to a room made on a node that does not run it reach the room's live members on its
+/// owner: an operator's lock and unlock, a kick, the owner's edit-key replacement and a
+/// delete, each sent to B while A runs the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_on_another_node_reach_the_owners_members() {
+    let _serial = SERIAL.lock().await;
+    let pg = blocking(Postgres::start);
+    let a = Node::start("A", &pg.url).await;
+    let b = Node::start("B", &pg.url).await;
+    let created = a
+        .server()
+        .create_room(json!({"width": W, "height": H}))
+        .await;
+    let room = created["id"].as_str().expect("id").to_owned();
+    let key = created["edit_key"].as_str().expect("key").to_owned();
+    let owner_key = created["owner_key"].as_str().expect("owner key").to_owned();
+    let (mut ann, _) = Client::join(&a.server(), &room, "Ann", Some(&key)).await;
+    await_lease(&pg.url, &room, "held by A", |l| owned_by(&l.owner, &a)).await;
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let on_b = |method: &'static str, path: String, body: Option<String>, auth: String| {
+        let addr = b.addr;
+        async move {
+            common::http(
+                addr,
+                method,
+                &path,
+                body.as_deref(),
+                &[("Authorization", &auth)],
+            )
+            .await
+        }
+    };
+
+    // An operator's lock through B: Ann, on A, may no longer draw; unlocked, she may.
+    let res = on_b(
+        "POST",
+        format!("/api/admin/rooms/{room}/lock"),
+        None,
+        auth.clone(),
+    )
+    .await;
+    assert_eq!(res.status, 200, "lock through B: {}", res.text());
+    assert_eq!(
+        ann.await_editing().await,
+        (false, Some(ErrorCode::RoomLocked))
+    );
+    let res = on_b(
+        "POST",
+        format!("/api/admin/rooms/{room}/unlock"),
+        None,
+        auth.clone(),
+    )
+    .await;
+    assert_eq!(res.status, 200, "unlock through B: {}", res.text());
+    assert_eq!(ann.await_editing().await, (true, None));
+    draw(&mut ann, 0).await;
+    assert_eq!(ann.await_commit(0).await, 1);
+
+    // A kick through B closes Bob's connection on A with 4003.
+    let (mut bob, _) = Client::join(&a.server(), &room, "Bob", Some(&key)).await;
+    let kick = json!({"member": bob.id}).to_string();
+    let res = on_b(
+        "POST",
+        format!("/api/admin/rooms/{room}/kick"),
+        Some(kick),
+        auth.clone(),
+    )
+    .await;
+    assert_eq!(res.status, 204, "kick through B: {}", res.text());
+    assert_eq!(bob.expect_close().await, Some(4003));
+
+    // The owner replaces the edit key through B: Ann, on the old key, becomes a viewer.
+    let res = on_b(
+        "POST",
+        format!("/api/rooms/{room}/edit_key"),
+        None,
+        format!("Bearer {owner_key}"),
+    )
+    .await;
+    assert_eq!(res.status, 201, "edit_key through B: {}", res.text());
+    let me = ann.id;
+    loop {
+        if let ServerMsg::MemberUpdated { member } = ann.recv().await {
+            if member.id == me {
+                assert_eq!(
+                    member.role,
+                    inkroom::protocol::Role::Viewer,
+                    "Ann is a viewer now"
+                );
+                break;
+            }
+        }
+    }
+
+    // An operator's delete through B closes Ann on A with 4004, and the room is gone on B too.
+    let res = on_b(
+        "DELETE",
+        format!("/api/admin/rooms/{room}"),
+        None,
+        auth.clone(),
+    )
+    .await;
+    assert_eq!(res.status, 204, "delete through B: {}", res.text());
+    assert_eq!(ann.expect_close().await, Some(4004));
+    let res = common::http(b.addr, "GET", &format!("/api/rooms/{room}"), None, &[]).await;
+    assert_eq!(res.status, 404, "the deleted room on B: {}", res.text());
 }
