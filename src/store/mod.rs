@@ -17,7 +17,7 @@ pub mod backup;
 mod facts;
 pub mod history;
 mod images;
-mod reader;
+pub(crate) mod reader;
 mod record;
 mod retention;
 mod schema;

@@ -78,22 +78,37 @@ pub trait HistoryRead {
         have: &HashMap<String, Vec<u8>>,
     ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
         let mut out = HashMap::new();
-        for op in ops {
-            if let Some((id, _)) = op.record.image() {
-                if have.contains_key(id) || out.contains_key(id) {
-                    continue;
-                }
-                let bytes = self.image(room, id)?.ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "room {room} op {} draws image {id}, which is not stored",
-                        op.seq
-                    ))
-                })?;
-                out.insert(id.to_owned(), bytes);
-            }
+        for (id, seq) in images_wanted(ops, have) {
+            let bytes = self
+                .image(room, id)?
+                .ok_or_else(|| image_missing(room, seq, id))?;
+            out.insert(id.to_owned(), bytes);
         }
         Ok(out)
     }
+}
+
+/// The images `ops` draw that `have` lacks, each once, with the seq of the first op drawing it.
+pub(crate) fn images_wanted<'a>(
+    ops: &'a [StoredOp],
+    have: &HashMap<String, Vec<u8>>,
+) -> Vec<(&'a str, u64)> {
+    let mut wanted: Vec<(&str, u64)> = Vec::new();
+    for op in ops {
+        if let Some((id, _)) = op.record.image() {
+            if !have.contains_key(id) && !wanted.iter().any(|(w, _)| *w == id) {
+                wanted.push((id, op.seq));
+            }
+        }
+    }
+    wanted
+}
+
+/// An op draws an image the store does not have.
+pub(crate) fn image_missing(room: Uuid, seq: u64, id: &str) -> StoreError {
+    StoreError::Corrupt(format!(
+        "room {room} op {seq} draws image {id}, which is not stored"
+    ))
 }
 
 impl HistoryRead for Connection {

@@ -12,6 +12,7 @@ use crate::canvas::{Canvas, TileId};
 use crate::cluster::pg::{seq_from_sql, seq_to_sql, Pg, PgError};
 use crate::meta::RoomMeta;
 use crate::store::history::{blank, decode_tile, mark_seqs, Bounds};
+use crate::store::reader::{image_missing, images_wanted};
 use crate::store::{HistoryRead, Record, StoreError, StoredOp};
 
 /// Runs one query with a pooled connection, bounded in time.
@@ -222,19 +223,11 @@ pub(super) async fn images_for(
     ops: &[StoredOp],
 ) -> Result<std::collections::HashMap<String, Vec<u8>>, StoreError> {
     let mut images = std::collections::HashMap::new();
-    for op in ops {
-        if let Some((id, _)) = op.record.image() {
-            if images.contains_key(id) {
-                continue;
-            }
-            let bytes = super::read::image(pg, room, id).await?.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "room {room} op {} draws image {id}, which is not stored",
-                    op.seq
-                ))
-            })?;
-            images.insert(id.to_owned(), bytes);
-        }
+    for (id, seq) in images_wanted(ops, &std::collections::HashMap::new()) {
+        let bytes = super::read::image(pg, room, id)
+            .await?
+            .ok_or_else(|| image_missing(room, seq, id))?;
+        images.insert(id.to_owned(), bytes);
     }
     Ok(images)
 }

@@ -307,44 +307,11 @@ impl Writer {
             Work::CreateRoom(meta) => create_room(&self.pg, meta).await,
             Work::Keyframe { room, seq, tiles } => {
                 let lease = self.lease(*room)?;
-                let written = self
-                    .pg
-                    .bounded(async {
-                        let mut client = self.pg.client().await?;
-                        let tx = client.transaction().await?;
-                        if !holds(&tx, &lease).await? {
-                            return Ok(false);
-                        }
-                        write_keyframe(&tx, *room, *seq, tiles).await?;
-                        tx.commit().await?;
-                        Ok::<_, PgError>(true)
-                    })
-                    .await?;
-                fence_outcome(*room, written)
+                fenced(&self.pg, &lease, Fenced::Keyframe(*seq, tiles)).await
             }
             Work::SetBase { room, seq } => {
                 let lease = self.lease(*room)?;
-                let seq = seq_to_sql(*seq)?;
-                let written = self
-                    .pg
-                    .bounded(async {
-                        let mut client = self.pg.client().await?;
-                        let tx = client.transaction().await?;
-                        if !holds(&tx, &lease).await? {
-                            return Ok(false);
-                        }
-                        tx.execute(
-                            "INSERT INTO bases (room, seq) SELECT $1, $2
-                             WHERE EXISTS (SELECT 1 FROM keyframes WHERE room = $1 AND seq = $2)
-                             ON CONFLICT (room) DO UPDATE SET seq = EXCLUDED.seq",
-                            &[room, &seq],
-                        )
-                        .await?;
-                        tx.commit().await?;
-                        Ok::<_, PgError>(true)
-                    })
-                    .await?;
-                fence_outcome(*room, written)
+                fenced(&self.pg, &lease, Fenced::Base(seq_to_sql(*seq)?)).await
             }
             Work::Facts(update) => write_facts(&self.pg, update).await,
             Work::DeleteRoom(id) => {
@@ -366,28 +333,61 @@ impl Writer {
     /// outcome was unknown may have landed), under the lease.
     async fn probe(&self, room: Uuid, after: u64) -> Result<(), StoreError> {
         let lease = self.lease(room)?;
-        let after = seq_to_sql(after)?;
-        let written = self
-            .pg
-            .bounded(async {
-                let mut client = self.pg.client().await?;
-                let tx = client.transaction().await?;
-                if !holds(&tx, &lease).await? {
-                    return Ok(false);
+        fenced(&self.pg, &lease, Fenced::DropAfter(seq_to_sql(after)?)).await
+    }
+}
+
+/// A write of a room's canvas history other than an append, made only under its lease.
+enum Fenced<'a> {
+    /// Keyframe `seq` with these tiles.
+    Keyframe(u64, &'a [EncodedTile]),
+    /// The room's base becomes this stored keyframe.
+    Base(i64),
+    /// A probe: drop what the room stored after this seq.
+    DropAfter(i64),
+}
+
+/// Runs `work` in one transaction that first locks the lease row: nothing is written unless
+/// `lease` still holds the room (another node owns it otherwise: `NotOwner`).
+async fn fenced(pg: &Pg, lease: &Lease, work: Fenced<'_>) -> Result<(), StoreError> {
+    let room = lease.room();
+    let written = pg
+        .bounded(async {
+            let mut client = pg.client().await?;
+            let tx = client.transaction().await?;
+            if !holds(&tx, lease).await? {
+                return Ok(false);
+            }
+            match work {
+                Fenced::Keyframe(seq, tiles) => write_keyframe(&tx, room, seq, tiles).await?,
+                Fenced::Base(seq) => {
+                    tx.execute(
+                        "INSERT INTO bases (room, seq) SELECT $1, $2
+                         WHERE EXISTS (SELECT 1 FROM keyframes WHERE room = $1 AND seq = $2)
+                         ON CONFLICT (room) DO UPDATE SET seq = EXCLUDED.seq",
+                        &[&room, &seq],
+                    )
+                    .await?;
                 }
-                for sql in [
-                    "DELETE FROM ops WHERE room = $1 AND seq > $2",
-                    "DELETE FROM keyframes WHERE room = $1 AND seq > $2",
-                    "DELETE FROM keyframe_tiles WHERE room = $1 AND seq > $2",
-                    "DELETE FROM restore_tiles WHERE room = $1 AND seq > $2",
-                ] {
-                    tx.execute(sql, &[&room, &after]).await?;
+                Fenced::DropAfter(after) => {
+                    for sql in [
+                        "DELETE FROM ops WHERE room = $1 AND seq > $2",
+                        "DELETE FROM keyframes WHERE room = $1 AND seq > $2",
+                        "DELETE FROM keyframe_tiles WHERE room = $1 AND seq > $2",
+                        "DELETE FROM restore_tiles WHERE room = $1 AND seq > $2",
+                    ] {
+                        tx.execute(sql, &[&room, &after]).await?;
+                    }
                 }
-                tx.commit().await?;
-                Ok::<_, PgError>(true)
-            })
-            .await?;
-        fence_outcome(room, written)
+            }
+            tx.commit().await?;
+            Ok::<_, PgError>(true)
+        })
+        .await?;
+    if written {
+        Ok(())
+    } else {
+        Err(StoreError::NotOwner(room))
     }
 }
 
@@ -401,15 +401,6 @@ async fn holds(tx: &Transaction<'_>, lease: &Lease) -> Result<bool, PgError> {
         )
         .await?
         .is_some())
-}
-
-/// A fenced write's outcome: not written means another node owns the room now.
-fn fence_outcome(room: Uuid, written: bool) -> Result<(), StoreError> {
-    if written {
-        Ok(())
-    } else {
-        Err(StoreError::NotOwner(room))
-    }
 }
 
 async fn create_room(pg: &Pg, meta: &RoomMeta) -> Result<(), StoreError> {
