@@ -423,6 +423,26 @@ fn render(strokes: &[u32]) -> image::RgbaImage {
     common::on_white(&canvas)
 }
 
+/// PostgreSQL, and nodes A and B on it (dropped in reverse: the nodes go first).
+async fn pg_and_two_nodes() -> (Postgres, Node, Node) {
+    let pg = blocking(Postgres::start);
+    let a = Node::start("A", &pg.url).await;
+    let b = Node::start("B", &pg.url).await;
+    (pg, a, b)
+}
+
+/// Draws strokes `strokes` (the first ones of the room): stroke i is committed at seq i + 1.
+async fn draw_committed(c: &mut Client, strokes: std::ops::Range<u32>) {
+    for i in strokes {
+        draw(c, i).await;
+        assert_eq!(
+            c.await_commit(i).await,
+            u64::from(i) + 1,
+            "stroke {i}'s seq"
+        );
+    }
+}
+
 // ---- clients ----
 
 fn hello(name: &str, key: Option<&str>, user: Option<&str>, since: Option<u64>) -> Value {
@@ -658,9 +678,7 @@ fn tiles_over_white(c: &Client) -> image::RgbaImage {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_share_a_room() {
     let _serial = SERIAL.lock().await;
-    let pg = blocking(Postgres::start);
-    let a = Node::start("A", &pg.url).await;
-    let b = Node::start("B", &pg.url).await;
+    let (pg, a, b) = pg_and_two_nodes().await;
     let c = Node::start("C", &pg.url).await;
     let (room, key) = create_room(&a).await;
 
@@ -737,9 +755,7 @@ async fn three_nodes_share_a_room() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owner_killed_mid_drawing_another_node_takes_over() {
     let _serial = SERIAL.lock().await;
-    let pg = blocking(Postgres::start);
-    let mut a = Node::start("A", &pg.url).await;
-    let b = Node::start("B", &pg.url).await;
+    let (pg, mut a, b) = pg_and_two_nodes().await;
     let c = Node::start("C", &pg.url).await;
     let (room, key) = create_room(&b).await;
 
@@ -974,9 +990,7 @@ async fn owner_killed_mid_drawing_another_node_takes_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_owner_is_fenced_after_it_resumes() {
     let _serial = SERIAL.lock().await;
-    let pg = blocking(Postgres::start);
-    let a = Node::start("A", &pg.url).await;
-    let b = Node::start("B", &pg.url).await;
+    let (pg, a, b) = pg_and_two_nodes().await;
     let (room, key) = create_room(&a).await;
 
     let user = "ann-0002";
@@ -986,10 +1000,7 @@ async fn a_stopped_owner_is_fenced_after_it_resumes() {
         hello("Ann", Some(&key), Some(user), None),
     )
     .await;
-    for i in 0..3 {
-        draw(&mut ann, i).await;
-        assert_eq!(ann.await_commit(i).await, u64::from(i) + 1);
-    }
+    draw_committed(&mut ann, 0..3).await;
     let first = await_lease(&pg.url, &room, "held by A", |l| owned_by(&l.owner, &a)).await;
 
     a.signal("STOP");
@@ -1099,9 +1110,7 @@ async fn a_stopped_owner_is_fenced_after_it_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restart_no_acknowledgment_during_outage() {
     let _serial = SERIAL.lock().await;
-    let pg = blocking(Postgres::start);
-    let a = Node::start("A", &pg.url).await;
-    let b = Node::start("B", &pg.url).await;
+    let (pg, a, b) = pg_and_two_nodes().await;
     let (room, key) = create_room(&a).await;
     let user = "ann-0003";
     let (mut ann, _) = Client::join_with(
@@ -1111,10 +1120,7 @@ async fn postgres_restart_no_acknowledgment_during_outage() {
     )
     .await;
     let (mut vic, _) = Client::join(&b.server(), &room, "Vic", None).await;
-    for i in 0..3 {
-        draw(&mut ann, i).await;
-        assert_eq!(ann.await_commit(i).await, u64::from(i) + 1);
-    }
+    draw_committed(&mut ann, 0..3).await;
     commits_until(&mut vic, 3).await;
 
     blocking(|| pg.stop());
@@ -1318,9 +1324,7 @@ async fn postgres_restart_no_acknowledgment_during_outage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_and_restore_work_from_any_node() {
     let _serial = SERIAL.lock().await;
-    let pg = blocking(Postgres::start);
-    let mut a = Node::start("A", &pg.url).await;
-    let b = Node::start("B", &pg.url).await;
+    let (pg, mut a, b) = pg_and_two_nodes().await;
     let created = a
         .server()
         .create_room(json!({"width": W, "height": H}))
@@ -1445,9 +1449,7 @@ async fn history_and_restore_work_from_any_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_made_on_another_node_reach_the_owners_members() {
     let _serial = SERIAL.lock().await;
-    let pg = blocking(Postgres::start);
-    let a = Node::start("A", &pg.url).await;
-    let b = Node::start("B", &pg.url).await;
+    let (pg, a, b) = pg_and_two_nodes().await;
     let created = a
         .server()
         .create_room(json!({"width": W, "height": H}))
