@@ -89,6 +89,12 @@ pub struct Metrics {
     pub viewers: IntGauge,
     /// Members waiting for a resync after their outbox overflowed (set when scraped).
     pub lagging: IntGauge,
+    /// Cluster mode: requests passed to the node running their room, by kind.
+    pub forwarded_http: IntCounter,
+    /// Cluster mode: WebSockets passed to the node running their room.
+    pub forwarded_ws: IntCounter,
+    /// Cluster mode: WebSockets relayed to another node now.
+    pub relays_open: IntGauge,
     /// Client messages received, by [`ClientMsg::type_index`].
     messages_in: Vec<IntCounter>,
     /// Client messages that did not decode (bad JSON, an unknown type, a binary frame).
@@ -162,6 +168,13 @@ impl Metrics {
             ),
             &["limit"],
         )?;
+        let forwarded = IntCounterVec::new(
+            Opts::new(
+                "inkroom_forwarded_total",
+                "Requests passed to the node running their room (cluster mode).",
+            ),
+            &["kind"],
+        )?;
         let ws_closed = IntCounterVec::new(
             Opts::new(
                 "inkroom_ws_closed_total",
@@ -186,6 +199,12 @@ impl Metrics {
             lagging: IntGauge::new(
                 "inkroom_members_lagging",
                 "Members whose outbox overflowed, waiting for a resync.",
+            )?,
+            forwarded_http: forwarded.get_metric_with_label_values(&["http"])?,
+            forwarded_ws: forwarded.get_metric_with_label_values(&["websocket"])?,
+            relays_open: IntGauge::new(
+                "inkroom_relays_open",
+                "WebSockets relayed to the node running their room now (cluster mode).",
             )?,
             messages_in,
             messages_invalid: messages.get_metric_with_label_values(&["invalid"])?,
@@ -221,7 +240,9 @@ impl Metrics {
             ws_closed,
             registry,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 16] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 18] = [
+            Box::new(forwarded),
+            Box::new(metrics.relays_open.clone()),
             Box::new(metrics.rooms_loaded.clone()),
             Box::new(members),
             Box::new(metrics.lagging.clone()),

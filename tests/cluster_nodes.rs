@@ -716,6 +716,25 @@ async fn three_nodes_share_a_room() {
         }
     }
 
+    // B and C each relay their viewer to A, and say so in their metrics; A relays nothing.
+    for (node, relays) in [(&a, 0), (&b, 1), (&c, 1)] {
+        let res = common::http(node.addr, "GET", "/metrics", None, &[]).await;
+        let text = res.text();
+        assert!(
+            text.contains(&format!("inkroom_relays_open {relays}\n")),
+            "node {}: inkroom_relays_open {relays}",
+            node.name
+        );
+        let forwarded = if relays > 0 { "1" } else { "0" };
+        assert!(
+            text.contains(&format!(
+                "inkroom_forwarded_total{{kind=\"websocket\"}} {forwarded}\n"
+            )),
+            "node {}: websockets forwarded {forwarded}",
+            node.name
+        );
+    }
+
     let strokes: Vec<u32> = (0..N).collect();
     let want = render(&strokes);
     assert_canvas_everywhere(&[&a, &b, &c], &room, u64::from(N), &want).await;

@@ -25,7 +25,9 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::error::ApiError;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::protocol::{close, ErrorCode};
+use crate::room::Registry;
 
 /// The header marking a request one node forwarded to another.
 pub const FORWARDED: &str = "x-inkroom-forwarded";
@@ -54,6 +56,12 @@ const RETURNED: [&str; 7] = [
     "x-inkroom-seq",
     "content-length",
 ];
+
+/// The server's metrics, from the request's app data.
+fn metrics_of(req: &HttpRequest) -> Option<std::sync::Arc<Metrics>> {
+    req.app_data::<web::Data<Registry>>()
+        .map(|r| std::sync::Arc::clone(r.metrics()))
+}
 
 /// Whether another node already forwarded this request.
 pub fn is_forwarded(req: &HttpRequest) -> bool {
@@ -86,6 +94,9 @@ pub async fn forward_http(
     body: Bytes,
     node: &str,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(m) = metrics_of(req) {
+        m.forwarded_http.inc();
+    }
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
@@ -127,13 +138,25 @@ pub async fn relay_websocket(
         .max_frame_size(config.max_frame_bytes)
         .aggregate_continuations()
         .max_continuation_size(config.max_frame_bytes);
+    let metrics = metrics_of(req);
+    if let Some(m) = &metrics {
+        m.forwarded_ws.inc();
+    }
     match owner {
         Ok((_, owner)) => {
             let limits = Limits {
                 write: config.write_timeout,
                 silence: config.client_timeout,
             };
-            actix_web::rt::spawn(relay(session, stream, owner, limits));
+            actix_web::rt::spawn(async move {
+                if let Some(m) = &metrics {
+                    m.relays_open.inc();
+                }
+                relay(session, stream, owner, limits).await;
+                if let Some(m) = &metrics {
+                    m.relays_open.dec();
+                }
+            });
         }
         Err(e) => {
             // The owner answered, and the board is gone: reconnecting cannot help.
