@@ -248,24 +248,31 @@ struct StoredOp {
     data: String,
 }
 
-/// The room's ops in seq order.
-async fn stored_ops(url: &str, room: &str) -> Vec<StoredOp> {
+/// The rows `sql` (with the room's id as `$1`) reads.
+async fn room_rows(url: &str, room: &str, sql: &str) -> Vec<tokio_postgres::Row> {
     let room = Uuid::parse_str(room).expect("uuid");
     db(url)
         .await
-        .query(
-            "SELECT seq, epoch, data FROM ops WHERE room = $1 ORDER BY seq",
-            &[&room],
-        )
+        .query(sql, &[&room])
         .await
-        .expect("read ops")
-        .iter()
-        .map(|r| StoredOp {
-            seq: r.get(0),
-            epoch: r.get(1),
-            data: r.get(2),
-        })
-        .collect()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The room's ops in seq order.
+async fn stored_ops(url: &str, room: &str) -> Vec<StoredOp> {
+    room_rows(
+        url,
+        room,
+        "SELECT seq, epoch, data FROM ops WHERE room = $1 ORDER BY seq",
+    )
+    .await
+    .iter()
+    .map(|r| StoredOp {
+        seq: r.get(0),
+        epoch: r.get(1),
+        data: r.get(2),
+    })
+    .collect()
 }
 
 /// The room's lease row.
@@ -278,20 +285,18 @@ struct LeaseRow {
 }
 
 async fn lease(url: &str, room: &str) -> Option<LeaseRow> {
-    let room = Uuid::parse_str(room).expect("uuid");
-    db(url)
-        .await
-        .query_opt(
-            "SELECT owner, epoch, expires_at <= now() FROM leases WHERE room = $1",
-            &[&room],
-        )
-        .await
-        .expect("read leases")
-        .map(|r| LeaseRow {
-            owner: r.get(0),
-            epoch: r.get(1),
-            expired: r.get(2),
-        })
+    room_rows(
+        url,
+        room,
+        "SELECT owner, epoch, expires_at <= now() FROM leases WHERE room = $1",
+    )
+    .await
+    .first()
+    .map(|r| LeaseRow {
+        owner: r.get(0),
+        epoch: r.get(1),
+        expired: r.get(2),
+    })
 }
 
 /// Polls the lease row until `check` holds; fails the test after [`PATIENCE`].

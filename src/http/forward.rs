@@ -134,10 +134,7 @@ pub async fn relay_websocket(
         .connect()
         .await;
     let (response, session, stream) = actix_ws::handle(req, body)?;
-    let stream = stream
-        .max_frame_size(config.max_frame_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(config.max_frame_bytes);
+    let stream = crate::session::client_stream(stream, config);
     let metrics = metrics_of(req);
     if let Some(m) = &metrics {
         m.forwarded_ws.inc();

@@ -54,6 +54,15 @@ impl End {
     }
 }
 
+/// A client's incoming frames, whole messages bounded by `Config::max_frame_bytes` (a direct
+/// connection and a cluster relay read clients alike).
+pub fn client_stream(stream: actix_ws::MessageStream, config: &Config) -> AggregatedMessageStream {
+    stream
+        .max_frame_size(config.max_frame_bytes)
+        .aggregate_continuations()
+        .max_continuation_size(config.max_frame_bytes)
+}
+
 /// Serves one WebSocket connection to a room until it ends, recording it in `metrics`.
 pub async fn run(
     mut session: Session,
@@ -64,10 +73,7 @@ pub async fn run(
     metrics: Arc<Metrics>,
 ) {
     metrics.ws_opened.inc();
-    let mut stream = stream
-        .max_frame_size(config.max_frame_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(config.max_frame_bytes);
+    let mut stream = client_stream(stream, &config);
     let opened = Instant::now();
 
     // Until the member has joined there is no writer yet: this task writes alone.

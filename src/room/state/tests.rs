@@ -854,27 +854,37 @@ fn image_ops_are_placed_off_the_loop() {
 }
 
 /// A stroke's `begin` with a client op id.
-fn begin_op(stroke: u32, x: f32, op: &str) -> Command {
-    match begin(stroke, x) {
-        Command::StrokeBegin {
-            stroke,
-            tool,
-            color,
-            color_text,
-            width,
-            points,
-            ..
-        } => Command::StrokeBegin {
-            stroke,
-            tool,
-            color,
-            color_text,
-            width,
-            points,
-            op: Some(op.into()),
-        },
-        other => other,
+fn begin_op(stroke: u32, x: f32, id: &str) -> Command {
+    let mut cmd = begin(stroke, x);
+    if let Command::StrokeBegin { op, .. } = &mut cmd {
+        *op = Some(id.into());
     }
+    cmd
+}
+
+/// Ann commits stroke 1 with op id `op-a`, not yet durable (its `Persist` taken), and a
+/// second member, Ann after a reconnect, sends it again as its stroke 7: (Ann, the second).
+fn resent_while_pending(h: &mut Harness) -> (MemberId, MemberId) {
+    let ann = h.join("Ann", Role::Editor, true);
+    let _ = h.room.handle(ann, begin_op(1, 10.0, "op-a"), h.now);
+    let _ = h.room.handle(ann, Command::StrokeEnd { stroke: 1 }, h.now);
+    let persisted: Vec<u64> = h
+        .room
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Persist { seq, .. } => Some(seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(persisted, [1]);
+    let again = h.join("Ann again", Role::Editor, true);
+    h.messages(again);
+    let _ = h.room.handle(again, begin_op(7, 10.0, "op-a"), h.now);
+    let _ = h
+        .room
+        .handle(again, Command::StrokeEnd { stroke: 7 }, h.now);
+    (ann, again)
 }
 
 /// The commits a member was told of: (seq, author, stroke).
@@ -945,22 +955,7 @@ fn a_stroke_sent_again_with_its_op_id_is_answered_not_drawn_twice() {
 #[test]
 fn a_repeated_op_is_answered_once_durable_and_known_after_a_load() {
     let mut h = Harness::new(Config::default());
-    let ann = h.join("Ann", Role::Editor, true);
-    let _ = h.room.handle(ann, begin_op(1, 10.0, "op-a"), h.now);
-    let _ = h.room.handle(ann, Command::StrokeEnd { stroke: 1 }, h.now);
-    let persisted: Vec<u64> = h
-        .room
-        .take_effects()
-        .into_iter()
-        .filter_map(|e| match e {
-            Effect::Persist { seq, .. } => Some(seq),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(persisted, [1]);
-    let bob = h.join("Ann again", Role::Editor, true);
-    let _ = h.room.handle(bob, begin_op(7, 10.0, "op-a"), h.now);
-    let _ = h.room.handle(bob, Command::StrokeEnd { stroke: 7 }, h.now);
+    let (ann, bob) = resent_while_pending(&mut h);
     h.tick();
     assert!(commits(&h.messages(bob)).is_empty(), "not durable yet");
     h.room.stored(1, None, h.now);
@@ -985,18 +980,11 @@ fn a_repeated_op_is_answered_once_durable_and_known_after_a_load() {
 
 /// Sent again while the first is still waiting for the store, and then the store fails: the
 /// member who sent it again is told it was not saved (an error and `stroke_dropped` for its
-/// own stroke id), not left waiting for a commit that never comes; sent once more, it is drawn.
+/// own stroke id), not left waiting for a commit that never comes.
 #[test]
 fn a_repeated_op_taken_back_by_a_store_failure_is_refused_to_its_sender() {
     let mut h = Harness::new(Config::default());
-    let ann = h.join("Ann", Role::Editor, true);
-    let _ = h.room.handle(ann, begin_op(1, 10.0, "op-a"), h.now);
-    let _ = h.room.handle(ann, Command::StrokeEnd { stroke: 1 }, h.now);
-    h.room.take_effects();
-    let bob = h.join("Ann again", Role::Editor, true);
-    h.messages(bob);
-    let _ = h.room.handle(bob, begin_op(7, 10.0, "op-a"), h.now);
-    let _ = h.room.handle(bob, Command::StrokeEnd { stroke: 7 }, h.now);
+    let (_, bob) = resent_while_pending(&mut h);
     h.room.stored(1, Some("disk full"), h.now);
     h.tick();
     let told = h.messages(bob);
