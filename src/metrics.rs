@@ -95,6 +95,8 @@ pub struct Metrics {
     pub forwarded_ws: IntCounter,
     /// Cluster mode: WebSockets relayed to another node now.
     pub relays_open: IntGauge,
+    /// Cluster mode with a bus: members fed from it, messages published, failed publishes.
+    pub bus: crate::cluster::fanout::FanoutMetrics,
     /// Client messages received, by [`ClientMsg::type_index`].
     messages_in: Vec<IntCounter>,
     /// Client messages that did not decode (bad JSON, an unknown type, a binary frame).
@@ -206,6 +208,20 @@ impl Metrics {
                 "inkroom_relays_open",
                 "WebSockets relayed to the node running their room now (cluster mode).",
             )?,
+            bus: crate::cluster::fanout::FanoutMetrics {
+                attached: IntGauge::new(
+                    "inkroom_bus_members",
+                    "Members on this node fed from the bus (cluster mode with a bus).",
+                )?,
+                published: IntCounter::new(
+                    "inkroom_bus_published_total",
+                    "Messages this node published on the bus.",
+                )?,
+                failed: IntCounter::new(
+                    "inkroom_bus_publish_failures_total",
+                    "Bus publishes that failed (their members reconnect and resync).",
+                )?,
+            },
             messages_in,
             messages_invalid: messages.get_metric_with_label_values(&["invalid"])?,
             frames_text: frames.get_metric_with_label_values(&["text"])?,
@@ -240,9 +256,12 @@ impl Metrics {
             ws_closed,
             registry,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 18] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 21] = [
             Box::new(forwarded),
             Box::new(metrics.relays_open.clone()),
+            Box::new(metrics.bus.attached.clone()),
+            Box::new(metrics.bus.published.clone()),
+            Box::new(metrics.bus.failed.clone()),
             Box::new(metrics.rooms_loaded.clone()),
             Box::new(members),
             Box::new(metrics.lagging.clone()),

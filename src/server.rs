@@ -7,6 +7,8 @@ use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
+use crate::cluster::bus::BusConfig;
+use crate::cluster::fanout::Fanout;
 use crate::cluster::{ClusterOptions, KeeperConfig, PgOptions, PgStore};
 use crate::config::{Config, TlsFiles};
 use crate::http::{admin, assets, health, history, images, metrics, rooms};
@@ -101,7 +103,22 @@ pub fn run_with_store(
     let config = Arc::new(config);
     // One registry of metrics per server: servers sharing a process never mix their counts.
     let metrics = Metrics::new(store.metrics()).map_err(std::io::Error::other)?;
-    let registry = web::Data::new(Registry::new(Arc::clone(&config), store, Arc::new(metrics)));
+    // Cluster mode with a bus: rooms' live traffic reaches other nodes over Redis.
+    let fanout = match &config.bus {
+        None => None,
+        Some(url) => Some(
+            Fanout::start(
+                url,
+                BusConfig::default(),
+                config.outbox_frames,
+                metrics.bus.clone(),
+            )
+            .map_err(std::io::Error::other)?,
+        ),
+    };
+    let registry = web::Data::new(
+        Registry::new(Arc::clone(&config), store, Arc::new(metrics)).with_fanout(fanout),
+    );
     let body_limit = config.max_http_body_bytes;
     let upload_slots = web::Data::new(images::UploadSlots::new(config.max_concurrent_uploads));
     let shutdown_registry = registry.clone();

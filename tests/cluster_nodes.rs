@@ -26,7 +26,7 @@ use common::{Client, Frame, TempDir, TestServer};
 use inkroom::canvas::{Canvas, Op, Stroke, Tool};
 use inkroom::protocol::{ErrorCode, ServerMsg};
 use serde_json::{json, Value};
-use services::Postgres;
+use services::{Postgres, Redis};
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
@@ -83,9 +83,14 @@ impl Node {
     /// Starts a node on a port chosen here (so that `--advertise` names it), its own data dir
     /// and `store` (a `postgres://` URL); waits until `/readyz` answers 200.
     async fn start(name: &'static str, store: &str) -> Node {
+        Node::start_on(name, store, None).await
+    }
+
+    /// Like [`Node::start`], with the fan-out over the Redis at `bus` if given.
+    async fn start_on(name: &'static str, store: &str, bus: Option<&str>) -> Node {
         let mut failures = Vec::new();
         for _ in 0..5 {
-            match blocking(|| Node::spawn(name, store)) {
+            match blocking(|| Node::spawn(name, store, bus)) {
                 Ok(node) => {
                     node.await_ready().await;
                     return node;
@@ -98,7 +103,7 @@ impl Node {
         panic!("node {name} did not start:\n{}", failures.join("\n"));
     }
 
-    fn spawn(name: &'static str, store: &str) -> Result<Node, String> {
+    fn spawn(name: &'static str, store: &str, bus: Option<&str>) -> Result<Node, String> {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let data = TempDir::new();
@@ -110,6 +115,7 @@ impl Node {
             .arg(&data.0)
             .args(["--store", store, "--advertise", &url])
             .args(["--lease-ttl", TTL, "--lease-margin", MARGIN])
+            .args(bus.map(|url| ["--bus", url]).into_iter().flatten())
             // Keyframes (and so bases) every few ops: loads, takeovers and the canvas at a seq
             // start from keyframes stored in PostgreSQL, not only from the first op.
             .args(["--keyframe-every", KEYFRAME_EVERY])
@@ -1571,4 +1577,153 @@ async fn changes_made_on_another_node_reach_the_owners_members() {
     assert_eq!(ann.expect_close().await, Some(4004));
     let res = common::http(b.addr, "GET", &format!("/api/rooms/{room}"), None, &[]).await;
     assert_eq!(res.status, 404, "the deleted room on B: {}", res.text());
+}
+
+/// A `hello` for a viewer that reads batches (members fed from the bus do), resuming at
+/// `since` if given.
+fn batch_hello(name: &str, since: Option<u64>) -> Value {
+    let mut h = hello(name, None, None, since);
+    h["batch"] = true.into();
+    h
+}
+
+/// Waits until a node's `/metrics` has the line `line` (a metric and its value).
+async fn await_metric(node: &Node, line: &str) {
+    let until = Instant::now() + PATIENCE;
+    loop {
+        let text = common::http(node.addr, "GET", "/metrics", None, &[])
+            .await
+            .text();
+        if text.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "node {}: no `{line}` within {PATIENCE:?}; metrics:\n{}",
+            node.name,
+            text.lines()
+                .filter(|l| l.starts_with("inkroom_bus") || l.starts_with("inkroom_relays"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads frames until the tiles a client received show `want`; fails after [`PATIENCE`].
+async fn await_picture(c: &mut Client, want: &image::RgbaImage, who: &str) {
+    let until = Instant::now() + PATIENCE;
+    while tiles_over_white(c) != *want {
+        let left = until.saturating_duration_since(Instant::now());
+        match c.next_within(left).await {
+            None => {
+                common::assert_same_pixels(&tiles_over_white(c), want, who);
+                panic!("{who}: the tiles did not show the canvas within {PATIENCE:?}");
+            }
+            Some(Frame::Binary(b)) => c.binaries.push(b),
+            Some(Frame::Closed(code)) => panic!("{who}: closed ({code:?})"),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Commits `from..=to` by Ann (strokes `from - 1 ..= to - 1`), in order, once each.
+fn commits(ann: u64, seqs: std::ops::RangeInclusive<u64>) -> Vec<Seen> {
+    seqs.map(|seq| Seen {
+        seq,
+        author: ann,
+        stroke: Some(u32::try_from(seq - 1).expect("small")),
+    })
+    .collect()
+}
+
+/// Three nodes on one PostgreSQL and one Redis: the viewers on B and C are fed from the bus
+/// (the owner A publishes each tick's common frame once), and see every commit once, in
+/// order. Redis is then restarted: the frames published meanwhile are lost, so the owner
+/// closes its bus-fed members (1012); they rejoin with `since` and are relayed while Redis is
+/// down, then fed from the bus again once it is back (the nodes resubscribe). The owner never
+/// changes, nothing is lost, and every node shows the same canvas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bus_feeds_other_nodes_and_survives_a_redis_restart() {
+    let _serial = SERIAL.lock().await;
+    let pg = blocking(Postgres::start);
+    let mut redis = blocking(Redis::start);
+    let a = Node::start_on("A", &pg.url, Some(&redis.url)).await;
+    let b = Node::start_on("B", &pg.url, Some(&redis.url)).await;
+    let c = Node::start_on("C", &pg.url, Some(&redis.url)).await;
+    let (room, key) = create_room(&a).await;
+    let (mut ann, _) = Client::join(&a.server(), &room, "Ann", Some(&key)).await;
+    let owner = await_lease(&pg.url, &room, "held by A", |l| owned_by(&l.owner, &a)).await;
+    let (mut vb, _) = Client::join_with(&b.server(), &room, batch_hello("VicB", None)).await;
+    let (mut vc, _) = Client::join_with(&c.server(), &room, batch_hello("VicC", None)).await;
+    for node in [&b, &c] {
+        await_metric(node, "inkroom_bus_members 1").await;
+    }
+
+    draw_committed(&mut ann, 0..10).await;
+    let want = render(&(0..10).collect::<Vec<u32>>());
+    for (name, v) in [("viewer on B", &mut vb), ("viewer on C", &mut vc)] {
+        let (seen, _) = commits_until(v, 10).await;
+        assert_eq!(
+            seen,
+            commits(ann.id, 1..=10),
+            "{name}: every commit once, in order"
+        );
+        // The tile rounds come over the bus too: the viewer's tiles end up as the canvas.
+        await_picture(v, &want, name).await;
+    }
+    let published = common::http(a.addr, "GET", "/metrics", None, &[])
+        .await
+        .text();
+    assert!(
+        !published.contains("inkroom_bus_published_total 0\n"),
+        "A published on the bus"
+    );
+
+    // Redis goes away. PostgreSQL is the store of record: drawing goes on and is committed.
+    blocking(|| redis.stop());
+    draw_committed(&mut ann, 10..12).await;
+    // The frames that could not be published are lost to the bus-fed viewers: they are told
+    // to reconnect, and they rejoin where they were. Redis still down: they are relayed.
+    let mut viewers = Vec::new();
+    for (name, node, v) in [("VicB", &b, vb), ("VicC", &c, vc)] {
+        let mut v = v;
+        let (code, seen) = until_closed(&mut v, name).await;
+        assert_eq!(code, Some(1012), "{name}: closed to reconnect");
+        let since = seen.last().map_or(10, |s| s.seq);
+        let joined = join_retrying(&[node], &room, &batch_hello(name, Some(since))).await;
+        assert!(joined.resumed, "{name}: resumed at {since}");
+        viewers.push((name, node, joined));
+    }
+    for node in [&b, &c] {
+        await_metric(node, "inkroom_bus_members 0").await;
+    }
+    draw_committed(&mut ann, 12..14).await;
+    for (name, _, v) in &mut viewers {
+        let (seen, _) = commits_until(&mut v.client, 14).await;
+        let want = commits(ann.id, v.seq + 1..=14);
+        assert_eq!(seen, want, "{name}: relayed while Redis is down");
+    }
+
+    // Redis is back, empty: the nodes resubscribe and the viewers are fed from the bus again.
+    blocking(|| redis.restart());
+    for node in [&b, &c] {
+        await_metric(node, "inkroom_bus_members 1").await;
+    }
+    draw_committed(&mut ann, 14..20).await;
+    for (name, _, v) in &mut viewers {
+        let (seen, _) = commits_until(&mut v.client, 20).await;
+        assert_eq!(
+            seen,
+            commits(ann.id, 15..=20),
+            "{name}: fed from the bus again"
+        );
+    }
+
+    let strokes: Vec<u32> = (0..20).collect();
+    assert_canvas_everywhere(&[&a, &b, &c], &room, 20, &render(&strokes)).await;
+    let now = lease(&pg.url, &room).await.expect("lease");
+    assert!(owned_by(&now.owner, &a), "A still owns the room: {now:?}");
+    assert_eq!(now.epoch, owner.epoch, "no owner change");
+    assert_log_sound(&stored_ops(&pg.url, &room).await, 20);
 }

@@ -329,6 +329,19 @@ impl Bus {
         })
     }
 
+    /// Asks Redis whether it is there (`PING` on the command connection), within
+    /// [`BusConfig::publish_timeout`].
+    pub async fn ping(&self) -> Result<(), Error> {
+        let mut conn = self.conn.clone();
+        let _: String = tokio::time::timeout(
+            self.config.publish_timeout,
+            redis::cmd("PING").query_async(&mut conn),
+        )
+        .await
+        .map_err(|_| Error::Timeout(self.config.publish_timeout))??;
+        Ok(())
+    }
+
     /// Subscribes to a room's messages after `from` (the last seq the caller has). Messages
     /// still in the stream come first, then live ones, each once and in order. Dropping the
     /// returned [`Subscription`] ends it; the node stops receiving the room when its last

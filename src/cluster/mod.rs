@@ -26,10 +26,13 @@
 //! - [`oplog`]: [`OpLog`], the fenced append of a room's ops under its lease.
 //! - [`bus`]: the fan-out bus over Redis: a room's owner publishes each encoded frame once,
 //!   every node with local members receives it in seq order, and holes are filled from a
-//!   short stream history or reported for a catch-up from the database. Not wired into the
-//!   server yet (no `--bus` setting): members on other nodes are relayed to the owner instead.
+//!   short stream history or reported for a catch-up from the database.
+//! - [`fanout`]: [`Fanout`](fanout::Fanout), the node's use of the bus (`--bus redis://...`):
+//!   rooms publish the frame their relayed viewers share once a tick, and each node writes it
+//!   to its own members of the room.
 
 pub mod bus;
+pub mod fanout;
 pub mod keeper;
 pub mod lease;
 pub mod oplog;

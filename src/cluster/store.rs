@@ -475,7 +475,7 @@ impl Backend for PgStore {
             )))
         })?;
         match claimed {
-            None => Ok(Claim::Owned { claim: 0 }),
+            None => Ok(Claim::Owned { claim: 0, epoch: 0 }),
             Some(Ok(keeper)) => {
                 // Writes queued by the room's earlier run on this node go first, under its
                 // own lease (or none): none of them may run under this claim. The room is
@@ -486,12 +486,17 @@ impl Backend for PgStore {
                     .last
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                     + 1;
-                tracing::info!(%room, node = %self.node, claim, state = ?keeper.state(), "room claimed");
+                let state = keeper.state();
+                let epoch = match state {
+                    KeeperState::Held { epoch, .. } => u64::try_from(epoch).unwrap_or(0),
+                    _ => 0,
+                };
+                tracing::info!(%room, node = %self.node, claim, ?state, "room claimed");
                 // A keeper of an earlier claim is dropped (its lease was lost or is given up),
                 // and the failed writes of an earlier run no longer hold this one.
                 self.claims.lock().insert(room, (claim, keeper));
                 self.send(Job::Unhold(room));
-                Ok(Claim::Owned { claim })
+                Ok(Claim::Owned { claim, epoch })
             }
             Some(Err(node)) => Ok(Claim::Elsewhere { node }),
         }

@@ -66,6 +66,18 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
+    if let Some(url) = &c.bus {
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(ConfigError::Conflict(
+                "bus must be a Redis URL (redis://host:port/db)".into(),
+            ));
+        }
+        if c.store.is_none() {
+            return Err(ConfigError::Conflict(
+                "bus is for cluster nodes: set store (a PostgreSQL URL) too".into(),
+            ));
+        }
+    }
     if let Some(url) = &c.advertise {
         if !url.starts_with("http://") {
             return Err(ConfigError::Conflict(format!(

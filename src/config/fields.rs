@@ -384,6 +384,11 @@ pub static FIELDS: &[Field] = &[
         "Run as one node of a cluster: the PostgreSQL URL (postgres://user:password@host:port/db) \
          of the store all nodes share. Unset: a single node with SQLite in data_dir.",
         secret: true, flag: None, env: None),
+    field!(Cluster, bus, Opt<Text>,
+        "Cluster mode: the Redis URL (redis://host:port/db) of the bus nodes share a room's live \
+         traffic over, so a room's viewers may be spread over every node. Unset: members on \
+         other nodes are relayed to the room's node.",
+        secret: true, flag: None, env: None),
     field!(Cluster, advertise, Opt<Text>,
         "The base URL other nodes reach this node at (http://10.0.0.5:8080): they forward the \
          members of rooms this node owns to it. Unset: http:// and the address listened on."),

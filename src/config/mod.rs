@@ -223,6 +223,11 @@ pub struct Config {
     /// Cluster mode: the PostgreSQL URL (`postgres://user:password@host:port/db`) of the store
     /// every node shares. Default none: single-node SQLite in `data_dir`.
     pub store: Option<String>,
+    /// Cluster mode: the Redis URL (`redis://host:port/db`) of the bus over which a room's node
+    /// sends its live traffic once to every node with members of the room. Default none:
+    /// members on other nodes are relayed to the room's node. A secret (it may hold a
+    /// password).
+    pub bus: Option<String>,
     /// Cluster mode: the base URL other nodes reach this node at (`http://10.0.0.5:8080`).
     /// Default none: `http://` and the address the server listens on.
     pub advertise: Option<String>,
@@ -330,6 +335,7 @@ impl Default for Config {
             store_retry_max: Duration::from_secs(10),
             remembered_ops: 4096,
             store: None,
+            bus: None,
             advertise: None,
             lease_ttl: Duration::from_secs(10),
             lease_margin: Duration::from_secs(2),

@@ -193,6 +193,7 @@ mod tests {
             store_retry_max,
             remembered_ops,
             store,
+            bus,
             advertise,
             lease_ttl,
             lease_margin,

@@ -12,6 +12,7 @@
 //! A forwarded request carries [`FORWARDED`]; a node never forwards such a request again, so
 //! two nodes that disagree for a moment about who owns a room cannot bounce it between them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
@@ -24,7 +25,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::error::ApiError;
-use crate::config::Config;
+use crate::cluster::fanout::{Attached, BusStart, Fanout, FeedItem, BUS_HEADER};
 use crate::metrics::Metrics;
 use crate::protocol::{close, ErrorCode};
 use crate::room::Registry;
@@ -118,21 +119,27 @@ pub async fn forward_http(
     Ok(response.streaming(answer))
 }
 
-/// Serves a client's WebSocket for a room another node owns by relaying it to that node.
+/// Serves a client's WebSocket for a room another node owns by relaying it to that node. With
+/// a bus, the owner may switch the member to it: its common traffic then comes from the
+/// node's feed of the room rather than through the relay.
 pub async fn relay_websocket(
     req: &HttpRequest,
     body: web::Payload,
     node: &str,
-    config: &Config,
+    registry: &Registry,
+    room: uuid::Uuid,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let owner = awc::Client::builder()
+    let config = registry.config();
+    let fanout = registry.fanout().cloned();
+    let mut connect = awc::Client::builder()
         .timeout(CONNECT_TIMEOUT)
         .finish()
         .ws(owner_url(node, req, "ws"))
-        .set_header(FORWARDED, "1")
-        .max_frame_size(MAX_OWNER_MESSAGE)
-        .connect()
-        .await;
+        .set_header(FORWARDED, "1");
+    if fanout.is_some() {
+        connect = connect.set_header(BUS_HEADER, "1");
+    }
+    let owner = connect.max_frame_size(MAX_OWNER_MESSAGE).connect().await;
     let (response, session, stream) = actix_ws::handle(req, body)?;
     let stream = crate::session::client_stream(stream, config);
     let metrics = metrics_of(req);
@@ -145,11 +152,12 @@ pub async fn relay_websocket(
                 write: config.write_timeout,
                 silence: config.client_timeout,
             };
+            let bus = fanout.map(|fanout| (fanout, room));
             actix_web::rt::spawn(async move {
                 if let Some(m) = &metrics {
                     m.relays_open.inc();
                 }
-                relay(session, stream, owner, limits).await;
+                relay(session, stream, owner, limits, bus).await;
                 if let Some(m) = &metrics {
                     m.relays_open.dec();
                 }
@@ -207,20 +215,69 @@ enum End {
     OwnerGone,
     /// Writing to the client failed or timed out.
     ClientStuck,
+    /// The bus feed cannot go on for this member: close the client with this code (it
+    /// reconnects and resyncs), and the owner's side.
+    Feed(u16),
 }
 
-/// Moves messages both ways until one side ends.
+/// The next item of a member's bus feed; never, while it has none.
+async fn next_fed(feed: &mut Option<Attached>) -> Option<FeedItem> {
+    match feed {
+        Some(feed) => feed.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes an item of the bus feed to the client; the close code if the relay must end.
+async fn write_fed(
+    session: &mut Session,
+    item: Option<FeedItem>,
+    limits: Limits,
+) -> Result<(), End> {
+    let sent = match item {
+        // The feed dropped the member: it could not keep up.
+        None => return Err(End::Feed(close::LAGGING)),
+        Some(FeedItem::End(code)) => return Err(End::Feed(code)),
+        Some(FeedItem::Text(text)) => timeout(limits.write, session.text(text)).await,
+        Some(FeedItem::Tiles(frames)) => {
+            for frame in frames.iter() {
+                if !matches!(
+                    timeout(limits.write, session.binary(frame.clone())).await,
+                    Ok(Ok(()))
+                ) {
+                    return Err(End::ClientStuck);
+                }
+            }
+            return Ok(());
+        }
+    };
+    if matches!(sent, Ok(Ok(()))) {
+        Ok(())
+    } else {
+        Err(End::ClientStuck)
+    }
+}
+
+/// Moves messages both ways until one side ends. With `bus` (the node's fan-out and the
+/// room), a switch from the owner attaches the member to the room's feed.
 async fn relay(
     mut session: Session,
     mut client: actix_ws::AggregatedMessageStream,
     mut owner: Owner,
     limits: Limits,
+    bus: Option<(Arc<Fanout>, uuid::Uuid)>,
 ) {
     // A message from the owner arriving in fragments, and its kind (text or binary).
     let mut partial: Option<(bool, BytesMut)> = None;
     let mut deadline = Instant::now() + limits.silence;
+    let mut feed: Option<Attached> = None;
     let end = loop {
         tokio::select! {
+            item = next_fed(&mut feed) => {
+                if let Err(end) = write_fed(&mut session, item, limits).await {
+                    break end;
+                }
+            }
             msg = client.next() => {
                 let forward = match msg {
                     Some(Ok(AggregatedMessage::Text(text))) => Message::Text(text),
@@ -266,6 +323,12 @@ async fn relay(
                     Some(Err(_)) | None => break End::OwnerGone,
                 };
                 if let Some((text, data)) = out {
+                    if text && feed.is_none() {
+                        if let (Some((fanout, room)), Some(start)) = (&bus, BusStart::decode(&data)) {
+                            feed = Some(fanout.attach(*room, start));
+                            continue;
+                        }
+                    }
                     let sent = if text {
                         match ByteString::try_from(data) {
                             Ok(text) => timeout(limits.write, session.text(text)).await,
@@ -315,6 +378,22 @@ async fn relay(
         }
         End::ClientStuck => {
             let _ = timeout(limits.write, owner.send(Message::Close(None))).await;
+        }
+        End::Feed(code) => {
+            let _ = timeout(limits.write, owner.send(Message::Close(None))).await;
+            let description = if code == close::LAGGING {
+                "too far behind; reconnect to catch up"
+            } else {
+                "the live feed was interrupted; reconnecting"
+            };
+            let _ = timeout(
+                limits.write,
+                session.close(Some(CloseReason {
+                    code: CloseCode::Other(code),
+                    description: Some(description.into()),
+                })),
+            )
+            .await;
         }
     }
 }

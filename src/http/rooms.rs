@@ -305,14 +305,21 @@ pub async fn websocket(
     let (meta, addr) = match located(&registry, id, &req).await? {
         Located::Here(meta, addr) => (meta, addr),
         Located::Elsewhere(_, node) => {
-            return forward::relay_websocket(&req, body, &node, registry.config()).await
+            return forward::relay_websocket(&req, body, &node, &registry, id).await
         }
     };
+    // Another node's relay that takes the room's common traffic from the bus (so does this
+    // node, or it could not publish it).
+    let bus = forward::is_forwarded(&req)
+        && req
+            .headers()
+            .contains_key(crate::cluster::fanout::BUS_HEADER)
+        && registry.fanout().is_some();
     let (response, ws_session, stream) = actix_ws::handle(&req, body)?;
     let config = Arc::clone(registry.config());
     let metrics = Arc::clone(registry.metrics());
     actix_web::rt::spawn(session::run(
-        ws_session, stream, meta, addr, config, metrics,
+        ws_session, stream, meta, addr, config, metrics, bus,
     ));
     Ok(response)
 }

@@ -20,6 +20,7 @@ use super::load::rebuild;
 use super::state::{Effect, Joining, RoomState, RoomStatus};
 use super::tiles::encode_frames;
 use crate::canvas::{Document, Snapshot, TileId};
+use crate::cluster::fanout::{Fanout, Publisher};
 use crate::config::Config;
 use crate::history::{HistoryJobs, JobKind};
 use crate::meta::RoomMeta;
@@ -67,6 +68,10 @@ pub struct Room {
     encoding_keyframe: bool,
     /// Cluster mode: the claim this node runs the room under (see `Store::claim`).
     pub(super) claim: u64,
+    /// Cluster mode with a bus: the node's fan-out, and the room's publisher on it (made
+    /// once the actor has an address to report failures to).
+    fanout: Option<Arc<Fanout>>,
+    publisher: Option<Publisher>,
 }
 
 impl Room {
@@ -100,24 +105,43 @@ impl Room {
             keyframes: std::collections::VecDeque::new(),
             encoding_keyframe: false,
             claim: 0,
+            fanout: None,
+            publisher: None,
         };
         (room, tx)
+    }
+
+    /// Cluster mode: delivers the common traffic of members relayed by other nodes over the
+    /// bus, numbering this run's frames after `base`.
+    pub(super) fn use_bus(&mut self, fanout: &Arc<Fanout>, base: u64) {
+        self.fanout = Some(Arc::clone(fanout));
+        self.state.set_bus_base(base);
+    }
+
+    /// Hands the frames the state made for the bus to the publisher, in order.
+    fn publish(&mut self) {
+        let frames = self.state.take_bus();
+        if let Some(publisher) = &self.publisher {
+            for frame in frames {
+                publisher.send(frame);
+            }
+        }
     }
 
     /// Carries out the state's effects, then delivers what was said, at once if a tick has
     /// passed since the last delivery, else when one has.
     pub(super) fn run_effects(&mut self, ctx: &mut Context<Self>) {
         self.carry_out(ctx);
-        if self.delivery_scheduled {
-            return;
+        if !self.delivery_scheduled {
+            if let Some(wait) = self.state.deliver_due(Instant::now()) {
+                self.delivery_scheduled = true;
+                ctx.run_later(wait, |room, ctx| {
+                    room.delivery_scheduled = false;
+                    room.run_effects(ctx);
+                });
+            }
         }
-        if let Some(wait) = self.state.deliver_due(Instant::now()) {
-            self.delivery_scheduled = true;
-            ctx.run_later(wait, |room, ctx| {
-                room.delivery_scheduled = false;
-                room.run_effects(ctx);
-            });
-        }
+        self.publish();
     }
 
     /// Encodes the oldest waiting keyframe off the loop and the writer thread, then hands it to
@@ -397,7 +421,17 @@ impl Actor for Room {
                 rx.recv().await.map(|input| (input, rx))
             }));
         }
+        if let Some(fanout) = &self.fanout {
+            let addr = ctx.address();
+            self.publisher = Some(fanout.publisher(
+                self.state.meta().id,
+                Box::new(move || addr.do_send(BusFailed)),
+            ));
+        }
         ctx.run_interval(self.config.cursor_interval, |room, ctx| {
+            if let Some(fanout) = &room.fanout {
+                room.state.set_bus_ready(fanout.healthy());
+            }
             room.state.tick(Instant::now());
             room.run_effects(ctx);
         });
@@ -484,6 +518,20 @@ impl Handler<Probed> for Room {
 
     fn handle(&mut self, p: Probed, ctx: &mut Context<Self>) {
         self.state.probed(p.ok, Instant::now());
+        self.run_effects(ctx);
+    }
+}
+
+/// Cluster mode: a frame for the bus could not be published.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct BusFailed;
+
+impl Handler<BusFailed> for Room {
+    type Result = ();
+
+    fn handle(&mut self, _: BusFailed, ctx: &mut Context<Self>) {
+        self.state.bus_failed();
         self.run_effects(ctx);
     }
 }

@@ -15,6 +15,7 @@ use bytestring::ByteString;
 
 use super::member::Member;
 use super::outbox::Outgoing;
+use crate::cluster::fanout::{BusBody, BusFrame};
 use crate::protocol::{encode, encode_batch, MemberId, ServerMsg};
 
 /// Who an entry is for.
@@ -60,6 +61,13 @@ pub struct TickLog {
     base: usize,
     /// Per slice: the absolute index up to which its members have been sent everything.
     cursors: Vec<usize>,
+    /// Cluster mode, while the room has bus-delivered members: the absolute index up to which
+    /// the common frame went on the bus.
+    bus: Option<usize>,
+    /// The last chain number given to a bus frame.
+    bus_seq: u64,
+    /// Bus frames not yet taken by the runner, in order.
+    bus_out: Vec<BusFrame>,
 }
 
 impl Default for TickLog {
@@ -68,6 +76,9 @@ impl Default for TickLog {
             entries: Vec::new(),
             base: 0,
             cursors: vec![0],
+            bus: None,
+            bus_seq: 0,
+            bus_out: Vec::new(),
         }
     }
 }
@@ -96,6 +107,51 @@ impl TickLog {
     /// Whether a slice has something not yet delivered.
     pub fn pending(&self, slice: usize) -> bool {
         self.cursors.get(slice).is_some_and(|c| *c < self.end())
+    }
+
+    /// Starts numbering bus frames after `base` (a new run of the room).
+    pub fn set_bus_base(&mut self, base: u64) {
+        self.bus_seq = self.bus_seq.max(base);
+    }
+
+    /// Whether the common frame goes on the bus.
+    pub fn bus_on(&self) -> bool {
+        self.bus.is_some()
+    }
+
+    /// The last chain number given to a bus frame: a member switched to the bus now has
+    /// everything up to it.
+    pub fn bus_seq(&self) -> u64 {
+        self.bus_seq
+    }
+
+    /// Puts the common frame on the bus from now on (call right after delivering everything,
+    /// so that nothing said before is owed to the members switched).
+    pub fn start_bus(&mut self) {
+        if self.bus.is_none() {
+            self.bus = Some(self.end());
+        }
+    }
+
+    /// Stops putting frames on the bus (no member is delivered from it any more).
+    pub fn stop_bus(&mut self) {
+        self.bus = None;
+    }
+
+    /// Adds a frame to the bus, numbered on the room's chain.
+    pub fn push_bus(&mut self, body: BusBody) {
+        let after = self.bus_seq;
+        self.bus_seq += 1;
+        self.bus_out.push(BusFrame {
+            after,
+            seq: self.bus_seq,
+            body,
+        });
+    }
+
+    /// Bus frames made since the last call, in order.
+    pub fn take_bus(&mut self) -> Vec<BusFrame> {
+        std::mem::take(&mut self.bus_out)
     }
 
     /// Splits members into `k` slices, delivering everything pending first if that changes.
@@ -140,6 +196,17 @@ impl TickLog {
             if start == to {
                 continue;
             }
+            if m.bus {
+                // The common frame reaches it through the bus: only what is for it alone here.
+                let own = range[start - from..]
+                    .iter()
+                    .filter(|e| e.to == Audience::Only(id));
+                let frame = frame_of(own);
+                if !frame.is_empty() {
+                    m.push(Outgoing::Text(frame));
+                }
+                continue;
+            }
             if start == from && !special.contains(&id) {
                 // The common view: every entry but those for one member alone.
                 let mine = range.iter().filter(|e| !is_only(e.to));
@@ -167,9 +234,38 @@ impl TickLog {
             }
         }
         self.cursors[slice] = to;
-        let done = self.cursors.iter().copied().min().unwrap_or(to);
+        self.deliver_bus();
+        let done = self
+            .cursors
+            .iter()
+            .copied()
+            .chain(self.bus)
+            .min()
+            .unwrap_or(to);
         self.entries.drain(..done - self.base);
         self.base = done;
+    }
+}
+
+impl TickLog {
+    /// Puts what was said since the last bus frame on the bus as one common frame.
+    fn deliver_bus(&mut self) {
+        let Some(from) = self.bus else {
+            return;
+        };
+        let to = self.end();
+        if from >= to {
+            return;
+        }
+        let frame = frame_of(
+            self.entries[from - self.base..]
+                .iter()
+                .filter(|e| !is_only(e.to)),
+        );
+        self.bus = Some(to);
+        if !frame.is_empty() {
+            self.push_bus(BusBody::Text(frame));
+        }
     }
 }
 

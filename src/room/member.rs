@@ -62,6 +62,11 @@ pub struct Member {
     /// Strokes open when the member was last resynced: its client may begin them again (it
     /// re-sends what it could not send while out of sync), which then restarts them.
     pub open_at_resync: Vec<StrokeId>,
+    /// Cluster mode: a viewer relayed by a node that can deliver the room's common traffic from
+    /// the bus, and reads batches.
+    pub bus_able: bool,
+    /// Cluster mode: its share of the common traffic goes on the bus, not into its outbox.
+    pub bus: bool,
     /// Entries of the tick log from this absolute index on are for this member (it joined or
     /// was resynced then; earlier entries are already in what it was sent).
     pub log_from: usize,

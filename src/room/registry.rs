@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::actor::{Input, Room};
+use crate::cluster::fanout::Fanout;
 use crate::config::Config;
 use crate::history::HistoryJobs;
 use crate::meta::{validate, NewRoom, RoomMeta};
@@ -63,6 +64,8 @@ pub struct Registry {
     metrics: Arc<Metrics>,
     /// [`Registry::shutdown`] has begun: the server is going away.
     shutting_down: AtomicBool,
+    /// Cluster mode with a bus: the node's fan-out.
+    fanout: Option<Arc<Fanout>>,
 }
 
 impl Registry {
@@ -77,7 +80,19 @@ impl Registry {
             metrics,
             shutting_down: AtomicBool::new(false),
             retention_changed: tokio::sync::Notify::new(),
+            fanout: None,
         }
+    }
+
+    /// Cluster mode: delivers rooms' common traffic over the bus through `fanout`.
+    pub fn with_fanout(mut self, fanout: Option<Arc<Fanout>>) -> Registry {
+        self.fanout = fanout;
+        self
+    }
+
+    /// Cluster mode with a bus: the node's fan-out.
+    pub fn fanout(&self) -> Option<&Arc<Fanout>> {
+        self.fanout.as_ref()
     }
 
     /// The server's metrics.
@@ -273,7 +288,7 @@ impl Registry {
             // Cluster mode: only the node holding the room's lease loads it, and only once it
             // holds it, so that it reads every op the former owner stored.
             let claim = match store.claim(id)? {
-                Claim::Owned { claim } => claim,
+                Claim::Owned { claim, epoch } => (claim, epoch),
                 Claim::Elsewhere { node } => {
                     return Ok(store
                         .room_meta(id)?
@@ -296,7 +311,7 @@ impl Registry {
             let loaded = load();
             if !matches!(loaded, Ok(Some(_))) {
                 // Nothing runs the room here: let another node (or a later try) have it.
-                store.release(id, claim);
+                store.release(id, claim.0);
             }
             loaded
         })
@@ -317,7 +332,10 @@ impl Registry {
             self.history.clone(),
         );
         room.state.remember_client_ops(client_ops);
-        room.claim = claim;
+        room.claim = claim.0;
+        if let Some(fanout) = &self.fanout {
+            room.use_bus(fanout, crate::cluster::fanout::chain_base(claim.1, claim.0));
+        }
         // An operator's lock outlives the room's time in memory.
         room.state.set_locked(locked, std::time::Instant::now());
         // So does the owner's (already stored: not stored again).
@@ -328,7 +346,7 @@ impl Registry {
             input,
         };
         // Cluster mode: once this node no longer owns the room, it unloads it.
-        if let Some(lost) = self.store.lost(id, claim) {
+        if let Some(lost) = self.store.lost(id, claim.0) {
             let addr = handle.addr.clone();
             actix_web::rt::spawn(async move {
                 lost.await;

@@ -63,7 +63,9 @@ pub fn client_stream(stream: actix_ws::MessageStream, config: &Config) -> Aggreg
         .max_continuation_size(config.max_frame_bytes)
 }
 
-/// Serves one WebSocket connection to a room until it ends, recording it in `metrics`.
+/// Serves one WebSocket connection to a room until it ends, recording it in `metrics`. `bus`:
+/// the connection is another node's relay, which can deliver the room's common traffic from
+/// the cluster's bus.
 pub async fn run(
     mut session: Session,
     stream: actix_ws::MessageStream,
@@ -71,6 +73,7 @@ pub async fn run(
     room: RoomHandle,
     config: Arc<Config>,
     metrics: Arc<Metrics>,
+    bus: bool,
 ) {
     metrics.ws_opened.inc();
     let mut stream = client_stream(stream, &config);
@@ -96,6 +99,7 @@ pub async fn run(
         user: hello.user,
         since: hello.since,
         batch: hello.batch,
+        bus,
     };
     let member = match room.addr.send(Join(joining)).await {
         Ok(Ok(member)) => member,

@@ -28,6 +28,8 @@ pub enum Claim {
     Owned {
         /// The claim.
         claim: u64,
+        /// The lease's epoch (0 for a single node): later owners of the room have higher ones.
+        epoch: u64,
     },
     /// Another node owns it; it is reached at this base URL (`http://host:port`).
     Elsewhere {
@@ -106,7 +108,7 @@ pub trait Backend: Send + Sync {
         -> Result<Option<Duration>, StoreError>;
     /// Takes a room for this node before it is loaded. Blocking.
     fn claim(&self, _room: Uuid) -> Result<Claim, StoreError> {
-        Ok(Claim::Owned { claim: 0 })
+        Ok(Claim::Owned { claim: 0, epoch: 0 })
     }
     /// Resolves when this node stops owning the room under `claim` (at once if that claim was
     /// replaced); `None` when ownership cannot be lost (a single node).

@@ -17,6 +17,7 @@ use bytestring::ByteString;
 use tiny_skia::Pixmap;
 
 mod admin;
+mod bus;
 mod client_ops;
 mod editing;
 mod fault;
@@ -175,6 +176,9 @@ pub struct Joining {
     pub since: Option<u64>,
     /// The client reads `batch` frames.
     pub batch: bool,
+    /// Cluster mode: the member is relayed by a node that can deliver the room's common
+    /// traffic from the bus.
+    pub bus: bool,
     /// For an editor: the edit key its `hello` was found right against. The room refuses the
     /// join (`bad_key`) when the owner has replaced the key since. Never logged.
     pub edit_key: Option<String>,
@@ -189,6 +193,7 @@ impl std::fmt::Debug for Joining {
             .field("user", &self.user)
             .field("since", &self.since)
             .field("batch", &self.batch)
+            .field("bus", &self.bus)
             .finish_non_exhaustive()
     }
 }
@@ -264,6 +269,10 @@ pub struct RoomState {
     effects: Vec<Effect>,
     /// Where errors, resyncs and refusals are counted.
     metrics: Arc<Metrics>,
+    /// Cluster mode: members whose common traffic goes on the bus, and whether the bus
+    /// works now (members are switched to it only then).
+    bus_members: usize,
+    bus_ready: bool,
 }
 
 impl RoomState {
@@ -327,6 +336,8 @@ impl RoomState {
             empty_since: Some(now),
             effects: vec![warm],
             metrics,
+            bus_members: 0,
+            bus_ready: false,
         }
     }
 
@@ -472,6 +483,8 @@ impl RoomState {
             Member {
                 info,
                 batch: j.batch,
+                bus_able: j.bus && j.batch && j.role == Role::Viewer,
+                bus: false,
                 outbox: j.outbox,
                 open: HashMap::new(),
                 pending_cursor: None,
@@ -516,6 +529,9 @@ impl RoomState {
     fn forget(&mut self, m: &Member) {
         // Others drop its preview on `member_left`.
         self.previews.remove(&m.info.id);
+        if m.bus {
+            self.bus_members -= 1;
+        }
         match m.info.role {
             Role::Editor | Role::Owner => self.editors -= 1,
             Role::Viewer => self.viewers -= 1,
@@ -530,7 +546,7 @@ impl RoomState {
     /// write per member, so the tick grows with the room (`Config::frames_per_second`).
     pub fn tick_interval(&self) -> Duration {
         let c = &self.config;
-        let n = self.members.len();
+        let n = self.direct_members();
         let fps = if n > c.crowd_members {
             c.crowd_frames_per_second
         } else {
@@ -548,7 +564,7 @@ impl RoomState {
     /// sustained traffic deliveries settle to one per tick. A crowded room delivers its
     /// `Config::crowd_slices` slices of members in turn, a slice every tick / slices.
     pub fn deliver_due(&mut self, now: Instant) -> Option<Duration> {
-        let k = if self.members.len() > self.config.crowd_members {
+        let k = if self.direct_members() > self.config.crowd_members {
             self.config.crowd_slices.max(1)
         } else {
             1
@@ -618,6 +634,7 @@ impl RoomState {
         }
         self.resync_drained();
         self.start_round(now);
+        self.switch_to_bus();
     }
 
     /// Batched cursor positions and views of listed members that moved, and the counts when
@@ -669,6 +686,8 @@ impl RoomState {
         self.editors = 0;
         self.viewers = 0;
         self.listed.clear();
+        self.bus_members = 0;
+        self.log.stop_bus();
     }
 
     /// Drops commits still waiting for the store (the room is being deleted).

@@ -199,6 +199,7 @@ mod tests {
             user: None,
             since: None,
             batch: false,
+            bus: false,
             edit_key: Some(old),
         });
         assert_eq!(joined.map_err(|e| e.code), Err(ErrorCode::BadKey));

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::{Effect, RoomState};
 use crate::canvas::TileId;
+use crate::cluster::fanout::BusBody;
 use crate::room::outbox::Outgoing;
 
 impl RoomState {
@@ -67,8 +68,14 @@ impl RoomState {
         self.encoding = false;
         // Commits said this tick go out before the tiles that show them.
         self.log.deliver_all(&mut self.members);
+        if self.log.bus_on() {
+            self.log.push_bus(BusBody::Tiles {
+                seq,
+                frames: frames.iter().map(|(_, f)| f.clone()).collect(),
+            });
+        }
         for m in self.members.values_mut() {
-            if m.joined_seq > seq || m.lagging {
+            if m.joined_seq > seq || m.lagging || m.bus {
                 continue;
             }
             for (_, f) in &frames {

@@ -63,6 +63,21 @@ pub(super) fn join_with_outbox(
     frames: usize,
     bytes: usize,
 ) -> (u64, OutboxRx) {
+    join_as(room, role, frames, bytes, false)
+}
+
+/// A member reading batches through another node's relay that can feed it from the bus.
+pub(super) fn join_relayed(room: &mut RoomState, role: Role, frames: usize) -> (u64, OutboxRx) {
+    join_as(room, role, frames, 1 << 20, true)
+}
+
+fn join_as(
+    room: &mut RoomState,
+    role: Role,
+    frames: usize,
+    bytes: usize,
+    relayed: bool,
+) -> (u64, OutboxRx) {
     let (tx, rx) = outbox(frames, bytes);
     let id = room
         .join(Joining {
@@ -71,7 +86,8 @@ pub(super) fn join_with_outbox(
             outbox: tx,
             user: None,
             since: None,
-            batch: false,
+            batch: relayed,
+            bus: relayed,
             edit_key: Some(room.meta().edit_key.clone()),
         })
         .expect("joins");

@@ -46,6 +46,7 @@ impl Harness {
                 user: None,
                 since: None,
                 batch,
+                bus: false,
                 edit_key: Some(self.room.meta().edit_key.clone()),
             })
             .expect("joins");

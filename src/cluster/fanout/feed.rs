@@ -1,0 +1,369 @@
+//! A node's feeds: one bus subscription per room with members attached here, whose messages
+//! are handed to each attached member's bounded queue in chain order.
+//!
+//! A member attaches with the chain number it already has (`from`): it takes every later
+//! message. A feed keeps its last [`RECENT`] messages, so a member whose switch reached this
+//! node after the feed passed its `from` still gets what it missed; one that came too late
+//! for that is closed with 1012 and resyncs. A member's queue that is full drops the member
+//! (its relay then closes the client with 4008); the feed never waits on one.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Weak};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::{BusBody, BusStart, Fanout};
+use crate::cluster::bus::{Event, Kind, Message, Subscription};
+use crate::protocol::close;
+
+/// Messages a feed keeps for members whose switch arrives late.
+const RECENT: usize = 64;
+
+/// What an attached member's relay writes to its client.
+#[derive(Debug, Clone)]
+pub enum FeedItem {
+    /// A text frame (the tick's common frame).
+    Text(ByteString),
+    /// A tile round: one binary frame each.
+    Tiles(Arc<[Bytes]>),
+    /// The member must reconnect (close code): the feed cannot deliver what it needs.
+    End(u16),
+}
+
+/// A member's attachment to its room's feed; dropping it detaches the member.
+pub struct Attached {
+    rx: mpsc::Receiver<FeedItem>,
+    fanout: Arc<Fanout>,
+    room: Uuid,
+    id: u64,
+}
+
+impl Attached {
+    pub(super) fn new(
+        rx: mpsc::Receiver<FeedItem>,
+        fanout: Arc<Fanout>,
+        room: Uuid,
+        id: u64,
+    ) -> Attached {
+        Attached {
+            rx,
+            fanout,
+            room,
+            id,
+        }
+    }
+
+    /// The next item; `None` once the feed dropped the member (it could not keep up).
+    pub async fn recv(&mut self) -> Option<FeedItem> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.fanout.detach(self.room, self.id);
+    }
+}
+
+/// The payload of a frame on the bus: the text, or a tile round as its seq (8 bytes,
+/// big-endian) then each frame's length (4 bytes, big-endian) and bytes.
+pub(super) fn payload_of(body: BusBody) -> Bytes {
+    match body {
+        BusBody::Text(text) => text.into_bytes(),
+        BusBody::Tiles { seq, frames } => {
+            let size = 8 + frames.iter().map(|f| 4 + f.len()).sum::<usize>();
+            let mut out = BytesMut::with_capacity(size);
+            out.put_u64(seq);
+            for f in &frames {
+                out.put_u32(u32::try_from(f.len()).unwrap_or(u32::MAX));
+                out.put_slice(f);
+            }
+            out.freeze()
+        }
+    }
+}
+
+/// A message read back for members: the item, and for a tile round the seq it shows.
+fn item_of(msg: &Message) -> Option<(FeedItem, Option<u64>)> {
+    match msg.kind {
+        Kind::Batch => ByteString::try_from(msg.payload.clone())
+            .ok()
+            .map(|t| (FeedItem::Text(t), None)),
+        Kind::Tiles => {
+            let mut buf = msg.payload.clone();
+            if buf.remaining() < 8 {
+                return None;
+            }
+            let seq = buf.get_u64();
+            let mut frames = Vec::new();
+            while buf.has_remaining() {
+                if buf.remaining() < 4 {
+                    return None;
+                }
+                let len = buf.get_u32() as usize;
+                if buf.remaining() < len {
+                    return None;
+                }
+                frames.push(buf.split_to(len));
+            }
+            Some((FeedItem::Tiles(frames.into()), Some(seq)))
+        }
+    }
+}
+
+/// One attached member.
+struct Sink {
+    id: u64,
+    /// The last chain number it has.
+    from: u64,
+    /// The seq of its canvas: older tile rounds are not for it.
+    seq: u64,
+    tx: mpsc::Sender<FeedItem>,
+}
+
+impl Sink {
+    /// Hands a message to the member if it is past what it has; false if the member must go
+    /// (its queue is full or gone).
+    fn take(&mut self, after: u64, seq: u64, item: &FeedItem, tiles_of: Option<u64>) -> bool {
+        if seq <= self.from {
+            return true;
+        }
+        if after > self.from {
+            // A hole the feed cannot fill for it.
+            let _ = self.tx.try_send(FeedItem::End(close::MOVED));
+            return false;
+        }
+        self.from = seq;
+        if tiles_of.is_some_and(|s| s < self.seq) {
+            return true;
+        }
+        self.tx.try_send(item.clone()).is_ok()
+    }
+}
+
+/// A room's feed.
+struct Feed {
+    /// Tells this feed's task from a later one of the same room.
+    generation: u64,
+    /// The last chain number seen (`None` before the first message).
+    last: Option<u64>,
+    /// The latest messages: (after, seq, item, tile seq).
+    recent: VecDeque<(u64, u64, FeedItem, Option<u64>)>,
+    sinks: Vec<Sink>,
+    task: JoinHandle<()>,
+}
+
+/// Every feed of the node.
+#[derive(Default)]
+pub(super) struct Feeds {
+    rooms: HashMap<Uuid, Feed>,
+    generation: u64,
+}
+
+impl Feeds {
+    /// Adds a member to its room's feed, starting the feed if it is the first.
+    pub(super) fn attach(
+        &mut self,
+        fanout: &Arc<Fanout>,
+        room: Uuid,
+        id: u64,
+        start: BusStart,
+        tx: mpsc::Sender<FeedItem>,
+    ) {
+        let mut sink = Sink {
+            id,
+            from: start.from,
+            seq: start.seq,
+            tx,
+        };
+        if let Some(feed) = self.rooms.get_mut(&room) {
+            // Hand it what the feed already passed.
+            for (after, seq, item, tiles_of) in &feed.recent {
+                if !sink.take(*after, *seq, item, *tiles_of) {
+                    return;
+                }
+            }
+            if feed.last.is_some_and(|last| last > sink.from) {
+                // Older than anything the feed still has.
+                let _ = sink.tx.try_send(FeedItem::End(close::MOVED));
+                return;
+            }
+            feed.sinks.push(sink);
+            return;
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        // Read back a little history, for members whose switch reaches the node late.
+        let sub = fanout
+            .bus
+            .subscribe(room, start.from.saturating_sub(RECENT as u64));
+        let task = fanout
+            .rt
+            .spawn(run(Arc::downgrade(fanout), room, generation, sub));
+        self.rooms.insert(
+            room,
+            Feed {
+                generation,
+                last: None,
+                recent: VecDeque::new(),
+                sinks: vec![sink],
+                task,
+            },
+        );
+    }
+
+    /// Removes a member; a feed left with none ends.
+    pub(super) fn detach(&mut self, room: Uuid, id: u64) {
+        let Some(feed) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        feed.sinks.retain(|s| s.id != id);
+        if feed.sinks.is_empty() {
+            if let Some(feed) = self.rooms.remove(&room) {
+                feed.task.abort();
+            }
+        }
+    }
+
+    /// The feed of `room` if it is still the one of `generation`.
+    fn feed(&mut self, room: Uuid, generation: u64) -> Option<&mut Feed> {
+        self.rooms
+            .get_mut(&room)
+            .filter(|f| f.generation == generation)
+    }
+}
+
+/// A feed's task: the room's bus events, handed to its members.
+async fn run(fanout: Weak<Fanout>, room: Uuid, generation: u64, mut sub: Subscription) {
+    loop {
+        let event = sub.recv().await;
+        let Some(fanout) = fanout.upgrade() else {
+            return;
+        };
+        let mut feeds = fanout
+            .feeds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(feed) = feeds.feed(room, generation) else {
+            return;
+        };
+        match event {
+            Some(Event::Message(msg)) => {
+                let Some((item, tiles_of)) = item_of(&msg) else {
+                    tracing::warn!(%room, seq = msg.seq, "unreadable bus message; skipped");
+                    continue;
+                };
+                feed.last = Some(msg.seq);
+                feed.sinks.retain_mut(|s| {
+                    let kept = s.take(msg.after, msg.seq, &item, tiles_of);
+                    if !kept {
+                        tracing::info!(%room, "bus member too slow or behind; dropping it");
+                    }
+                    kept
+                });
+                if feed.recent.len() == RECENT {
+                    feed.recent.pop_front();
+                }
+                feed.recent.push_back((msg.after, msg.seq, item, tiles_of));
+            }
+            Some(Event::Gap { after, next }) => {
+                feed.last = Some(next);
+                feed.recent.clear();
+                let before = feed.sinks.len();
+                feed.sinks.retain(|s| {
+                    if s.from < next {
+                        let _ = s.tx.try_send(FeedItem::End(close::MOVED));
+                        false
+                    } else {
+                        true
+                    }
+                });
+                let lost = before - feed.sinks.len();
+                if lost > 0 {
+                    tracing::info!(%room, after, next, members = lost, "bus messages lost; their members resync");
+                }
+            }
+            None => {
+                // The bus shut down: nothing more will come.
+                for s in &feed.sinks {
+                    let _ = s.tx.try_send(FeedItem::End(close::MOVED));
+                }
+                if let Some(feed) = feeds.rooms.remove(&room) {
+                    drop(feed.sinks);
+                }
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_rounds_read_back() {
+        let frames = vec![Bytes::from_static(b"one"), Bytes::from_static(b"")];
+        let payload = payload_of(BusBody::Tiles {
+            seq: 9,
+            frames: frames.clone(),
+        });
+        let msg = Message {
+            room: Uuid::nil(),
+            after: 1,
+            seq: 2,
+            kind: Kind::Tiles,
+            payload,
+        };
+        match item_of(&msg) {
+            Some((FeedItem::Tiles(got), Some(9))) => assert_eq!(&got[..], &frames[..]),
+            other => panic!("{other:?}"),
+        }
+        let cut = Message {
+            payload: msg.payload.slice(..msg.payload.len() - 1),
+            ..msg
+        };
+        assert!(item_of(&cut).is_none());
+    }
+
+    #[test]
+    fn a_sink_takes_what_follows_it_and_refuses_holes() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let mut sink = Sink {
+            id: 1,
+            from: 5,
+            seq: 10,
+            tx,
+        };
+        let text = FeedItem::Text("x".into());
+        assert!(sink.take(4, 5, &text, None), "already had it");
+        assert!(rx.try_recv().is_err());
+        assert!(sink.take(5, 6, &text, None));
+        assert!(matches!(rx.try_recv(), Ok(FeedItem::Text(_))));
+        // A tile round older than its canvas is skipped, but moves it along.
+        assert!(sink.take(6, 7, &FeedItem::Tiles(Arc::from(vec![])), Some(9)));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(sink.from, 7);
+        // A hole: the member must go.
+        assert!(!sink.take(8, 9, &text, None));
+        assert!(matches!(rx.try_recv(), Ok(FeedItem::End(1012))));
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_member() {
+        let (tx, _rx) = mpsc::channel(1);
+        let mut sink = Sink {
+            id: 1,
+            from: 0,
+            seq: 0,
+            tx,
+        };
+        let text = FeedItem::Text("x".into());
+        assert!(sink.take(0, 1, &text, None));
+        assert!(!sink.take(1, 2, &text, None));
+    }
+}

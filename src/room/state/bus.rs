@@ -1,0 +1,273 @@
+//! Cluster mode: members delivered from the bus. A viewer relayed by another node gets its
+//! share of the room's common traffic (the frame every such viewer shares) from the Redis bus,
+//! which the room publishes once a tick, instead of through its own relay; what is for it
+//! alone (answers, errors) still goes through the relay. See `docs/cluster.md`.
+
+use super::RoomState;
+use crate::cluster::fanout::{BusFrame, BusStart};
+use crate::protocol::{close, MemberId};
+use crate::room::outbox::Outgoing;
+
+impl RoomState {
+    /// Members whose every frame the room writes itself (not delivered from the bus): what
+    /// the room's tick grows with.
+    pub(super) fn direct_members(&self) -> usize {
+        self.members.len() - self.bus_members
+    }
+
+    /// Members delivered from the bus now.
+    pub fn bus_members(&self) -> usize {
+        self.bus_members
+    }
+
+    /// Numbers this run's bus frames after `base` (see [`crate::cluster::fanout::chain_base`]).
+    pub fn set_bus_base(&mut self, base: u64) {
+        self.log.set_bus_base(base);
+    }
+
+    /// Whether the bus works now: members are switched to it only while it does.
+    pub fn set_bus_ready(&mut self, ready: bool) {
+        self.bus_ready = ready;
+    }
+
+    /// Frames for the bus made since the last call, in order: publish them in that order.
+    pub fn take_bus(&mut self) -> Vec<BusFrame> {
+        self.log.take_bus()
+    }
+
+    /// Switches every member that can be delivered from the bus and is not yet: everything
+    /// said so far is delivered first, then each is told through its relay the chain number it
+    /// has everything up to. Bus members that fell behind on their own traffic are closed with
+    /// 4008 (a resync through the relay would race the bus). Once no member is left on the
+    /// bus, the room stops publishing.
+    pub(super) fn switch_to_bus(&mut self) {
+        let behind: Vec<MemberId> = self
+            .members
+            .values()
+            .filter(|m| m.bus && m.lagging)
+            .map(|m| m.info.id)
+            .collect();
+        for id in behind {
+            if let Some(m) = self.members.remove(&id) {
+                m.outbox
+                    .close(close::LAGGING, "too far behind; reconnect to catch up");
+                self.forget(&m);
+            }
+        }
+        if self.bus_members == 0 && self.log.bus_on() {
+            self.log.stop_bus();
+        }
+        if !self.bus_ready
+            || !self
+                .members
+                .values()
+                .any(|m| m.bus_able && !m.bus && !m.lagging)
+        {
+            return;
+        }
+        self.log.deliver_all(&mut self.members);
+        self.log.start_bus();
+        let from = self.log.bus_seq();
+        for m in self.members.values_mut() {
+            if !m.bus_able || m.bus || m.lagging {
+                continue;
+            }
+            let start = BusStart {
+                from,
+                seq: m.joined_seq,
+            };
+            if m.push(Outgoing::Text(start.encode().into())) {
+                m.bus = true;
+                self.bus_members += 1;
+            }
+        }
+    }
+
+    /// A bus frame could not be published: every member delivered from the bus missed it.
+    /// They are closed with 1012 and reconnect (resyncing through their relay); until the bus
+    /// works again, members stay on their relays.
+    pub fn bus_failed(&mut self) {
+        self.bus_ready = false;
+        let on_bus: Vec<MemberId> = self
+            .members
+            .values()
+            .filter(|m| m.bus)
+            .map(|m| m.info.id)
+            .collect();
+        if on_bus.is_empty() {
+            return;
+        }
+        tracing::warn!(room = %self.meta.id, members = on_bus.len(), "bus frame lost; its members reconnect");
+        for id in on_bus {
+            if let Some(m) = self.members.remove(&id) {
+                m.outbox
+                    .close(close::MOVED, "the live feed was interrupted; reconnecting");
+                self.forget(&m);
+            }
+        }
+        self.log.stop_bus();
+        // Frames already made for the bus are for nobody now.
+        self.log.take_bus();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+
+    use super::super::{testkit, RoomState};
+    use crate::canvas::{Rgba, TileId, Tool};
+    use crate::cluster::fanout::{BusBody, BusStart};
+    use crate::protocol::{close, Command, Role};
+    use crate::room::outbox::{OutboxRx, Outgoing};
+
+    fn begin(stroke: u32) -> Command {
+        Command::StrokeBegin {
+            stroke,
+            tool: Tool::Pen,
+            color: Rgba {
+                r: 0,
+                g: 0,
+                b: 0,
+                a: 255,
+            },
+            color_text: "#000000".into(),
+            width: 4.0,
+            points: vec![10.0, 10.0, 0.5],
+            op: None,
+        }
+    }
+
+    /// Text frames queued for a member.
+    fn texts(rx: &mut OutboxRx) -> Vec<String> {
+        std::iter::from_fn(|| rx.try_recv())
+            .filter_map(|o| match o {
+                Outgoing::Text(t) => Some(t.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A room (its bus numbered from 1000) with an editor and a viewer on this node and a
+    /// viewer relayed by a node with the bus; everything from the joins read.
+    fn room() -> (RoomState, [(u64, OutboxRx); 3], Instant) {
+        let mut room = testkit::room();
+        room.set_bus_base(1000);
+        let ann = testkit::join(&mut room, Role::Editor);
+        let direct = testkit::join(&mut room, Role::Viewer);
+        let relayed = testkit::join_relayed(&mut room, Role::Viewer, 64);
+        let mut members = [ann, direct, relayed];
+        let now = Instant::now() + Duration::from_secs(1);
+        room.deliver_due(now);
+        for (_, rx) in &mut members {
+            texts(rx);
+        }
+        (room, members, now)
+    }
+
+    #[test]
+    fn relayed_viewers_are_fed_from_the_bus_once_it_works() {
+        let (mut room, [ann, mut direct, mut relayed], mut now) = room();
+        // The bus does not work yet: nobody is switched.
+        room.tick(now);
+        assert_eq!(room.bus_members(), 0);
+        assert!(texts(&mut relayed.1).iter().all(|t| !t.contains("_bus")));
+
+        room.set_bus_ready(true);
+        now += Duration::from_millis(100);
+        room.tick(now);
+        assert_eq!(room.bus_members(), 1, "only the relayed viewer");
+        // What was said before (presence) came first, through the relay; the switch last.
+        let told = texts(&mut relayed.1);
+        assert_eq!(
+            told.last().and_then(|t| BusStart::decode(t.as_bytes())),
+            Some(BusStart { from: 1000, seq: 0 }),
+            "{told:?}"
+        );
+        texts(&mut direct.1);
+
+        let _ = room.handle(ann.0, begin(1), now);
+        now += Duration::from_secs(1);
+        room.deliver_due(now);
+        let bus = room.take_bus();
+        assert_eq!(bus.len(), 1, "{bus:?}");
+        assert_eq!((bus[0].after, bus[0].seq), (1000, 1001));
+        let BusBody::Text(frame) = &bus[0].body else {
+            panic!("a text frame: {bus:?}");
+        };
+        assert!(frame.contains("stroke_begin"), "{frame}");
+        // The viewer on this node gets the same frame from the room, the bus-fed one nothing.
+        assert_eq!(texts(&mut direct.1), vec![frame.to_string()]);
+        assert!(texts(&mut relayed.1).is_empty());
+
+        // What is for the bus-fed member alone still comes through its relay.
+        let _ = room.handle(relayed.0, Command::Undo, now);
+        now += Duration::from_secs(1);
+        room.deliver_due(now);
+        let own = texts(&mut relayed.1);
+        assert!(own.len() == 1 && own[0].contains("read_only"), "{own:?}");
+        assert!(room.take_bus().is_empty(), "nothing for everyone");
+    }
+
+    #[test]
+    fn tile_rounds_go_on_the_bus_not_to_its_members() {
+        let (mut room, [ann, _direct, mut relayed], mut now) = room();
+        room.set_bus_ready(true);
+        room.tick(now);
+        texts(&mut relayed.1);
+        let _ = room.handle(ann.0, begin(1), now);
+        let frames = vec![(TileId { col: 0, row: 0 }, Bytes::from_static(b"tile"))];
+        room.tiles_encoded(frames, 1, true, now);
+        now += Duration::from_secs(1);
+        room.deliver_due(now);
+        let bus = room.take_bus();
+        assert!(
+            bus.iter()
+                .any(|f| matches!(&f.body, BusBody::Tiles { seq: 1, frames } if frames.len() == 1)),
+            "{bus:?}"
+        );
+        let chain: Vec<(u64, u64)> = bus.iter().map(|f| (f.after, f.seq)).collect();
+        assert!(
+            chain.windows(2).all(|w| w[0].1 == w[1].0),
+            "one chain: {chain:?}"
+        );
+        assert!(
+            std::iter::from_fn(|| relayed.1.try_recv()).all(|o| !matches!(o, Outgoing::Binary(_)))
+        );
+    }
+
+    #[test]
+    fn a_lost_bus_frame_sends_its_members_to_reconnect() {
+        let (mut room, [_ann, direct, relayed], now) = room();
+        room.set_bus_ready(true);
+        room.tick(now);
+        room.bus_failed();
+        assert_eq!(room.bus_members(), 0);
+        assert_eq!(room.status().viewers, 1, "the bus-fed viewer is gone");
+        drop(room);
+        assert_eq!(relayed.1.close_note().map(|n| n.code), Some(close::MOVED));
+        assert_eq!(direct.1.close_note(), None);
+    }
+
+    #[test]
+    fn a_bus_member_behind_on_its_own_traffic_is_dropped() {
+        let mut room = testkit::room();
+        let (_, mut rx) = testkit::join_relayed(&mut room, Role::Viewer, 8);
+        room.set_bus_ready(true);
+        let now = Instant::now();
+        room.tick(now);
+        assert_eq!(room.bus_members(), 1);
+        // Its outbox fills with answers for it alone, unread.
+        for _ in 0..20 {
+            let _ = room.handle(1, Command::Undo, now);
+            room.flush();
+        }
+        room.tick(now);
+        assert_eq!(room.bus_members(), 0);
+        assert_eq!(room.status().viewers, 0);
+        while rx.try_recv().is_some() {}
+        assert_eq!(rx.close_note().map(|n| n.code), Some(close::LAGGING));
+    }
+}
