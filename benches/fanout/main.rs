@@ -22,7 +22,7 @@
 //! - A cluster (`scripts/bench-cluster`): `--room`/`--key` join a room made beforehand (so the
 //!   script decides which node owns it), `--viewer-urls` spreads viewers over nodes in turn while
 //!   editors use `--url`, `--server-pid` takes every node's pid (totals, and each in `nodes`),
-//!   `--store-pid` adds PostgreSQL's CPU time.
+//!   `--store-pid` adds PostgreSQL's CPU time, `--bus-pid` Redis's.
 //!
 //! Layout: `main.rs` (arguments, the members' tasks, the timeline, the report), `connect.rs`
 //! (creating a room, joining), `payload.rs` (identity in and out of messages), `measure.rs`
@@ -117,6 +117,9 @@ struct Args {
     /// processes' over the measured span are reported as `store_cpu_s`.
     #[arg(long)]
     store_pid: Option<u32>,
+    /// The bus's process id (Redis): its CPU time over the measured span is `bus_cpu_s`.
+    #[arg(long)]
+    bus_pid: Option<u32>,
     /// Free text copied into the results.
     #[arg(long, default_value = "")]
     label: String,
@@ -518,6 +521,7 @@ async fn run(args: Args) {
     let server_kib =
         |field| -> Vec<u64> { pids.iter().map(|p| proc_status_kib(p, field)).collect() };
     let store_cpu = || args.store_pid.map_or(0.0, |p| tree_cpu_seconds(p, ticks));
+    let bus_cpu = || args.bus_pid.map_or(0.0, |p| tree_cpu_seconds(p, ticks));
 
     // Editors first, on a thread of their own so their schedule does not wait for viewers.
     let (joined_tx, mut joined_rx) = tokio::sync::mpsc::channel(args.editors.max(1));
@@ -590,7 +594,7 @@ async fn run(args: Args) {
         tokio::time::sleep_until(window.into()).await;
     }
     let (cpu_start, gen_cpu_start) = (server_cpu(), cpu_seconds("self", ticks));
-    let store_cpu_start = store_cpu();
+    let (store_cpu_start, bus_cpu_start) = (store_cpu(), bus_cpu());
     shared.counting.store(true, Ordering::Relaxed);
     if args.idle {
         tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
@@ -606,6 +610,7 @@ async fn run(args: Args) {
         .collect();
     let gen_cpu_s = cpu_seconds("self", ticks) - gen_cpu_start;
     let store_cpu_s = store_cpu() - store_cpu_start;
+    let bus_cpu_s = bus_cpu() - bus_cpu_start;
     let (rss_peak, rss_end) = (server_kib("VmHWM:"), server_kib("VmRSS:"));
     stop_tx.send_replace(true);
     for v in viewers {
@@ -635,6 +640,7 @@ async fn run(args: Args) {
             cpu_s,
             gen_cpu_s,
             store_cpu_s,
+            bus_cpu_s,
         },
     );
 }
@@ -658,6 +664,8 @@ struct Outcome {
     cpu_s: Vec<f64>,
     gen_cpu_s: f64,
     store_cpu_s: f64,
+    /// CPU seconds of the bus (Redis) over the same span.
+    bus_cpu_s: f64,
 }
 
 /// `x` rounded to hundredths.
@@ -712,6 +720,7 @@ fn report(shared: &Shared, o: &Outcome) {
             "cpu_s": centi(o.cpu_s[i]),
         })).collect::<Vec<_>>(),
         "store_cpu_s": centi(o.store_cpu_s),
+        "bus_cpu_s": centi(o.bus_cpu_s),
         "generator_cpu_s": centi(o.gen_cpu_s),
     });
     let load = if args.idle {
