@@ -209,11 +209,11 @@ impl Fanout {
         self.healthy.load(Ordering::Acquire)
     }
 
-    /// A publisher for `room`; `failed` is called (from the bus thread) for every message that
-    /// could not be published.
-    pub fn publisher(&self, room: Uuid, failed: Box<dyn Fn() + Send + Sync>) -> Publisher {
+    /// A publisher for `room`; `failed` is called with the number of every frame that could
+    /// not be published (from the bus thread, or from [`Publisher::send`]).
+    pub fn publisher(&self, room: Uuid, failed: Box<dyn Fn(u64) + Send + Sync>) -> Publisher {
         let (tx, mut rx) = mpsc::channel::<BusFrame>(PUBLISH_QUEUE);
-        let failed: Arc<dyn Fn() + Send + Sync> = Arc::from(failed);
+        let failed: Arc<dyn Fn(u64) + Send + Sync> = Arc::from(failed);
         let on_fail = Arc::clone(&failed);
         let (bus, healthy) = (self.bus.clone(), Arc::clone(&self.healthy));
         let (published, failures) = (self.published.clone(), self.failed.clone());
@@ -238,7 +238,7 @@ impl Fanout {
                         tracing::warn!(%room, seq = msg.seq, "bus publish failed: {e}");
                         failures.inc();
                         healthy.store(false, Ordering::Release);
-                        on_fail();
+                        on_fail(msg.seq);
                     }
                 }
             }
@@ -247,6 +247,7 @@ impl Fanout {
             tx,
             failed,
             failures: self.failed.clone(),
+            healthy: Arc::clone(&self.healthy),
         }
     }
 
@@ -275,8 +276,9 @@ impl Fanout {
 /// A room's end of the bus: frames go out in the order given.
 pub struct Publisher {
     tx: mpsc::Sender<BusFrame>,
-    failed: Arc<dyn Fn() + Send + Sync>,
+    failed: Arc<dyn Fn(u64) + Send + Sync>,
     failures: prometheus::IntCounter,
+    healthy: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -286,12 +288,18 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    /// Queues a frame without waiting; a full queue counts as a failed publish.
+    /// Queues a frame without waiting; a full queue counts as a failed publish (Redis is not
+    /// keeping up).
     pub fn send(&self, frame: BusFrame) {
+        let seq = frame.seq;
         if self.tx.try_send(frame).is_err() {
-            tracing::warn!("bus publish queue full; dropping the room's bus members");
+            tracing::warn!(
+                seq,
+                "bus publish queue full; the room's bus members reconnect"
+            );
             self.failures.inc();
-            (self.failed)();
+            self.healthy.store(false, Ordering::Release);
+            (self.failed)(seq);
         }
     }
 }

@@ -187,6 +187,11 @@ impl LeaseKeeper {
         self.shared.lease().room()
     }
 
+    /// The epoch the room is held at (a renewal never changes it), whatever the state now.
+    pub fn epoch(&self) -> i64 {
+        self.shared.lease().epoch()
+    }
+
     /// The current lease while this node may act as the room's owner (state `Held` and
     /// [`Lease::valid`] now); `None` once expired, lost or released. Append with it, and
     /// acknowledge only what such an append committed.

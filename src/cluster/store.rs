@@ -486,12 +486,8 @@ impl Backend for PgStore {
                     .last
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                     + 1;
-                let state = keeper.state();
-                let epoch = match state {
-                    KeeperState::Held { epoch, .. } => u64::try_from(epoch).unwrap_or(0),
-                    _ => 0,
-                };
-                tracing::info!(%room, node = %self.node, claim, ?state, "room claimed");
+                let epoch = u64::try_from(keeper.epoch()).unwrap_or(0);
+                tracing::info!(%room, node = %self.node, claim, state = ?keeper.state(), "room claimed");
                 // A keeper of an earlier claim is dropped (its lease was lost or is given up),
                 // and the failed writes of an earlier run no longer hold this one.
                 self.claims.lock().insert(room, (claim, keeper));

@@ -425,7 +425,7 @@ impl Actor for Room {
             let addr = ctx.address();
             self.publisher = Some(fanout.publisher(
                 self.state.meta().id,
-                Box::new(move || addr.do_send(BusFailed)),
+                Box::new(move |seq| addr.do_send(BusFailed { seq })),
             ));
         }
         ctx.run_interval(self.config.cursor_interval, |room, ctx| {
@@ -522,16 +522,18 @@ impl Handler<Probed> for Room {
     }
 }
 
-/// Cluster mode: a frame for the bus could not be published.
+/// Cluster mode: the bus frame `seq` could not be published.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct BusFailed;
+struct BusFailed {
+    seq: u64,
+}
 
 impl Handler<BusFailed> for Room {
     type Result = ();
 
-    fn handle(&mut self, _: BusFailed, ctx: &mut Context<Self>) {
-        self.state.bus_failed();
+    fn handle(&mut self, failed: BusFailed, ctx: &mut Context<Self>) {
+        self.state.bus_failed(failed.seq, Instant::now());
         self.run_effects(ctx);
     }
 }

@@ -67,6 +67,8 @@ pub struct Member {
     pub bus_able: bool,
     /// Cluster mode: its share of the common traffic goes on the bus, not into its outbox.
     pub bus: bool,
+    /// Cluster mode: the number of the last bus frame it had when it was switched to the bus.
+    pub bus_from: u64,
     /// Entries of the tick log from this absolute index on are for this member (it joined or
     /// was resynced then; earlier entries are already in what it was sent).
     pub log_from: usize,

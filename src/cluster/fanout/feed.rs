@@ -20,8 +20,10 @@ use super::{BusBody, BusStart, Fanout};
 use crate::cluster::bus::{Event, Kind, Message, Subscription};
 use crate::protocol::close;
 
-/// Messages a feed keeps for members whose switch arrives late.
-const RECENT: usize = 64;
+/// Messages a feed keeps for members whose switch arrives late (a member's switch comes
+/// through its relay after its canvas, so a slow client's may come seconds after the frames
+/// that follow it).
+const RECENT: usize = 256;
 
 /// What an attached member's relay writes to its client.
 #[derive(Debug, Clone)]

@@ -3,10 +3,16 @@
 //! which the room publishes once a tick, instead of through its own relay; what is for it
 //! alone (answers, errors) still goes through the relay. See `docs/cluster.md`.
 
+use std::time::{Duration, Instant};
+
 use super::RoomState;
 use crate::cluster::fanout::{BusFrame, BusStart};
 use crate::protocol::{close, MemberId};
 use crate::room::outbox::Outgoing;
+
+/// The first pause of switching after a failed publish, and the longest.
+pub(super) const FIRST_PAUSE: Duration = Duration::from_secs(1);
+const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 impl RoomState {
     /// Members whose every frame the room writes itself (not delivered from the bus): what
@@ -39,8 +45,9 @@ impl RoomState {
     /// said so far is delivered first, then each is told through its relay the chain number it
     /// has everything up to. Bus members that fell behind on their own traffic are closed with
     /// 4008 (a resync through the relay would race the bus). Once no member is left on the
-    /// bus, the room stops publishing.
-    pub(super) fn switch_to_bus(&mut self) {
+    /// bus, the room stops publishing. Nobody is switched while the bus does not work, nor
+    /// for a while after a publish of this room failed.
+    pub(super) fn switch_to_bus(&mut self, now: Instant) {
         let behind: Vec<MemberId> = self
             .members
             .values()
@@ -57,7 +64,9 @@ impl RoomState {
         if self.bus_members == 0 && self.log.bus_on() {
             self.log.stop_bus();
         }
+        let paused = self.bus_paused_until.is_some_and(|t| now < t);
         if !self.bus_ready
+            || paused
             || !self
                 .members
                 .values()
@@ -78,36 +87,46 @@ impl RoomState {
             };
             if m.push(Outgoing::Text(start.encode().into())) {
                 m.bus = true;
+                m.bus_from = from;
                 self.bus_members += 1;
             }
         }
     }
 
-    /// A bus frame could not be published: every member delivered from the bus missed it.
-    /// They are closed with 1012 and reconnect (resyncing through their relay); until the bus
-    /// works again, members stay on their relays.
-    pub fn bus_failed(&mut self) {
-        self.bus_ready = false;
-        let on_bus: Vec<MemberId> = self
+    /// The bus frame `seq` could not be published: the members fed from the bus who needed it
+    /// (switched before it) are closed with 1012 and reconnect, resyncing through their relay.
+    /// The room switches nobody for a pause (1 s, doubling while failures keep coming, up to
+    /// a minute); members stay on their relays meanwhile.
+    pub fn bus_failed(&mut self, seq: u64, now: Instant) {
+        let recent = self.bus_paused_until.is_some_and(|t| now < t + MAX_PAUSE);
+        self.bus_pause = if recent {
+            (self.bus_pause * 2).min(MAX_PAUSE)
+        } else {
+            FIRST_PAUSE
+        };
+        self.bus_paused_until = Some(now + self.bus_pause);
+        self.close_bus_members(0, seq);
+    }
+
+    /// Closes with 1012 the members fed from the bus whose switch point is in `from..below`.
+    pub(super) fn close_bus_members(&mut self, from: u64, below: u64) {
+        let gone: Vec<MemberId> = self
             .members
             .values()
-            .filter(|m| m.bus)
+            .filter(|m| m.bus && (from..below).contains(&m.bus_from))
             .map(|m| m.info.id)
             .collect();
-        if on_bus.is_empty() {
+        if gone.is_empty() {
             return;
         }
-        tracing::warn!(room = %self.meta.id, members = on_bus.len(), "bus frame lost; its members reconnect");
-        for id in on_bus {
+        tracing::warn!(room = %self.meta.id, members = gone.len(), "bus frames lost to members; they reconnect");
+        for id in gone {
             if let Some(m) = self.members.remove(&id) {
                 m.outbox
                     .close(close::MOVED, "the live feed was interrupted; reconnecting");
                 self.forget(&m);
             }
         }
-        self.log.stop_bus();
-        // Frames already made for the bus are for nobody now.
-        self.log.take_bus();
     }
 }
 
@@ -239,16 +258,64 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_bus_frame_sends_its_members_to_reconnect() {
-        let (mut room, [_ann, direct, relayed], now) = room();
+    fn a_lost_bus_frame_sends_the_members_who_needed_it_to_reconnect() {
+        let (mut room, [ann, direct, first], mut now) = room();
         room.set_bus_ready(true);
         room.tick(now);
-        room.bus_failed();
+        // Frame 1001 is made after the first viewer's switch; a second viewer switches after it.
+        let _ = room.handle(ann.0, begin(1), now);
+        now += Duration::from_secs(1);
+        room.deliver_due(now);
+        assert_eq!(room.take_bus().last().map(|f| f.seq), Some(1001));
+        let second = testkit::join_relayed(&mut room, Role::Viewer, 64);
+        room.tick(now);
+        assert_eq!(room.bus_members(), 2);
+
+        room.bus_failed(1001, now);
+        assert_eq!(
+            room.bus_members(),
+            1,
+            "only the member who needed 1001 goes"
+        );
+        assert_eq!(room.status().viewers, 2);
+        // Nobody is switched for a while; then again.
+        let third = testkit::join_relayed(&mut room, Role::Viewer, 64);
+        room.tick(now + Duration::from_millis(500));
+        assert_eq!(room.bus_members(), 1, "paused");
+        room.tick(now + Duration::from_millis(1100));
+        assert_eq!(room.bus_members(), 2, "switched after the pause");
+        // A second failure soon after pauses twice as long.
+        room.bus_failed(1001, now + Duration::from_millis(1200));
+        room.tick(now + Duration::from_millis(2300));
+        let fourth = testkit::join_relayed(&mut room, Role::Viewer, 64);
+        room.tick(now + Duration::from_millis(2400));
+        assert_eq!(room.bus_members(), 2, "still paused");
+        drop(room);
+        assert_eq!(first.1.close_note().map(|n| n.code), Some(close::MOVED));
+        assert_eq!(second.1.close_note(), None);
+        assert_eq!(direct.1.close_note(), None);
+        drop((third, fourth));
+    }
+
+    #[test]
+    fn a_rollback_sends_bus_members_to_reconnect() {
+        let (mut room, [ann, _direct, relayed], now) = room();
+        room.set_bus_ready(true);
+        room.tick(now);
+        let _ = room.handle(ann.0, begin(1), now);
+        let _ = room.handle(ann.0, Command::StrokeEnd { stroke: 1 }, now);
+        // The store fails the op, and the room reloads what is stored.
+        room.stored(1, Some("disk full"), now);
+        let doc = crate::canvas::Document::new(
+            crate::canvas::Canvas::new(room.meta().width, room.meta().height).expect("canvas"),
+            0,
+            8,
+            8,
+        );
+        room.reloaded(doc, now);
         assert_eq!(room.bus_members(), 0);
-        assert_eq!(room.status().viewers, 1, "the bus-fed viewer is gone");
         drop(room);
         assert_eq!(relayed.1.close_note().map(|n| n.code), Some(close::MOVED));
-        assert_eq!(direct.1.close_note(), None);
     }
 
     #[test]
@@ -259,11 +326,13 @@ mod tests {
         let now = Instant::now();
         room.tick(now);
         assert_eq!(room.bus_members(), 1);
-        // Its outbox fills with answers for it alone, unread.
+        // Its outbox fills with answers for it alone; its relay then drains it. It is closed,
+        // not resynced through the relay (its feed would race the resync).
         for _ in 0..20 {
             let _ = room.handle(1, Command::Undo, now);
             room.flush();
         }
+        while rx.try_recv().is_some() {}
         room.tick(now);
         assert_eq!(room.bus_members(), 0);
         assert_eq!(room.status().viewers, 0);

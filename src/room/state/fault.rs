@@ -87,6 +87,9 @@ impl RoomState {
         self.reaching_back.clear();
         self.reset_keyframes();
         self.cache.forget_after(durable);
+        // Bus-fed members' nodes would not pass them a tile round older than their canvas:
+        // they reconnect instead, and resume from tiles.
+        self.close_bus_members(0, u64::MAX);
         // Members who joined or caught up while the ops were in the canvas get the tiles too.
         for m in self.members.values_mut() {
             m.joined_seq = m.joined_seq.min(durable);

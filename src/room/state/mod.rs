@@ -273,6 +273,10 @@ pub struct RoomState {
     /// works now (members are switched to it only then).
     bus_members: usize,
     bus_ready: bool,
+    /// After a failed publish: no member is switched to the bus before this, and how long the
+    /// next pause lasts (doubling while failures keep coming).
+    bus_paused_until: Option<Instant>,
+    bus_pause: Duration,
 }
 
 impl RoomState {
@@ -338,6 +342,8 @@ impl RoomState {
             metrics,
             bus_members: 0,
             bus_ready: false,
+            bus_paused_until: None,
+            bus_pause: bus::FIRST_PAUSE,
         }
     }
 
@@ -485,6 +491,7 @@ impl RoomState {
                 batch: j.batch,
                 bus_able: j.bus && j.batch && j.role == Role::Viewer,
                 bus: false,
+                bus_from: 0,
                 outbox: j.outbox,
                 open: HashMap::new(),
                 pending_cursor: None,
@@ -634,7 +641,7 @@ impl RoomState {
         }
         self.resync_drained();
         self.start_round(now);
-        self.switch_to_bus();
+        self.switch_to_bus(now);
     }
 
     /// Batched cursor positions and views of listed members that moved, and the counts when

@@ -80,7 +80,8 @@ impl RoomState {
         let ready: Vec<MemberId> = self
             .members
             .iter()
-            .filter(|(_, m)| m.lagging && m.outbox.is_drained())
+            // A bus-fed member is closed instead (`switch_to_bus`): its feed would race a resync.
+            .filter(|(_, m)| m.lagging && !m.bus && m.outbox.is_drained())
             .map(|(id, _)| *id)
             .collect();
         for id in ready {
