@@ -15,12 +15,6 @@ pub(super) const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 impl RoomState {
-    /// Members whose every frame the room writes itself (not delivered from the bus): what
-    /// the room's tick grows with.
-    pub(super) fn direct_members(&self) -> usize {
-        self.members.len() - self.bus_members
-    }
-
     /// Members delivered from the bus now.
     pub fn bus_members(&self) -> usize {
         self.bus_members

@@ -553,7 +553,7 @@ impl RoomState {
     /// write per member, so the tick grows with the room (`Config::frames_per_second`).
     pub fn tick_interval(&self) -> Duration {
         let c = &self.config;
-        let n = self.direct_members();
+        let n = self.members.len();
         let fps = if n > c.crowd_members {
             c.crowd_frames_per_second
         } else {
@@ -571,7 +571,7 @@ impl RoomState {
     /// sustained traffic deliveries settle to one per tick. A crowded room delivers its
     /// `Config::crowd_slices` slices of members in turn, a slice every tick / slices.
     pub fn deliver_due(&mut self, now: Instant) -> Option<Duration> {
-        let k = if self.direct_members() > self.config.crowd_members {
+        let k = if self.members.len() > self.config.crowd_members {
             self.config.crowd_slices.max(1)
         } else {
             1
