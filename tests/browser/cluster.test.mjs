@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import {
   artifacts, createRoom, drawWithMouse, eventually, launchBrowser, openBoard, pixel, startServer,
 } from './harness.mjs';
-import { startPostgres } from './postgres.mjs';
+import { startPostgres } from './services.mjs';
 
 /** @type {{pg: Awaited<ReturnType<typeof startPostgres>>, a: Awaited<ReturnType<typeof startServer>>, b: Awaited<ReturnType<typeof startServer>>, browser: import('playwright-core').Browser}} */
 const ctx = /** @type {any} */ ({});

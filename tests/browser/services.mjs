@@ -1,10 +1,11 @@
-// A PostgreSQL server of a browser test's own, for cluster mode: Debian's server binaries
-// (installed by scripts/test), a fresh cluster in a temporary directory on a free loopback port,
-// stopped at the end. As root the programs run as the `postgres` user, as PostgreSQL requires.
+// The servers a cluster-mode browser test runs of its own: PostgreSQL (Debian's server binaries,
+// installed by scripts/test; a fresh cluster in a temporary directory on a free loopback port,
+// stopped at the end; as root the programs run as the `postgres` user, as PostgreSQL requires)
+// and Redis (`redis-server`, also from scripts/test; nothing saved to disk).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -59,6 +60,41 @@ export async function startPostgres() {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    },
+  };
+}
+
+/**
+ * Starts a Redis server; resolves to its `redis://` URL and a stop function.
+ * @returns {Promise<{url: string, stop: () => void}>}
+ */
+export async function startRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'inkroom-browser-redis-'));
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  /** @type {Error | null} */
+  let failed = null;
+  child.on('error', (e) => { failed = e; });
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    if (failed) throw new Error(`cannot start redis-server (${failed}): run scripts/test, which installs it`);
+    const open = await new Promise((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port }, () => { socket.end(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) break;
+    if (Date.now() > deadline) throw new Error('redis-server did not listen within 10 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}/`,
+    stop: () => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
