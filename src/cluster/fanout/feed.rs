@@ -25,6 +25,9 @@ use crate::protocol::close;
 /// that follow it).
 const RECENT: usize = 256;
 
+/// Bytes of those messages a feed keeps at most (tile rounds can be large): older ones go first.
+const RECENT_BYTES: usize = 32 << 20;
+
 /// What an attached member's relay writes to its client.
 #[derive(Debug, Clone)]
 pub enum FeedItem {
@@ -117,6 +120,15 @@ fn item_of(msg: &Message) -> Option<(FeedItem, Option<u64>)> {
     }
 }
 
+/// The bytes an item holds (as counted when it was kept).
+fn size_of(item: &FeedItem) -> usize {
+    match item {
+        FeedItem::Text(t) => t.len(),
+        FeedItem::Tiles(frames) => 8 + frames.iter().map(|f| 4 + f.len()).sum::<usize>(),
+        FeedItem::End(_) => 0,
+    }
+}
+
 /// One attached member.
 struct Sink {
     id: u64,
@@ -153,8 +165,9 @@ struct Feed {
     generation: u64,
     /// The last chain number seen (`None` before the first message).
     last: Option<u64>,
-    /// The latest messages: (after, seq, item, tile seq).
+    /// The latest messages: (after, seq, item, tile seq), and their bytes.
     recent: VecDeque<(u64, u64, FeedItem, Option<u64>)>,
+    recent_bytes: usize,
     sinks: Vec<Sink>,
     task: JoinHandle<()>,
 }
@@ -212,6 +225,7 @@ impl Feeds {
                 generation,
                 last: None,
                 recent: VecDeque::new(),
+                recent_bytes: 0,
                 sinks: vec![sink],
                 task,
             },
@@ -267,14 +281,19 @@ async fn run(fanout: Weak<Fanout>, room: Uuid, generation: u64, mut sub: Subscri
                     }
                     kept
                 });
-                if feed.recent.len() == RECENT {
-                    feed.recent.pop_front();
-                }
+                feed.recent_bytes += msg.payload.len();
                 feed.recent.push_back((msg.after, msg.seq, item, tiles_of));
+                while feed.recent.len() > RECENT || feed.recent_bytes > RECENT_BYTES {
+                    let Some((_, _, old, _)) = feed.recent.pop_front() else {
+                        break;
+                    };
+                    feed.recent_bytes -= size_of(&old).min(feed.recent_bytes);
+                }
             }
             Some(Event::Gap { after, next }) => {
                 feed.last = Some(next);
                 feed.recent.clear();
+                feed.recent_bytes = 0;
                 let before = feed.sinks.len();
                 feed.sinks.retain(|s| {
                     if s.from < next {
