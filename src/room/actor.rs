@@ -601,7 +601,14 @@ impl Handler<Moved> for Room {
     type Result = ();
 
     fn handle(&mut self, _: Moved, ctx: &mut Context<Self>) {
-        tracing::warn!(room = %self.state.meta().id, seq = self.state.doc().seq(), "lost the room to another node; unloading");
+        let (id, seq) = (self.state.meta().id, self.state.doc().seq());
+        let status = self.state.status();
+        if status.editors + status.viewers == 0 {
+            // Nobody here to move (the server is shutting down, or everyone left).
+            tracing::info!(room = %id, seq, "gave the room up; unloading");
+        } else {
+            tracing::warn!(room = %id, seq, "lost the room to another node; unloading");
+        }
         self.state.close_all(
             close::MOVED,
             "this board moved to another server; reconnecting",
