@@ -5,29 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
-import {
-  artifacts, createRoom, drawWithMouse, eventually, launchBrowser, openBoard, pixel, startServer,
-} from './harness.mjs';
-import { startPostgres, startRedis } from './services.mjs';
+import { artifacts, createRoom, drawWithMouse, eventually, openBoard, pixel } from './harness.mjs';
+import { startCluster } from './services.mjs';
 
-/** @type {{pg: Awaited<ReturnType<typeof startPostgres>>, redis: Awaited<ReturnType<typeof startRedis>>, a: Awaited<ReturnType<typeof startServer>>, b: Awaited<ReturnType<typeof startServer>>, browser: import('playwright-core').Browser}} */
-const ctx = /** @type {any} */ ({});
+/** @type {Awaited<ReturnType<typeof startCluster>>} */
+let ctx;
 
 before(async () => {
-  ctx.pg = await startPostgres();
-  ctx.redis = await startRedis();
-  const args = ['--store', ctx.pg.url, '--bus', ctx.redis.url];
-  ctx.a = await startServer({ args });
-  ctx.b = await startServer({ args });
-  ctx.browser = await launchBrowser();
+  ctx = await startCluster({ bus: true });
 });
 
 after(async () => {
-  await ctx.browser?.close();
-  await ctx.a?.stop();
-  await ctx.b?.stop();
-  ctx.redis?.stop();
-  ctx.pg?.stop();
+  await ctx?.stop();
 });
 
 const ink = (/** @type {number[]} */ p) => p[3] > 200 && p[0] < 80;

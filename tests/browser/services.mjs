@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchBrowser, startServer } from './harness.mjs';
 
 /** The newest installed PostgreSQL's bin directory. */
 function binDir() {
@@ -97,4 +98,34 @@ export async function startRedis() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Two inkroom nodes A and B in cluster mode on a PostgreSQL of their own (and, with `bus`, a
+ * Redis), each given `args` too, and a browser; `stop` ends them all (so does a failed start).
+ * @param {{bus?: boolean, args?: string[]}} options
+ */
+export async function startCluster({ bus = false, args = [] } = {}) {
+  /** @type {(() => Promise<void> | void)[]} */
+  const stops = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s();
+  };
+  try {
+    const pg = await startPostgres();
+    stops.push(pg.stop);
+    const redis = bus ? await startRedis() : null;
+    if (redis) stops.push(redis.stop);
+    const all = ['--store', pg.url, ...(redis ? ['--bus', redis.url] : []), ...args];
+    const a = await startServer({ args: all });
+    stops.push(() => a.stop());
+    const b = await startServer({ args: all });
+    stops.push(() => b.stop());
+    const browser = await launchBrowser();
+    stops.push(() => browser.close());
+    return { a, b, browser, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }

@@ -351,15 +351,23 @@ mod tests {
         assert!(item_of(&cut).is_none());
     }
 
+    /// A sink that has everything up to `from`, its canvas at `seq`, a queue of `queue`.
+    fn sink(from: u64, seq: u64, queue: usize) -> (Sink, mpsc::Receiver<FeedItem>) {
+        let (tx, rx) = mpsc::channel(queue);
+        (
+            Sink {
+                id: 1,
+                from,
+                seq,
+                tx,
+            },
+            rx,
+        )
+    }
+
     #[test]
     fn a_sink_takes_what_follows_it_and_refuses_holes() {
-        let (tx, mut rx) = mpsc::channel(2);
-        let mut sink = Sink {
-            id: 1,
-            from: 5,
-            seq: 10,
-            tx,
-        };
+        let (mut sink, mut rx) = sink(5, 10, 2);
         let text = FeedItem::Text("x".into());
         assert!(sink.take(4, 5, &text, None), "already had it");
         assert!(rx.try_recv().is_err());
@@ -376,13 +384,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_the_member() {
-        let (tx, _rx) = mpsc::channel(1);
-        let mut sink = Sink {
-            id: 1,
-            from: 0,
-            seq: 0,
-            tx,
-        };
+        let (mut sink, _rx) = sink(0, 0, 1);
         let text = FeedItem::Text("x".into());
         assert!(sink.take(0, 1, &text, None));
         assert!(!sink.take(1, 2, &text, None));

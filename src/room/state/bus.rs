@@ -131,27 +131,10 @@ mod tests {
     use bytes::Bytes;
 
     use super::super::{testkit, RoomState};
-    use crate::canvas::{Rgba, TileId, Tool};
+    use crate::canvas::TileId;
     use crate::cluster::fanout::{BusBody, BusStart};
     use crate::protocol::{close, Command, Role};
     use crate::room::outbox::{OutboxRx, Outgoing};
-
-    fn begin(stroke: u32) -> Command {
-        Command::StrokeBegin {
-            stroke,
-            tool: Tool::Pen,
-            color: Rgba {
-                r: 0,
-                g: 0,
-                b: 0,
-                a: 255,
-            },
-            color_text: "#000000".into(),
-            width: 4.0,
-            points: vec![10.0, 10.0, 0.5],
-            op: None,
-        }
-    }
 
     /// Text frames queued for a member.
     fn texts(rx: &mut OutboxRx) -> Vec<String> {
@@ -201,7 +184,7 @@ mod tests {
         );
         texts(&mut direct.1);
 
-        let _ = room.handle(ann.0, begin(1), now);
+        let _ = room.handle(ann.0, testkit::begin(1, 10.0), now);
         now += Duration::from_secs(1);
         room.deliver_due(now);
         let bus = room.take_bus();
@@ -230,7 +213,7 @@ mod tests {
         room.set_bus_ready(true);
         room.tick(now);
         texts(&mut relayed.1);
-        let _ = room.handle(ann.0, begin(1), now);
+        let _ = room.handle(ann.0, testkit::begin(1, 10.0), now);
         let frames = vec![(TileId { col: 0, row: 0 }, Bytes::from_static(b"tile"))];
         room.tiles_encoded(frames, 1, true, now);
         now += Duration::from_secs(1);
@@ -257,7 +240,7 @@ mod tests {
         room.set_bus_ready(true);
         room.tick(now);
         // Frame 1001 is made after the first viewer's switch; a second viewer switches after it.
-        let _ = room.handle(ann.0, begin(1), now);
+        let _ = room.handle(ann.0, testkit::begin(1, 10.0), now);
         now += Duration::from_secs(1);
         room.deliver_due(now);
         assert_eq!(room.take_bus().last().map(|f| f.seq), Some(1001));
@@ -296,7 +279,7 @@ mod tests {
         let (mut room, [ann, _direct, relayed], now) = room();
         room.set_bus_ready(true);
         room.tick(now);
-        let _ = room.handle(ann.0, begin(1), now);
+        let _ = room.handle(ann.0, testkit::begin(1, 10.0), now);
         let _ = room.handle(ann.0, Command::StrokeEnd { stroke: 1 }, now);
         // The store fails the op, and the room reloads what is stored.
         room.stored(1, Some("disk full"), now);

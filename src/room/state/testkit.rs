@@ -93,3 +93,21 @@ fn join_as(
         .expect("joins");
     (id, rx)
 }
+
+/// A pen stroke's first point at (`x`, 10), black, 4 wide, without an op id.
+pub(super) fn begin(stroke: u32, x: f32) -> crate::protocol::Command {
+    crate::protocol::Command::StrokeBegin {
+        stroke,
+        tool: crate::canvas::Tool::Pen,
+        color: crate::canvas::Rgba {
+            r: 0,
+            g: 0,
+            b: 0,
+            a: 255,
+        },
+        color_text: "#000000".into(),
+        width: 4.0,
+        points: vec![x, 10.0, 0.5],
+        op: None,
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::{testkit, Effect, Joining, RoomState};
-use crate::canvas::{Canvas, Document, Rgba, Tool};
+use crate::canvas::{Canvas, Document, Rgba};
 use crate::config::Config;
 use crate::protocol::{decode_server, Command, ErrorCode, MemberId, Role, ServerMsg};
 use crate::room::outbox::{outbox, OutboxRx, Outgoing};
@@ -100,22 +100,7 @@ impl Harness {
     }
 }
 
-fn begin(stroke: u32, x: f32) -> Command {
-    Command::StrokeBegin {
-        stroke,
-        tool: Tool::Pen,
-        color: Rgba {
-            r: 0,
-            g: 0,
-            b: 0,
-            a: 255,
-        },
-        color_text: "#000000".into(),
-        width: 4.0,
-        points: vec![x, 10.0, 0.5],
-        op: None,
-    }
-}
+use testkit::begin;
 
 fn points(stroke: u32, x: f32) -> Command {
     Command::StrokePoints {
