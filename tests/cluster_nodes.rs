@@ -1698,6 +1698,19 @@ async fn the_bus_feeds_other_nodes_and_survives_a_redis_restart() {
     for node in [&b, &c] {
         await_metric(node, "inkroom_bus_members 0").await;
     }
+    // The owner saw its publishes fail (it is what closed the viewers, or their nodes did on
+    // the hole: either way the owner must know, so that it stops switching members).
+    let text = common::http(a.addr, "GET", "/metrics", None, &[])
+        .await
+        .text();
+    let failures = text
+        .lines()
+        .find_map(|l| l.strip_prefix("inkroom_bus_publish_failures_total "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(
+        failures.is_some_and(|n| n > 0),
+        "A's failed publishes: {failures:?}"
+    );
     draw_committed(&mut ann, 12..14).await;
     for (name, _, v) in &mut viewers {
         let (seen, _) = commits_until(&mut v.client, 14).await;

@@ -7,9 +7,10 @@
 //!
 //! - Owner side: a room gets a [`Publisher`], a bounded queue into one task that publishes the
 //!   room's messages in order. A publish that fails (Redis down, slow, or the queue full) calls
-//!   the room back: the frame is lost for every node, so the room closes its bus-delivered
-//!   members with 1012 and they resync. [`Fanout::healthy`] says whether the last publish (or
-//!   a probe while unhealthy) worked; rooms switch members to the bus only while it does.
+//!   the room back: the frame is lost for every node, so the room closes the bus-delivered
+//!   members who needed it with 1012 and they resync. [`Fanout::healthy`] turns false on a
+//!   failed publish and true again once a probe (`PING`, every second) answers; rooms switch
+//!   members to the bus only while it is true.
 //! - Node side: a relay whose member the owner switched to the bus ([`BusStart`]) attaches to
 //!   the room's feed (`fanout/feed.rs`): one subscription per room with local members, whose
 //!   messages are handed to each attached member's bounded queue. A member that cannot keep up
@@ -118,7 +119,7 @@ pub fn chain_base(epoch: u64, claim: u64) -> u64 {
 pub struct Fanout {
     bus: Bus,
     rt: tokio::runtime::Handle,
-    /// The last publish (or probe) worked.
+    /// No publish failed since the last probe that answered.
     healthy: Arc<AtomicBool>,
     feeds: Mutex<feed::Feeds>,
     /// Frames an attached member's queue holds before it counts as too slow.
@@ -204,7 +205,8 @@ impl Fanout {
         Ok(fanout)
     }
 
-    /// Whether the last publish (or probe) worked: rooms switch members to the bus only then.
+    /// Whether the bus works: false from a failed publish until a probe answers. Rooms switch
+    /// members to the bus only while it does.
     pub fn healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
     }
@@ -230,10 +232,9 @@ impl Fanout {
                     payload: feed::payload_of(frame.body),
                 };
                 match bus.publish(&msg).await {
-                    Ok(_) => {
-                        published.inc();
-                        healthy.store(true, Ordering::Release);
-                    }
+                    // Only the probe says the bus works again: a room still draining its
+                    // backlog does not.
+                    Ok(_) => published.inc(),
                     Err(e) => {
                         tracing::warn!(%room, seq = msg.seq, "bus publish failed: {e}");
                         failures.inc();

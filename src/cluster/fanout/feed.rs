@@ -120,12 +120,39 @@ fn item_of(msg: &Message) -> Option<(FeedItem, Option<u64>)> {
     }
 }
 
-/// The bytes an item holds (as counted when it was kept).
-fn size_of(item: &FeedItem) -> usize {
-    match item {
-        FeedItem::Text(t) => t.len(),
-        FeedItem::Tiles(frames) => 8 + frames.iter().map(|f| 4 + f.len()).sum::<usize>(),
-        FeedItem::End(_) => 0,
+/// A message a feed keeps: where it sits on the chain, the item, a tile round's seq, and the
+/// bytes it came as.
+struct Kept {
+    after: u64,
+    seq: u64,
+    item: FeedItem,
+    tiles_of: Option<u64>,
+    bytes: usize,
+}
+
+/// A feed's latest messages, at most [`RECENT`] of them and [`RECENT_BYTES`] bytes (oldest go
+/// first; one over the byte bound alone is not kept).
+#[derive(Default)]
+struct Recent {
+    items: VecDeque<Kept>,
+    bytes: usize,
+}
+
+impl Recent {
+    fn keep(&mut self, kept: Kept) {
+        self.bytes += kept.bytes;
+        self.items.push_back(kept);
+        while self.items.len() > RECENT || self.bytes > RECENT_BYTES {
+            let Some(old) = self.items.pop_front() else {
+                break;
+            };
+            self.bytes -= old.bytes;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes = 0;
     }
 }
 
@@ -165,9 +192,8 @@ struct Feed {
     generation: u64,
     /// The last chain number seen (`None` before the first message).
     last: Option<u64>,
-    /// The latest messages: (after, seq, item, tile seq), and their bytes.
-    recent: VecDeque<(u64, u64, FeedItem, Option<u64>)>,
-    recent_bytes: usize,
+    /// The latest messages.
+    recent: Recent,
     sinks: Vec<Sink>,
     task: JoinHandle<()>,
 }
@@ -197,8 +223,8 @@ impl Feeds {
         };
         if let Some(feed) = self.rooms.get_mut(&room) {
             // Hand it what the feed already passed.
-            for (after, seq, item, tiles_of) in &feed.recent {
-                if !sink.take(*after, *seq, item, *tiles_of) {
+            for k in &feed.recent.items {
+                if !sink.take(k.after, k.seq, &k.item, k.tiles_of) {
                     return;
                 }
             }
@@ -224,8 +250,7 @@ impl Feeds {
             Feed {
                 generation,
                 last: None,
-                recent: VecDeque::new(),
-                recent_bytes: 0,
+                recent: Recent::default(),
                 sinks: vec![sink],
                 task,
             },
@@ -281,19 +306,17 @@ async fn run(fanout: Weak<Fanout>, room: Uuid, generation: u64, mut sub: Subscri
                     }
                     kept
                 });
-                feed.recent_bytes += msg.payload.len();
-                feed.recent.push_back((msg.after, msg.seq, item, tiles_of));
-                while feed.recent.len() > RECENT || feed.recent_bytes > RECENT_BYTES {
-                    let Some((_, _, old, _)) = feed.recent.pop_front() else {
-                        break;
-                    };
-                    feed.recent_bytes -= size_of(&old).min(feed.recent_bytes);
-                }
+                feed.recent.keep(Kept {
+                    after: msg.after,
+                    seq: msg.seq,
+                    item,
+                    tiles_of,
+                    bytes: msg.payload.len(),
+                });
             }
             Some(Event::Gap { after, next }) => {
                 feed.last = Some(next);
                 feed.recent.clear();
-                feed.recent_bytes = 0;
                 let before = feed.sinks.len();
                 feed.sinks.retain(|s| {
                     if s.from < next {
@@ -380,6 +403,41 @@ mod tests {
         // A hole: the member must go.
         assert!(!sink.take(8, 9, &text, None));
         assert!(matches!(rx.try_recv(), Ok(FeedItem::End(1012))));
+    }
+
+    #[test]
+    fn recent_messages_are_bounded_in_count_and_bytes() {
+        let kept = |seq: u64, bytes: usize| Kept {
+            after: seq - 1,
+            seq,
+            item: FeedItem::Text("x".into()),
+            tiles_of: None,
+            bytes,
+        };
+        let mut recent = Recent::default();
+        for seq in 1..=(RECENT as u64 + 10) {
+            recent.keep(kept(seq, 100));
+        }
+        assert_eq!(recent.items.len(), RECENT);
+        assert_eq!(
+            recent.items.front().map(|k| k.seq),
+            Some(11),
+            "the oldest went"
+        );
+        assert_eq!(recent.bytes, RECENT * 100);
+        // Big ones push out the old ones; one over the bound alone is not kept.
+        recent.keep(kept(1000, RECENT_BYTES / 2));
+        recent.keep(kept(1001, RECENT_BYTES / 2));
+        assert_eq!(
+            recent.items.iter().map(|k| k.seq).collect::<Vec<_>>(),
+            [1000, 1001]
+        );
+        recent.keep(kept(1002, RECENT_BYTES + 1));
+        assert!(recent.items.is_empty());
+        assert_eq!(recent.bytes, 0);
+        recent.keep(kept(1003, 5));
+        recent.clear();
+        assert_eq!((recent.items.len(), recent.bytes), (0, 0));
     }
 
     #[test]

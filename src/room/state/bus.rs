@@ -89,9 +89,14 @@ impl RoomState {
 
     /// The bus frame `seq` could not be published: the members fed from the bus who needed it
     /// (switched before it) are closed with 1012 and reconnect, resyncing through their relay.
-    /// The room switches nobody for a pause (1 s, doubling while failures keep coming, up to
-    /// a minute); members stay on their relays meanwhile.
+    /// The room switches nobody for a pause (1 s; a failure after a pause, within a minute of
+    /// it, doubles the next, up to a minute); members stay on their relays meanwhile.
     pub fn bus_failed(&mut self, seq: u64, now: Instant) {
+        self.close_bus_members(0, seq);
+        if self.bus_paused_until.is_some_and(|t| now < t) {
+            // One outage loses many frames: it pauses the room once.
+            return;
+        }
         let recent = self.bus_paused_until.is_some_and(|t| now < t + MAX_PAUSE);
         self.bus_pause = if recent {
             (self.bus_pause * 2).min(MAX_PAUSE)
@@ -99,7 +104,6 @@ impl RoomState {
             FIRST_PAUSE
         };
         self.bus_paused_until = Some(now + self.bus_pause);
-        self.close_bus_members(0, seq);
     }
 
     /// Closes with 1012 the members fed from the bus whose switch point is in `from..below`.
@@ -255,8 +259,10 @@ mod tests {
             "only the member who needed 1001 goes"
         );
         assert_eq!(room.status().viewers, 2);
-        // Nobody is switched for a while; then again.
+        // Nobody is switched for a while (more frames lost meanwhile do not make it longer);
+        // then again.
         let third = testkit::join_relayed(&mut room, Role::Viewer, 64);
+        room.bus_failed(1001, now + Duration::from_millis(400));
         room.tick(now + Duration::from_millis(500));
         assert_eq!(room.bus_members(), 1, "paused");
         room.tick(now + Duration::from_millis(1100));
