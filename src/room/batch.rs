@@ -196,8 +196,12 @@ impl TickLog {
             if start == to {
                 continue;
             }
-            if m.bus {
-                // The common frame reaches it through the bus: only what is for it alone here.
+            if m.bus.is_some() {
+                // The common frame reaches it through the bus: only what is for it alone here
+                // (if anything is: most ticks, nothing).
+                if !special.contains(&id) {
+                    continue;
+                }
                 let own = range[start - from..]
                     .iter()
                     .filter(|e| e.to == Audience::Only(id));
@@ -249,9 +253,7 @@ impl TickLog {
         self.entries.drain(..done - self.base);
         self.base = done;
     }
-}
 
-impl TickLog {
     /// Puts what was said since the last bus frame on the bus as one common frame.
     fn deliver_bus(&mut self) {
         let Some(from) = self.bus else {

@@ -65,10 +65,9 @@ pub struct Member {
     /// Cluster mode: a viewer relayed by a node that can deliver the room's common traffic from
     /// the bus, and reads batches.
     pub bus_able: bool,
-    /// Cluster mode: its share of the common traffic goes on the bus, not into its outbox.
-    pub bus: bool,
-    /// Cluster mode: the number of the last bus frame it had when it was switched to the bus.
-    pub bus_from: u64,
+    /// Cluster mode: its share of the common traffic goes on the bus, not into its outbox,
+    /// since it was switched having every bus frame up to this number; `None` while not.
+    pub bus: Option<u64>,
     /// Entries of the tick log from this absolute index on are for this member (it joined or
     /// was resynced then; earlier entries are already in what it was sent).
     pub log_from: usize,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::RoomState;
 use crate::cluster::fanout::{BusFrame, BusStart};
 use crate::protocol::{close, MemberId};
+use crate::room::member::Member;
 use crate::room::outbox::Outgoing;
 
 /// The first pause of switching after a failed publish, and the longest.
@@ -42,19 +43,11 @@ impl RoomState {
     /// bus, the room stops publishing. Nobody is switched while the bus does not work, nor
     /// for a while after a publish of this room failed.
     pub(super) fn switch_to_bus(&mut self, now: Instant) {
-        let behind: Vec<MemberId> = self
-            .members
-            .values()
-            .filter(|m| m.bus && m.lagging)
-            .map(|m| m.info.id)
-            .collect();
-        for id in behind {
-            if let Some(m) = self.members.remove(&id) {
-                m.outbox
-                    .close(close::LAGGING, "too far behind; reconnect to catch up");
-                self.forget(&m);
-            }
-        }
+        self.drop_members(
+            |m| m.bus.is_some() && m.lagging,
+            close::LAGGING,
+            "too far behind; reconnect to catch up",
+        );
         if self.bus_members == 0 && self.log.bus_on() {
             self.log.stop_bus();
         }
@@ -64,7 +57,7 @@ impl RoomState {
             || !self
                 .members
                 .values()
-                .any(|m| m.bus_able && !m.bus && !m.lagging)
+                .any(|m| m.bus_able && m.bus.is_none() && !m.lagging)
         {
             return;
         }
@@ -72,7 +65,7 @@ impl RoomState {
         self.log.start_bus();
         let from = self.log.bus_seq();
         for m in self.members.values_mut() {
-            if !m.bus_able || m.bus || m.lagging {
+            if !m.bus_able || m.bus.is_some() || m.lagging {
                 continue;
             }
             let start = BusStart {
@@ -80,8 +73,7 @@ impl RoomState {
                 seq: m.joined_seq,
             };
             if m.push(Outgoing::Text(start.encode().into())) {
-                m.bus = true;
-                m.bus_from = from;
+                m.bus = Some(from);
                 self.bus_members += 1;
             }
         }
@@ -108,23 +100,32 @@ impl RoomState {
 
     /// Closes with 1012 the members fed from the bus whose switch point is in `from..below`.
     pub(super) fn close_bus_members(&mut self, from: u64, below: u64) {
+        let gone = self.drop_members(
+            |m| m.bus.is_some_and(|at| (from..below).contains(&at)),
+            close::MOVED,
+            "the live feed was interrupted; reconnecting",
+        );
+        if gone > 0 {
+            tracing::warn!(room = %self.meta.id, members = gone, "bus frames lost to members; they reconnect");
+        }
+    }
+
+    /// Closes the members `which` picks with `code` and `reason`, and forgets them; returns
+    /// how many.
+    fn drop_members(&mut self, which: impl Fn(&Member) -> bool, code: u16, reason: &str) -> usize {
         let gone: Vec<MemberId> = self
             .members
             .values()
-            .filter(|m| m.bus && (from..below).contains(&m.bus_from))
+            .filter(|m| which(m))
             .map(|m| m.info.id)
             .collect();
-        if gone.is_empty() {
-            return;
-        }
-        tracing::warn!(room = %self.meta.id, members = gone.len(), "bus frames lost to members; they reconnect");
-        for id in gone {
-            if let Some(m) = self.members.remove(&id) {
-                m.outbox
-                    .close(close::MOVED, "the live feed was interrupted; reconnecting");
+        for id in &gone {
+            if let Some(m) = self.members.remove(id) {
+                m.outbox.close(code, reason);
                 self.forget(&m);
             }
         }
+        gone.len()
     }
 }
 

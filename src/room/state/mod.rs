@@ -490,8 +490,7 @@ impl RoomState {
                 info,
                 batch: j.batch,
                 bus_able: j.bus && j.batch && j.role == Role::Viewer,
-                bus: false,
-                bus_from: 0,
+                bus: None,
                 outbox: j.outbox,
                 open: HashMap::new(),
                 pending_cursor: None,
@@ -536,7 +535,7 @@ impl RoomState {
     fn forget(&mut self, m: &Member) {
         // Others drop its preview on `member_left`.
         self.previews.remove(&m.info.id);
-        if m.bus {
+        if m.bus.is_some() {
             self.bus_members -= 1;
         }
         match m.info.role {

@@ -75,7 +75,7 @@ impl RoomState {
             });
         }
         for m in self.members.values_mut() {
-            if m.joined_seq > seq || m.lagging || m.bus {
+            if m.joined_seq > seq || m.lagging || m.bus.is_some() {
                 continue;
             }
             for (_, f) in &frames {

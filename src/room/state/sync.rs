@@ -81,7 +81,7 @@ impl RoomState {
             .members
             .iter()
             // A bus-fed member is closed instead (`switch_to_bus`): its feed would race a resync.
-            .filter(|(_, m)| m.lagging && !m.bus && m.outbox.is_drained())
+            .filter(|(_, m)| m.lagging && m.bus.is_none() && m.outbox.is_drained())
             .map(|(id, _)| *id)
             .collect();
         for id in ready {
