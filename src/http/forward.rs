@@ -239,7 +239,7 @@ async fn write_fed(
         None => return Err(End::Feed(close::LAGGING)),
         Some(FeedItem::End(code)) => return Err(End::Feed(code)),
         Some(FeedItem::Text(text)) => timeout(limits.write, session.text(text)).await,
-        Some(FeedItem::Tiles(frames)) => {
+        Some(FeedItem::Tiles { frames, .. }) => {
             for frame in frames.iter() {
                 if !matches!(
                     timeout(limits.write, session.binary(frame.clone())).await,

@@ -33,8 +33,13 @@ const RECENT_BYTES: usize = 32 << 20;
 pub enum FeedItem {
     /// A text frame (the tick's common frame).
     Text(ByteString),
-    /// A tile round: one binary frame each.
-    Tiles(Arc<[Bytes]>),
+    /// A tile round of the canvas at `seq`: one binary frame each.
+    Tiles {
+        /// The seq the tiles show: a member whose canvas is newer skips them.
+        seq: u64,
+        /// The tile frames.
+        frames: Arc<[Bytes]>,
+    },
     /// The member must reconnect (close code): the feed cannot deliver what it needs.
     End(u16),
 }
@@ -92,12 +97,12 @@ pub(super) fn payload_of(body: BusBody) -> Bytes {
     }
 }
 
-/// A message read back for members: the item, and for a tile round the seq it shows.
-fn item_of(msg: &Message) -> Option<(FeedItem, Option<u64>)> {
+/// A message read back for members.
+fn item_of(msg: &Message) -> Option<FeedItem> {
     match msg.kind {
         Kind::Batch => ByteString::try_from(msg.payload.clone())
             .ok()
-            .map(|t| (FeedItem::Text(t), None)),
+            .map(FeedItem::Text),
         Kind::Tiles => {
             let mut buf = msg.payload.clone();
             if buf.remaining() < 8 {
@@ -115,18 +120,19 @@ fn item_of(msg: &Message) -> Option<(FeedItem, Option<u64>)> {
                 }
                 frames.push(buf.split_to(len));
             }
-            Some((FeedItem::Tiles(frames.into()), Some(seq)))
+            Some(FeedItem::Tiles {
+                seq,
+                frames: frames.into(),
+            })
         }
     }
 }
 
-/// A message a feed keeps: where it sits on the chain, the item, a tile round's seq, and the
-/// bytes it came as.
+/// A message a feed keeps: where it sits on the chain, the item, and the bytes it came as.
 struct Kept {
     after: u64,
     seq: u64,
     item: FeedItem,
-    tiles_of: Option<u64>,
     bytes: usize,
 }
 
@@ -169,7 +175,7 @@ struct Sink {
 impl Sink {
     /// Hands a message to the member if it is past what it has; false if the member must go
     /// (its queue is full or gone).
-    fn take(&mut self, after: u64, seq: u64, item: &FeedItem, tiles_of: Option<u64>) -> bool {
+    fn take(&mut self, after: u64, seq: u64, item: &FeedItem) -> bool {
         if seq <= self.from {
             return true;
         }
@@ -179,7 +185,7 @@ impl Sink {
             return false;
         }
         self.from = seq;
-        if tiles_of.is_some_and(|s| s < self.seq) {
+        if matches!(item, FeedItem::Tiles { seq, .. } if *seq < self.seq) {
             return true;
         }
         self.tx.try_send(item.clone()).is_ok()
@@ -224,7 +230,7 @@ impl Feeds {
         if let Some(feed) = self.rooms.get_mut(&room) {
             // Hand it what the feed already passed.
             for k in &feed.recent.items {
-                if !sink.take(k.after, k.seq, &k.item, k.tiles_of) {
+                if !sink.take(k.after, k.seq, &k.item) {
                     return;
                 }
             }
@@ -281,7 +287,23 @@ impl Feeds {
 /// A feed's task: the room's bus events, handed to its members.
 async fn run(fanout: Weak<Fanout>, room: Uuid, generation: u64, mut sub: Subscription) {
     loop {
-        let event = sub.recv().await;
+        // Read a message before taking the lock the node's relays attach under.
+        let event = match sub.recv().await {
+            Some(Event::Message(msg)) => match item_of(&msg) {
+                Some(item) => Some(Ok(Kept {
+                    after: msg.after,
+                    seq: msg.seq,
+                    item,
+                    bytes: msg.payload.len(),
+                })),
+                None => {
+                    tracing::warn!(%room, seq = msg.seq, "unreadable bus message; skipped");
+                    continue;
+                }
+            },
+            Some(Event::Gap { after, next }) => Some(Err((after, next))),
+            None => None,
+        };
         let Some(fanout) = fanout.upgrade() else {
             return;
         };
@@ -293,28 +315,18 @@ async fn run(fanout: Weak<Fanout>, room: Uuid, generation: u64, mut sub: Subscri
             return;
         };
         match event {
-            Some(Event::Message(msg)) => {
-                let Some((item, tiles_of)) = item_of(&msg) else {
-                    tracing::warn!(%room, seq = msg.seq, "unreadable bus message; skipped");
-                    continue;
-                };
+            Some(Ok(msg)) => {
                 feed.last = Some(msg.seq);
                 feed.sinks.retain_mut(|s| {
-                    let kept = s.take(msg.after, msg.seq, &item, tiles_of);
+                    let kept = s.take(msg.after, msg.seq, &msg.item);
                     if !kept {
                         tracing::info!(%room, "bus member too slow or behind; dropping it");
                     }
                     kept
                 });
-                feed.recent.keep(Kept {
-                    after: msg.after,
-                    seq: msg.seq,
-                    item,
-                    tiles_of,
-                    bytes: msg.payload.len(),
-                });
+                feed.recent.keep(msg);
             }
-            Some(Event::Gap { after, next }) => {
+            Some(Err((after, next))) => {
                 feed.last = Some(next);
                 feed.recent.clear();
                 let before = feed.sinks.len();
@@ -364,7 +376,10 @@ mod tests {
             payload,
         };
         match item_of(&msg) {
-            Some((FeedItem::Tiles(got), Some(9))) => assert_eq!(&got[..], &frames[..]),
+            Some(FeedItem::Tiles {
+                seq: 9,
+                frames: got,
+            }) => assert_eq!(&got[..], &frames[..]),
             other => panic!("{other:?}"),
         }
         let cut = Message {
@@ -392,16 +407,20 @@ mod tests {
     fn a_sink_takes_what_follows_it_and_refuses_holes() {
         let (mut sink, mut rx) = sink(5, 10, 2);
         let text = FeedItem::Text("x".into());
-        assert!(sink.take(4, 5, &text, None), "already had it");
+        assert!(sink.take(4, 5, &text), "already had it");
         assert!(rx.try_recv().is_err());
-        assert!(sink.take(5, 6, &text, None));
+        assert!(sink.take(5, 6, &text));
         assert!(matches!(rx.try_recv(), Ok(FeedItem::Text(_))));
         // A tile round older than its canvas is skipped, but moves it along.
-        assert!(sink.take(6, 7, &FeedItem::Tiles(Arc::from(vec![])), Some(9)));
+        let old = FeedItem::Tiles {
+            seq: 9,
+            frames: Arc::from(vec![]),
+        };
+        assert!(sink.take(6, 7, &old));
         assert!(rx.try_recv().is_err());
         assert_eq!(sink.from, 7);
         // A hole: the member must go.
-        assert!(!sink.take(8, 9, &text, None));
+        assert!(!sink.take(8, 9, &text));
         assert!(matches!(rx.try_recv(), Ok(FeedItem::End(1012))));
     }
 
@@ -411,7 +430,6 @@ mod tests {
             after: seq - 1,
             seq,
             item: FeedItem::Text("x".into()),
-            tiles_of: None,
             bytes,
         };
         let mut recent = Recent::default();
@@ -444,7 +462,7 @@ mod tests {
     fn a_full_queue_drops_the_member() {
         let (mut sink, _rx) = sink(0, 0, 1);
         let text = FeedItem::Text("x".into());
-        assert!(sink.take(0, 1, &text, None));
-        assert!(!sink.take(1, 2, &text, None));
+        assert!(sink.take(0, 1, &text));
+        assert!(!sink.take(1, 2, &text));
     }
 }
